@@ -1,0 +1,325 @@
+"""The model file: which models driftwarden monitors and how (validated at load time).
+
+A model file is YAML with a top-level ``models:`` list. Each entry is a
+:class:`ModelConfig`. ``DRIFTWARDEN_MODELS`` points at the file; the default is the
+packaged ``models/churn.yaml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from monitoring_assets.yamlconf import ConfigError, load_model
+
+DEFAULT_MODELS_FILE = Path(__file__).parent / "models" / "churn.yaml"
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- features
+
+
+class Feature(Strict):
+    """One model input column."""
+
+    name: str
+    type: Literal["numerical", "categorical"]
+    critical: bool = Field(False, description="drift of this feature alone is an ERROR")
+    drift_method: (
+        Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div", "hellinger"]
+        | None
+    ) = Field(None, description="override Evidently's default method selection")
+    drift_threshold: float | None = Field(None, description="override the method's threshold")
+
+
+class Columns(Strict):
+    """Names of the non-feature columns in inference logs and labels."""
+
+    id: str = "request_id"
+    timestamp: str = "timestamp"
+    prediction: str = "prediction"
+    probability: str | None = "probability"
+    target: str = "target"
+    latency: str | None = "latency_ms"
+
+
+# --------------------------------------------------------------------------- sources
+
+EventKind = Literal[
+    "covariate_shift",
+    "sudden_shock",
+    "concept_drift",
+    "broken_feature",
+    "new_category",
+    "traffic_drop",
+]
+
+
+class ScenarioEvent(Strict):
+    """Something the simulator injects from ``day`` (0-based offset from the start).
+
+    - covariate_shift: ``feature`` (numerical) drifts linearly by ``magnitude`` reference
+      standard deviations between ``day`` and ``day + ramp_days``, then stays shifted.
+    - sudden_shock: from ``day``, monthly_charges ×``magnitude`` and the contract mix moves
+      toward month-to-month (share ``share`` of longer contracts switch).
+    - concept_drift: from ``day``, the label relationship changes (``magnitude`` scales the
+      effect); features and predictions are untouched.
+    - broken_feature: ``feature`` becomes null (``mode: nulls``) or is ×100 (``mode: unit``)
+      for ``duration_days`` (default: to the end).
+    - new_category: a share ``share`` of categorical ``feature`` takes the unseen ``value``.
+    - traffic_drop: the day keeps only ``magnitude`` of its rows, for ``duration_days``.
+    """
+
+    kind: EventKind
+    day: int = Field(ge=0)
+    feature: str | None = None
+    magnitude: float = 1.0
+    ramp_days: int = Field(0, ge=0)
+    duration_days: int | None = Field(None, ge=1)
+    share: float = Field(0.3, ge=0.0, le=1.0)
+    value: str | None = None
+    mode: Literal["nulls", "unit"] = "nulls"
+
+    def active(self, day: int) -> bool:
+        if day < self.day:
+            return False
+        return self.duration_days is None or day < self.day + self.duration_days
+
+    @model_validator(mode="after")
+    def _needs(self) -> ScenarioEvent:
+        needs_feature = {"covariate_shift", "broken_feature", "new_category"}
+        if self.kind in needs_feature and not self.feature:
+            raise ValueError(f"event kind {self.kind!r} needs 'feature'")
+        if self.kind == "new_category" and not self.value:
+            raise ValueError("event kind 'new_category' needs 'value'")
+        if self.kind == "traffic_drop" and not 0 < self.magnitude <= 1:
+            raise ValueError("traffic_drop 'magnitude' is the share of traffic kept, in (0, 1]")
+        return self
+
+
+class Scenario(Strict):
+    """A deterministic production history: every day is a pure function of (scenario, seed, date)."""
+
+    name: str = "default"
+    start_date: dt.date = dt.date(2026, 6, 1)
+    days: int = Field(120, ge=1, le=3660)
+    rows_per_day: int = Field(2000, ge=1)
+    reference_rows: int = Field(20000, ge=30)
+    seed: int = 7
+    events: list[ScenarioEvent] = Field(default_factory=list)
+
+    @property
+    def end_date(self) -> dt.date:
+        """First date after the scenario (exclusive end)."""
+        return self.start_date + dt.timedelta(days=self.days)
+
+    def day_index(self, date: dt.date) -> int:
+        return (date - self.start_date).days
+
+
+class SimulatorSource(Strict):
+    kind: Literal["simulator"] = "simulator"
+    scenario: Scenario = Field(default_factory=Scenario)
+
+
+class FileSource(Strict):
+    """Real data from Parquet or CSV.
+
+    ``inference`` and ``labels`` are a file, a directory (Hive ``date=YYYY-MM-DD``
+    folders or plain files), or a pattern containing ``{date}`` (one file per day).
+    Without ``{date}``, a day's rows are those whose timestamp falls on that day.
+    """
+
+    kind: Literal["files"] = "files"
+    reference: str
+    inference: str
+    labels: str | None = None
+    format: Literal["parquet", "csv"] = "parquet"
+    label_timestamp: str | None = Field(
+        None, description="column holding when a label arrived; default: date + label delay"
+    )
+
+
+Source = Annotated[SimulatorSource | FileSource, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+class ReferenceConfig(Strict):
+    """What current data is compared against."""
+
+    kind: Literal["training", "rolling"] = "training"
+    window_days: int = Field(28, ge=1, description="rolling: how many past days")
+    same_weekday: bool = Field(False, description="rolling: only the same weekday of past weeks")
+
+
+class DriftThresholds(Strict):
+    drift_share: float = Field(0.5, gt=0, le=1, description="Evidently's dataset drift share")
+    drift_share_warn: float = Field(0.3, gt=0, le=1)
+    drift_share_error: float = Field(0.5, gt=0, le=1)
+    prediction_drift_score_warn: float = 0.1
+    prediction_drift_score_error: float = 0.2
+
+
+class QualityThresholds(Strict):
+    missing_share_warn: float = 0.05
+    missing_share_error: float = 0.2
+    unseen_category_share_warn: float = 0.01
+    unseen_category_share_error: float = 0.1
+    out_of_range_share_warn: float = 0.05
+    out_of_range_share_error: float = 0.2
+    row_count_change_warn: float = 0.3
+    row_count_change_error: float = 0.6
+    duplicate_id_share_warn: float = 0.0
+    duplicate_id_share_error: float = 0.01
+
+
+class PerformanceThresholds(Strict):
+    accuracy_floor: float = 0.85
+    accuracy_drop: float = 0.05
+    f1_drop: float = 0.05
+    estimated_accuracy_drop: float = 0.05
+    min_label_coverage: float = 0.8
+    max_calibration_error: float = 0.1
+    significance: float = 0.05
+
+
+class Thresholds(Strict):
+    drift: DriftThresholds = Field(default_factory=DriftThresholds)
+    quality: QualityThresholds = Field(default_factory=QualityThresholds)
+    performance: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
+
+
+class Alerting(Strict):
+    """Per-model alert routing; the alert policy file refines it."""
+
+    owners: list[str] = Field(default_factory=list)
+    tier_overrides: dict[str, Literal["critical", "warning", "info"]] = Field(
+        default_factory=dict, description="check name -> tier"
+    )
+    retrain_on_critical_drift: bool = True
+    human_review_on_performance: bool = False
+
+
+class ModelConfig(Strict):
+    """One monitored model."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = "v1"
+    task: Literal["binary_classification"] = "binary_classification"
+    classes: tuple[int, int] = (0, 1)
+    features: list[Feature] = Field(min_length=1)
+    columns: Columns = Field(default_factory=Columns)
+    label_delay_days: int = Field(7, ge=0)
+    start_date: dt.date | None = Field(None, description="first partition; default: scenario start")
+    end_date: dt.date | None = Field(None, description="exclusive last partition; default: none")
+    allow_extra_columns: bool = False
+    source: Source = Field(default_factory=SimulatorSource)
+    reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    alerting: Alerting = Field(default_factory=Alerting)
+
+    @field_validator("features")
+    @classmethod
+    def _unique_features(cls, v: list[Feature]) -> list[Feature]:
+        names = [f.name for f in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate feature names: {dupes}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelConfig:
+        special = [self.columns.id, self.columns.timestamp, self.columns.prediction]
+        clash = sorted({f.name for f in self.features} & set(special))
+        if clash:
+            raise ValueError(f"features {clash} clash with the id/timestamp/prediction columns")
+        if isinstance(self.source, FileSource) and self.start_date is None:
+            raise ValueError("a 'files' source needs 'start_date' (the first daily partition)")
+        return self
+
+    @property
+    def first_date(self) -> dt.date:
+        if self.start_date is not None:
+            return self.start_date
+        assert isinstance(self.source, SimulatorSource)
+        return self.source.scenario.start_date
+
+    @property
+    def last_date_exclusive(self) -> dt.date | None:
+        if self.end_date is not None:
+            return self.end_date
+        if isinstance(self.source, SimulatorSource):
+            return self.source.scenario.end_date
+        return None
+
+    @cached_property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @cached_property
+    def numerical(self) -> list[str]:
+        return [f.name for f in self.features if f.type == "numerical"]
+
+    @cached_property
+    def categorical(self) -> list[str]:
+        return [f.name for f in self.features if f.type == "categorical"]
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(f"model {self.name!r} has no feature {name!r}")
+
+
+class ProjectConfig(Strict):
+    models: list[ModelConfig] = Field(min_length=1)
+
+    @field_validator("models")
+    @classmethod
+    def _unique_models(cls, v: list[ModelConfig]) -> list[ModelConfig]:
+        names = [m.name for m in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate model names: {dupes}")
+        return v
+
+    def model(self, name: str) -> ModelConfig:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(f"no model named {name!r}; configured: {[m.name for m in self.models]}")
+
+
+def models_file() -> Path:
+    """The model file in force: ``$DRIFTWARDEN_MODELS`` or the packaged churn file."""
+    return Path(os.environ.get("DRIFTWARDEN_MODELS") or DEFAULT_MODELS_FILE)
+
+
+def load_project(path: str | Path | None = None) -> ProjectConfig:
+    """Load and validate the model file; a bad file raises :class:`ConfigError`."""
+    return load_model(Path(path) if path else models_file(), ProjectConfig)
+
+
+__all__ = [
+    "ConfigError",
+    "Feature",
+    "FileSource",
+    "ModelConfig",
+    "ProjectConfig",
+    "Scenario",
+    "ScenarioEvent",
+    "SimulatorSource",
+    "load_project",
+    "models_file",
+]

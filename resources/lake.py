@@ -1,0 +1,88 @@
+"""Hive-partitioned Parquet under DRIFTWARDEN_HOME: inference logs, labels, references.
+
+Layout: ``{root}/{model}/{dataset}/date=YYYY-MM-DD/part-0.parquet``. A partition is
+written to a temporary folder beside its final place and swapped in by rename, so a
+rerun replaces it whole and a failed write leaves the previous copy untouched.
+DuckDB reads the same layout with ``read_parquet(..., hive_partitioning=true)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class Lake:
+    """Parquet partitions of each model's datasets."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def dataset_dir(self, model: str, dataset: str) -> Path:
+        return self.root / model / dataset
+
+    def partition_dir(self, model: str, dataset: str, key: str) -> Path:
+        return self.dataset_dir(model, dataset) / key
+
+    @staticmethod
+    def date_key(date: dt.date) -> str:
+        return f"date={date.isoformat()}"
+
+    def write(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> Path:
+        """Replace partition ``key`` (e.g. ``date=2026-06-01``) with ``frame``; return the file."""
+        final = self.partition_dir(model, dataset, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = final.parent / f".{key}.staging-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            pq.write_table(table, staging / "part-0.parquet", compression="zstd")
+            old = None
+            if final.exists():
+                old = final.parent / f".{key}.old-{uuid.uuid4().hex}"
+                os.rename(final, old)
+            os.rename(staging, final)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return final / "part-0.parquet"
+
+    def write_day(self, model: str, dataset: str, date: dt.date, frame: pd.DataFrame) -> Path:
+        return self.write(model, dataset, self.date_key(date), frame)
+
+    def day_path(self, model: str, dataset: str, date: dt.date) -> Path:
+        return self.partition_dir(model, dataset, self.date_key(date)) / "part-0.parquet"
+
+    def read_day(self, model: str, dataset: str, date: dt.date) -> pd.DataFrame:
+        path = self.day_path(model, dataset, date)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no {dataset} partition for model {model!r} on {date}: {path} is missing"
+            )
+        return pq.read_table(path).to_pandas()
+
+    def has_day(self, model: str, dataset: str, date: dt.date) -> bool:
+        return self.day_path(model, dataset, date).exists()
+
+    def glob(self, model: str, dataset: str) -> str:
+        """A glob DuckDB's read_parquet understands, covering every partition."""
+        return str(self.dataset_dir(model, dataset) / "date=*" / "*.parquet")
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The Parquet lake as a Dagster resource. ``root`` is a folder."""
+
+    root: str
+
+    def get(self) -> Lake:
+        return Lake(self.root)
