@@ -35,7 +35,9 @@ class Feature(Strict):
     type: Literal["numerical", "categorical"]
     critical: bool = Field(False, description="drift of this feature alone is an ERROR")
     drift_method: (
-        Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div", "hellinger"]
+        Literal[
+            "ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div", "hellinger"
+        ]
         | None
     ) = Field(None, description="override Evidently's default method selection")
     drift_threshold: float | None = Field(None, description="override the method's threshold")

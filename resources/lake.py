@@ -20,6 +20,31 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+class StagedPartition:
+    """A partition written to a staging folder; :meth:`commit` swaps it in by rename."""
+
+    def __init__(self, staging: Path, final: Path):
+        self.staging = staging
+        self.final = final
+
+    @property
+    def file(self) -> Path:
+        return self.final / "part-0.parquet"
+
+    def commit(self) -> Path:
+        old = None
+        if self.final.exists():
+            old = self.final.parent / f".{self.final.name}.old-{uuid.uuid4().hex}"
+            os.rename(self.final, old)
+        os.rename(self.staging, self.final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.file
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
 class Lake:
     """Parquet partitions of each model's datasets."""
 
@@ -36,8 +61,8 @@ class Lake:
     def date_key(date: dt.date) -> str:
         return f"date={date.isoformat()}"
 
-    def write(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> Path:
-        """Replace partition ``key`` (e.g. ``date=2026-06-01``) with ``frame``; return the file."""
+    def stage(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> StagedPartition:
+        """Write ``frame`` beside partition ``key`` without touching the current copy."""
         final = self.partition_dir(model, dataset, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = final.parent / f".{key}.staging-{uuid.uuid4().hex}"
@@ -45,17 +70,14 @@ class Lake:
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             pq.write_table(table, staging / "part-0.parquet", compression="zstd")
-            old = None
-            if final.exists():
-                old = final.parent / f".{key}.old-{uuid.uuid4().hex}"
-                os.rename(final, old)
-            os.rename(staging, final)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return final / "part-0.parquet"
+        return StagedPartition(staging, final)
+
+    def write(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> Path:
+        """Replace partition ``key`` (e.g. ``date=2026-06-01``) with ``frame``; return the file."""
+        return self.stage(model, dataset, key, frame).commit()
 
     def write_day(self, model: str, dataset: str, date: dt.date, frame: pd.DataFrame) -> Path:
         return self.write(model, dataset, self.date_key(date), frame)

@@ -131,9 +131,7 @@ class Warehouse:
                     break
                 except duckdb.IOException as exc:
                     if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                        raise WarehouseError(
-                            f"cannot open warehouse {self.path}: {exc}"
-                        ) from exc
+                        raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
                     time.sleep(delay)
                     delay = min(delay * 2, 0.5)
             try:
@@ -172,7 +170,9 @@ class Warehouse:
                 con.execute("COMMIT")
             except Exception as exc:
                 con.execute("ROLLBACK")
-                raise WarehouseError(f"write to {table!r} where {dict(where)} failed: {exc}") from exc
+                raise WarehouseError(
+                    f"write to {table!r} where {dict(where)} failed: {exc}"
+                ) from exc
         return len(frame)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
@@ -224,7 +224,9 @@ class Warehouse:
 
 def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
     if not where:
-        raise WarehouseError("replace() needs a non-empty 'where': refusing to replace a whole table")
+        raise WarehouseError(
+            "replace() needs a non-empty 'where': refusing to replace a whole table"
+        )
     parts, params = [], []
     for col, value in where.items():
         if isinstance(value, tuple):

@@ -1,0 +1,101 @@
+"""The `driftwarden` command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import warnings
+from pathlib import Path
+
+# Modules that add their own subcommands with add_cli(subparsers), imported when present.
+PLUGINS = (
+    "monitoring_assets.alerts.cli",
+    "monitoring_assets.metrics_exporter",
+    "monitoring_assets.streaming.cli",
+)
+
+
+def _home(args) -> Home:  # noqa: F821
+    from monitoring_assets.home import Home
+
+    if args.home:
+        os.environ["DRIFTWARDEN_HOME"] = str(Path(args.home).resolve())
+    return Home.from_env()
+
+
+def _demo(args) -> int:
+    from monitoring_assets.config import load_project
+    from monitoring_assets.demo import run_demo
+
+    if args.models:
+        os.environ["DRIFTWARDEN_MODELS"] = str(Path(args.models).resolve())
+    return run_demo(_home(args), load_project(), days=args.days)
+
+
+def _ui(args) -> int:
+    from monitoring_assets.instance import INSTANCE_TEMPLATE, prepare_dagster_home
+
+    prepare_dagster_home(_home(args).ensure())
+    workspace = INSTANCE_TEMPLATE.parent / "workspace.yaml"
+    cmd = ["dagster", "dev", "-w", str(workspace), "-p", str(args.port)]
+    os.chdir(workspace.parent)
+    os.execvp(cmd[0], cmd)
+    return 0  # not reached
+
+
+def _validate(args) -> int:
+    from monitoring_assets.config import ConfigError, load_project
+
+    try:
+        project = load_project(args.models)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for m in project.models:
+        print(f"{m.name} {m.version}: {len(m.features)} features, source {m.source.kind}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftwarden", description="ML model monitoring on Dagster."
+    )
+    parser.add_argument("--home", help="DRIFTWARDEN_HOME (default ./.driftwarden)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="build the demo scenario's history and print the scorecard")
+    demo.add_argument(
+        "--models", help="model file (default: $DRIFTWARDEN_MODELS or the churn demo)"
+    )
+    demo.add_argument("--days", type=int, help="only the first N days")
+    demo.set_defaults(func=_demo)
+
+    ui = sub.add_parser("ui", help="open the Dagster UI on the driftwarden instance")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=_ui)
+
+    val = sub.add_parser("validate", help="validate a model file")
+    val.add_argument("models", nargs="?", help="model file (default: the one in force)")
+    val.set_defaults(func=_validate)
+
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that part is not installed in this build
+            raise
+        module.add_cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The Dagster code location: one asset graph per model in the model file.
+
+Loading this module reads the model file and builds definitions only; it trains,
+reads and imports nothing heavy (evidently is imported inside the assets that use it).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from monitoring_assets.config import ProjectConfig, load_project
+from monitoring_assets.factory import MonitorDefs, build_model
+from monitoring_assets.home import Home
+from resources.home import HomeResource
+from resources.lake import LakeResource
+from resources.warehouse import WarehouseResource
+
+
+def build_resources(home: Home) -> dict:
+    """Resources for the embedded default: everything under DRIFTWARDEN_HOME."""
+    return {
+        "warehouse": WarehouseResource(path=str(home.warehouse)),
+        "lake": LakeResource(root=str(home.lake)),
+        "home": HomeResource(root=str(home.root)),
+    }
+
+
+def build_definitions(
+    project: ProjectConfig | None = None, home: Home | None = None
+) -> dg.Definitions:
+    """Definitions for every model in ``project`` (default: the model file in force)."""
+    project = project or load_project()
+    home = home or Home.from_env()
+    everything = MonitorDefs()
+    for model in project.models:
+        _, defs = build_model(model)
+        everything.extend(defs)
+    return dg.Definitions(
+        assets=everything.assets,
+        asset_checks=everything.checks,
+        jobs=everything.jobs,
+        sensors=everything.sensors,
+        schedules=everything.schedules,
+        resources=build_resources(home),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,425 @@
+"""Asset factories: one Dagster graph per configured model, under the model's key prefix.
+
+The foundation assets live here (``reference_data``, ``inference_logs``,
+``ground_truth``); monitors (drift, quality, performance, …) plug in through
+:data:`MONITOR_BUILDERS`, each a function of :class:`ModelGraph` returning
+:class:`MonitorDefs`. A second model is a config entry, not code.
+"""
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.schema import SchemaError, validate_inference, validate_labels
+from resources.lake import LakeResource, StagedPartition
+from resources.sources import build_source
+from resources.warehouse import MONITOR_METRICS, TableSpec, WarehouseResource, register_table
+
+# Cumulative latency buckets (seconds), Prometheus-style; +inf is implied last.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+LATENCY_HISTOGRAM = register_table(
+    TableSpec(
+        "latency_histogram",
+        {
+            "model": "VARCHAR",
+            "partition_date": "DATE",
+            "le": "DOUBLE",
+            "count": "BIGINT",
+            "sum_seconds": "DOUBLE",
+        },
+        key=("model", "partition_date", "le"),
+    )
+)
+
+SIMULATOR_TRUTH = register_table(
+    TableSpec(
+        "simulator_truth",
+        {
+            "model": "VARCHAR",
+            "partition_date": "DATE",
+            "events": "VARCHAR",
+            "columns": "VARCHAR",
+        },
+        key=("model", "partition_date"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class ModelGraph:
+    """What a monitor builder needs to know about one model's graph."""
+
+    model: ModelConfig
+    partitions_def: dg.DailyPartitionsDefinition
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def key(self, name: str) -> dg.AssetKey:
+        return dg.AssetKey([self.model.name, name])
+
+    @property
+    def group(self) -> str:
+        return self.model.name
+
+
+@dataclass
+class MonitorDefs:
+    """Definitions a monitor contributes for one model."""
+
+    assets: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
+    jobs: list = field(default_factory=list)
+    sensors: list = field(default_factory=list)
+    schedules: list = field(default_factory=list)
+
+    def extend(self, other: "MonitorDefs") -> "MonitorDefs":
+        for name in ("assets", "checks", "jobs", "sensors", "schedules"):
+            getattr(self, name).extend(getattr(other, name))
+        return self
+
+
+MonitorBuilder = Callable[[ModelGraph], MonitorDefs]
+
+
+def partitions_for(model: ModelConfig) -> dg.DailyPartitionsDefinition:
+    """Daily partitions from the model's first date to its (exclusive) end, if any."""
+    end = model.last_date_exclusive
+    return dg.DailyPartitionsDefinition(
+        start_date=model.first_date.isoformat(),
+        end_date=end.isoformat() if end else None,
+    )
+
+
+def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The days a (possibly ranged) run covers."""
+    return [dt.date.fromisoformat(k) for k in context.partition_keys]
+
+
+def file_digest(path) -> str:
+    """A content hash used as the partition's data version."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def latency_rows(model: str, date: dt.date, latency_ms: pd.Series) -> pd.DataFrame:
+    """Cumulative latency histogram of one day, in seconds."""
+    seconds = latency_ms.dropna().to_numpy(dtype=float) / 1000.0
+    seconds = seconds[np.isfinite(seconds)]
+    bounds = [*LATENCY_BUCKETS, float("inf")]
+    sorted_s = np.sort(seconds)
+    counts = np.searchsorted(sorted_s, bounds, side="right")
+    return pd.DataFrame(
+        {
+            "model": model,
+            "partition_date": date,
+            "le": bounds,
+            "count": counts.astype("int64"),
+            "sum_seconds": float(seconds.sum()),
+        }
+    )
+
+
+def metric_rows(
+    model: ModelConfig, date: dt.date, run_id: str, values: dict[tuple[str, str], float]
+) -> pd.DataFrame:
+    """Rows for ``monitor_metrics`` from {(metric, feature): value}."""
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    return pd.DataFrame(
+        [
+            {
+                "model": model.name,
+                "model_version": model.version,
+                "partition_date": date,
+                "metric": metric,
+                "feature": feature,
+                "value": float(value),
+                "run_id": run_id,
+                "computed_at": now,
+            }
+            for (metric, feature), value in values.items()
+        ],
+        columns=list(MONITOR_METRICS.columns),
+    )
+
+
+def write_metrics(
+    warehouse, model: ModelConfig, date: dt.date, run_id: str, values: dict[tuple[str, str], float]
+) -> None:
+    """Replace this day's values of exactly these metrics in ``monitor_metrics``."""
+    rows = metric_rows(model, date, run_id, values)
+    for metric in sorted({m for m, _ in values}):
+        warehouse.replace(
+            MONITOR_METRICS.name,
+            rows[rows.metric == metric],
+            {"model": model.name, "partition_date": date, "metric": metric},
+        )
+
+
+def _schema_metadata(frame: pd.DataFrame) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name=str(c), type=str(t)) for c, t in frame.dtypes.items()]
+    )
+
+
+def build_foundation(graph: ModelGraph) -> MonitorDefs:
+    """``reference_data``, ``inference_logs`` and ``ground_truth`` for one model."""
+    model = graph.model
+    source_kind = model.source.kind
+
+    @dg.asset(
+        key=graph.key("reference_data"),
+        group_name=graph.group,
+        description=(
+            f"Training snapshot of {model.name} {model.version}: the default reference for drift "
+            "and the validation split for reference performance."
+        ),
+        kinds={"parquet"},
+        tags={"driftwarden/model": model.name},
+        metadata={"model_version": model.version, "source": source_kind},
+    )
+    def reference_data(context: dg.AssetExecutionContext, lake: LakeResource):
+        source = build_source(model)
+        frame = source.reference()
+        try:
+            checked = validate_inference(
+                _with_missing_latency(frame, model), model, origin="reference data"
+            )
+        except SchemaError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        if model.columns.target in frame:
+            checked[model.columns.target] = frame[model.columns.target].to_numpy()
+        key = f"version={model.version}"
+        store = lake.get()
+        path = store.write(model.name, "reference", key, checked)
+        meta = {
+            "rows": dg.MetadataValue.int(len(checked)),
+            "model_version": model.version,
+            "path": dg.MetadataValue.path(str(path)),
+            "dagster/column_schema": _schema_metadata(checked),
+        }
+        validation = getattr(source, "validation", None)
+        if validation is not None:
+            val = validation()
+            vpath = store.write(model.name, "validation", key, val)
+            meta["validation_rows"] = dg.MetadataValue.int(len(val))
+            meta["validation_path"] = dg.MetadataValue.path(str(vpath))
+        return dg.MaterializeResult(metadata=meta)
+
+    @dg.asset(
+        key=graph.key("inference_logs"),
+        group_name=graph.group,
+        partitions_def=graph.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"Daily inference log of {model.name}: request id, timestamp, features, prediction, "
+            "probability and latency, schema-validated against the model file and stored as "
+            "Hive-partitioned Parquet (a rerun replaces the day)."
+        ),
+        kinds={"parquet", "duckdb"},
+        tags={"driftwarden/model": model.name},
+        metadata={"partition_expr": model.columns.timestamp, "source": source_kind},
+    )
+    def inference_logs(
+        context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
+    ):
+        source = build_source(model)
+        store, wh = lake.get(), warehouse.get()
+        staged: list[tuple[dt.date, StagedPartition, pd.DataFrame]] = []
+        try:
+            # Validate and stage every day first: a bad day fails the run with nothing swapped in.
+            for date in partition_dates(context):
+                try:
+                    frame = validate_inference(
+                        source.inference_day(date), model, origin=f"inference_logs {date}"
+                    )
+                except (SchemaError, FileNotFoundError) as exc:
+                    raise dg.Failure(
+                        description=str(exc),
+                        metadata={"partition": date.isoformat(), "model": model.name},
+                    ) from None
+                stats = frame[[model.columns.latency]] if model.columns.latency else frame[[]]
+                part = store.stage(model.name, "inference_logs", store.date_key(date), frame)
+                staged.append((date, part, stats))
+                context.log.debug(f"staged {model.name} inference_logs {date}: {len(frame)} rows")
+        except BaseException:
+            for _, s, _ in staged:
+                s.discard()
+            raise
+        total = 0
+        for date, part, stats in staged:
+            path = part.commit()
+            rows = len(stats)
+            total += rows
+            version = file_digest(path)
+            wh.log_partition(model.name, "inference_logs", date, rows, context.run_id, version)
+            write_metrics(wh, model, date, context.run_id, {("model_inference_requests", ""): rows})
+            if model.columns.latency:
+                wh.replace(
+                    LATENCY_HISTOGRAM.name,
+                    latency_rows(model.name, date, stats[model.columns.latency]),
+                    {"model": model.name, "partition_date": date},
+                )
+            truth = source.truth(date)
+            if truth is not None:
+                wh.replace(
+                    SIMULATOR_TRUTH.name,
+                    pd.DataFrame(
+                        [
+                            {
+                                "model": model.name,
+                                "partition_date": date,
+                                "events": "; ".join(truth.events),
+                                "columns": ",".join(truth.columns),
+                            }
+                        ]
+                    ),
+                    {"model": model.name, "partition_date": date},
+                )
+            meta = {
+                "rows": dg.MetadataValue.int(rows),
+                "path": dg.MetadataValue.path(str(path)),
+                "data_version": version,
+            }
+            if truth is not None:
+                meta["injected"] = "; ".join(truth.events) or "none"
+            context.add_asset_metadata(meta, partition_key=date.isoformat())
+        context.log.info(f"{model.name} inference_logs: {len(staged)} day(s), {total} rows")
+        return dg.MaterializeResult(
+            metadata={"days": dg.MetadataValue.int(len(staged)), "total_rows": total}
+        )
+
+    @dg.asset(
+        key=graph.key("ground_truth"),
+        group_name=graph.group,
+        partitions_def=graph.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"Labels of {model.name}'s predictions, keyed by the prediction day; they arrive "
+            f"{model.label_delay_days} day(s) later. A day whose labels have not arrived is "
+            "stored empty and marked pending; rerun it once they are in."
+        ),
+        kinds={"parquet"},
+        tags={"driftwarden/model": model.name},
+        metadata={"label_delay_days": model.label_delay_days},
+    )
+    def ground_truth(
+        context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
+    ):
+        source = build_source(model)
+        store, wh = lake.get(), warehouse.get()
+        arrived_days = 0
+        for date in partition_dates(context):
+            labels = source.labels_day(date)
+            pending = labels is None
+            if labels is None:
+                labels = pd.DataFrame(
+                    {
+                        model.columns.id: pd.Series(dtype=str),
+                        model.columns.target: pd.Series(dtype="int64"),
+                        "label_timestamp": pd.Series(dtype="datetime64[us]"),
+                    }
+                )
+            try:
+                labels = validate_labels(labels, model, origin=f"ground_truth {date}")
+            except SchemaError as exc:
+                raise dg.Failure(description=str(exc)) from None
+            path = store.write_day(model.name, "ground_truth", date, labels)
+            arrived_days += not pending
+            expected = date + dt.timedelta(days=model.label_delay_days)
+            wh.log_partition(
+                model.name,
+                "ground_truth",
+                date,
+                len(labels),
+                context.run_id,
+                "pending" if pending else "arrived",
+            )
+            context.add_asset_metadata(
+                {
+                    "labels": dg.MetadataValue.int(len(labels)),
+                    "status": "pending" if pending else "arrived",
+                    "labels_expected_on": expected.isoformat(),
+                    "path": dg.MetadataValue.path(str(path)),
+                },
+                partition_key=date.isoformat(),
+            )
+        return dg.MaterializeResult(metadata={"days_with_labels": arrived_days})
+
+    return MonitorDefs(assets=[reference_data, inference_logs, ground_truth])
+
+
+def _with_missing_latency(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:
+    """Reference snapshots carry no latency; fill it so the shared schema check applies."""
+    out = frame.drop(columns=[model.columns.target], errors="ignore").copy()
+    if model.columns.latency and model.columns.latency not in out:
+        out[model.columns.latency] = np.nan
+    return out
+
+
+# Monitor builders add their assets/checks per model; the foundation comes first.
+MONITOR_BUILDERS: list[MonitorBuilder] = [build_foundation]
+
+
+def build_model(model: ModelConfig) -> tuple[ModelGraph, MonitorDefs]:
+    """Every definition of one model."""
+    graph = ModelGraph(model, partitions_for(model))
+    defs = MonitorDefs()
+    for builder in MONITOR_BUILDERS:
+        defs.extend(builder(graph))
+    selection = dg.AssetSelection.groups(graph.group)
+    monitor_job = dg.define_asset_job(
+        f"monitor_{model.name}",
+        selection=selection,
+        partitions_def=graph.partitions_def,
+        description=f"Ingest and monitor {model.name} for a day (or a range, in one run).",
+        tags={"driftwarden/model": model.name},
+    )
+    labels_job = dg.define_asset_job(
+        f"labels_{model.name}",
+        selection=dg.AssetSelection.assets(graph.key("ground_truth")).downstream() & selection,
+        partitions_def=graph.partitions_def,
+        description=(
+            f"Ingest {model.name}'s labels for the day that is label_delay_days old, and "
+            "recompute what depends on them."
+        ),
+        tags={"driftwarden/model": model.name},
+    )
+    defs.jobs.extend([monitor_job, labels_job])
+    defs.schedules.append(
+        dg.build_schedule_from_partitioned_job(
+            monitor_job, name=f"monitor_{model.name}_daily", hour_of_day=1
+        )
+    )
+    defs.schedules.append(_labels_schedule(model, labels_job))
+    return graph, defs
+
+
+def _labels_schedule(model: ModelConfig, job) -> dg.ScheduleDefinition:
+    delay = model.label_delay_days
+
+    @dg.schedule(
+        job=job,
+        cron_schedule="30 2 * * *",
+        name=f"labels_{model.name}_daily",
+        description=f"Ingest labels for the day {delay} day(s) ago, when they are due.",
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        due = (context.scheduled_execution_time.date() - dt.timedelta(days=delay + 1)).isoformat()
+        pdef = partitions_for(model)
+        if due not in pdef.get_partition_keys(dynamic_partitions_store=context.instance):
+            return dg.SkipReason(f"{due} is outside {model.name}'s partitions")
+        return dg.RunRequest(run_key=f"labels-{model.name}-{due}", partition_key=due)
+
+    return _schedule

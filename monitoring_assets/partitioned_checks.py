@@ -1,0 +1,180 @@
+"""Per-day asset check evaluations that survive single-run range backfills.
+
+A plain partitioned ``@asset_check`` records one evaluation *without* a partition when
+a run covers a range of days, so a 365-day backfill would leave one result instead of
+365. This module is the one place that knows how to do better on Dagster 1.13: a
+``@multi_asset_check`` over partitioned ``AssetCheckSpec``s (a preview API) that yields
+one ``AssetCheckEvaluation(partition=day, target_materialization_data=...)`` per day and
+check, pointing at that day's materialization so the UI's per-partition check status
+fills in. A Dagster upgrade should only need to touch this file.
+
+Monitors supply an ``evaluate(context, partition_keys)`` function yielding
+``(partition_key, CheckOutcome)`` pairs computed from what their asset stored.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import dagster as dg
+
+Severity = Literal["WARN", "ERROR"]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of one check on one day.
+
+    ``severity`` is the severity of a failure (a passing outcome keeps it as the level the
+    check would fail at). ``metadata`` should hold the measured value(s) and threshold(s)
+    as numbers, so the UI plots them across partitions and alerts can quote them.
+    """
+
+    check: str
+    passed: bool
+    severity: Severity = "WARN"
+    description: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckDeclaration:
+    """A check's name and what must hold, e.g. ('drift_share_below_threshold', '...')."""
+
+    name: str
+    description: str
+
+
+Evaluator = Callable[
+    [dg.AssetCheckExecutionContext, Sequence[str]], Iterable[tuple[str, CheckOutcome]]
+]
+
+
+def run_partition_keys(context: dg.AssetCheckExecutionContext) -> list[str]:
+    """The partition keys the current run covers (one key, a range, or none)."""
+    run = context.run
+    tags = run.tags if run else {}
+    start = tags.get("dagster/asset_partition_range_start")
+    end = tags.get("dagster/asset_partition_range_end")
+    single = tags.get("dagster/partition")
+    pdef = _partitions_def(context)
+    if start and end and pdef is not None:
+        return list(pdef.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
+    if single:
+        return [single]
+    return []
+
+
+def _partitions_def(context: dg.AssetCheckExecutionContext) -> dg.PartitionsDefinition | None:
+    return getattr(context, "_driftwarden_partitions_def", None)
+
+
+def latest_materialization(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition_key: str
+) -> dg.EventLogRecord | None:
+    """The newest materialization record of ``asset_key`` for ``partition_key``."""
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition_key]), limit=1
+    )
+    return result.records[0] if result.records else None
+
+
+def target_data(
+    record: dg.EventLogRecord | None,
+) -> dg.AssetCheckEvaluationTargetMaterializationData | None:
+    """Point a check evaluation at the materialization it judged."""
+    if record is None:
+        return None
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
+
+
+def daily_checks(
+    *,
+    name: str,
+    asset_key: dg.AssetKey,
+    partitions_def: dg.PartitionsDefinition,
+    checks: Sequence[CheckDeclaration],
+    evaluate: Evaluator,
+    required_resource_keys: set[str] | None = None,
+    additional_deps: Sequence[dg.AssetKey] = (),
+) -> dg.AssetChecksDefinition:
+    """Build one multi-check over ``asset_key`` that records one evaluation per day and check.
+
+    ``evaluate(context, partition_keys)`` yields ``(partition_key, CheckOutcome)``; outcomes
+    for checks not selected in the run are dropped, and a selected check that yields
+    nothing for a day is recorded as failed ('not evaluated') so it can never pass silently.
+    """
+    specs = [
+        dg.AssetCheckSpec(
+            c.name,
+            asset=asset_key,
+            description=c.description,
+            partitions_def=partitions_def,
+            additional_deps=list(additional_deps),
+        )
+        for c in checks
+    ]
+    names = {c.name for c in checks}
+
+    @dg.multi_asset_check(
+        specs=specs,
+        can_subset=True,
+        name=name,
+        required_resource_keys=required_resource_keys or set(),
+    )
+    def _checks(context: dg.AssetCheckExecutionContext):
+        context._driftwarden_partitions_def = partitions_def  # type: ignore[attr-defined]
+        keys = run_partition_keys(context)
+        selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == asset_key}
+        seen: set[tuple[str, str]] = set()
+        targets: dict[str, Any] = {}
+        for pk, outcome in evaluate(context, keys):
+            if outcome.check not in names:
+                raise ValueError(f"check {outcome.check!r} is not declared on {asset_key}")
+            if outcome.check not in selected:
+                continue
+            seen.add((pk, outcome.check))
+            if pk not in targets:
+                targets[pk] = target_data(latest_materialization(context.instance, asset_key, pk))
+            yield _evaluation(asset_key, pk, outcome, targets[pk])
+        for pk in keys:
+            for check_name in sorted(selected):
+                if (pk, check_name) not in seen:
+                    if pk not in targets:
+                        targets[pk] = target_data(
+                            latest_materialization(context.instance, asset_key, pk)
+                        )
+                    yield _evaluation(
+                        asset_key,
+                        pk,
+                        CheckOutcome(
+                            check_name,
+                            passed=False,
+                            severity="WARN",
+                            description=f"not evaluated: no result stored for {pk}",
+                        ),
+                        targets[pk],
+                    )
+
+    return _checks
+
+
+def _evaluation(
+    asset_key: dg.AssetKey, pk: str, outcome: CheckOutcome, target: Any
+) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=asset_key,
+        check_name=outcome.check,
+        passed=outcome.passed,
+        metadata=dict(outcome.metadata),
+        severity=dg.AssetCheckSeverity(outcome.severity),
+        description=outcome.description or None,
+        partition=pk,
+        target_materialization_data=target,
+    )

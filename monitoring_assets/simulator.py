@@ -1,0 +1,367 @@
+"""A deterministic production simulator for a churn model: the embedded default source.
+
+Every day's inference log and labels are a pure function of (scenario, seed, date):
+each column draws from its own random stream keyed by (seed, date, column), so any
+partition can be built in any order, rebuilt byte-identical, and an injected event
+changes exactly the columns it claims (see :data:`EVENT_COLUMNS`) and nothing else.
+
+The served model is a scikit-learn pipeline trained on the reference period; the
+reference data is its training snapshot, with a held-out validation split.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from monitoring_assets.config import ModelConfig, Scenario, ScenarioEvent, SimulatorSource
+
+CONTRACTS = ["month_to_month", "one_year", "two_year"]
+CONTRACT_P = [0.55, 0.25, 0.20]
+PAYMENTS = ["electronic_check", "mailed_check", "bank_transfer", "credit_card"]
+PAYMENT_P = [0.35, 0.20, 0.22, 0.23]
+INTERNET = ["dsl", "fiber_optic", "none"]
+INTERNET_P = [0.35, 0.45, 0.20]
+INTERNET_BASE = {"dsl": 45.0, "fiber_optic": 75.0, "none": 20.0}
+
+NUMERICAL = ["tenure", "monthly_charges", "total_charges", "num_services"]
+CATEGORICAL = ["contract_type", "payment_method", "internet_service"]
+FEATURES = NUMERICAL + CATEGORICAL
+TARGET = "churn"
+
+# Which output columns each event kind may change (beyond the feature it names).
+# prediction/probability follow any feature change; churn follows features and concept.
+DOWNSTREAM = ["prediction", "probability"]
+EVENT_COLUMNS: dict[str, list[str]] = {
+    "sudden_shock": ["monthly_charges", "total_charges", "contract_type", *DOWNSTREAM, TARGET],
+    "concept_drift": [TARGET],
+    "traffic_drop": [],  # removes rows; the rows kept are unchanged
+}
+
+
+def event_columns(event: ScenarioEvent) -> list[str]:
+    """Columns an event may change in the rows it keeps."""
+    if event.kind in EVENT_COLUMNS:
+        return EVENT_COLUMNS[event.kind]
+    cols = [event.feature]
+    if event.feature in ("tenure", "monthly_charges"):
+        cols.append("total_charges")  # derived: tenure × monthly charges
+    if event.kind == "new_category":
+        return [*cols, *DOWNSTREAM]
+    return [*cols, *DOWNSTREAM, TARGET]
+
+
+def _stream(seed: int, date_key: int, name: str) -> np.random.Generator:
+    # A stable per-column stream: sha256 of the name, not Python's salted hash().
+    tag = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    return np.random.default_rng([seed, date_key, tag])
+
+
+def _population(n: int, seed: int, date_key: int) -> dict[str, np.ndarray]:
+    """Independent draws per column; derived columns are computed in :func:`_derive`."""
+    s = lambda name: _stream(seed, date_key, name)  # noqa: E731
+    return {
+        "contract_type": s("contract_type").choice(CONTRACTS, size=n, p=CONTRACT_P),
+        "payment_method": s("payment_method").choice(PAYMENTS, size=n, p=PAYMENT_P),
+        "internet_service": s("internet_service").choice(INTERNET, size=n, p=INTERNET_P),
+        "tenure": np.clip(np.round(s("tenure").gamma(1.6, 15.0, size=n)), 0, 72),
+        "num_services": (1 + s("num_services").binomial(7, 0.4, size=n)).astype(float),
+        "_charge_noise": s("charge_noise").normal(0.0, 8.0, size=n),
+        "_total_noise": s("total_noise").uniform(0.95, 1.05, size=n),
+        "_label_u": s("label").uniform(size=n),
+        "_keep_u": s("keep").uniform(size=n),
+        "_newcat_u": s("new_category").uniform(size=n),
+        "_contract_u": s("contract_switch").uniform(size=n),
+        "_latency": s("latency").lognormal(np.log(25.0), 0.4, size=n),
+        "_seconds": np.sort(s("timestamp").uniform(0, 86400, size=n)),
+    }
+
+
+def _monthly(pop: dict[str, np.ndarray]) -> np.ndarray:
+    base = np.vectorize(INTERNET_BASE.get, otypes=[float])(pop["internet_service"])
+    return np.round(np.clip(base + 4.5 * pop["num_services"] + pop["_charge_noise"], 18, 140), 2)
+
+
+def _churn_logit(f: pd.DataFrame, concept: float, shock: float = 0.0) -> np.ndarray:
+    """True log-odds of churn; ``concept`` > 0 moves the relationship (concept drift);
+    ``shock`` > 0 makes customers more price-sensitive after a price shock."""
+    contract = f["contract_type"].to_numpy()
+    tenure = f["tenure"].to_numpy(dtype=float)
+    monthly = f["monthly_charges"].to_numpy(dtype=float)
+    fiber = (f["internet_service"].to_numpy() == "fiber_optic").astype(float)
+    echeck = (f["payment_method"].to_numpy() == "electronic_check").astype(float)
+    z = (
+        -0.6
+        + 2.2 * (contract == "month_to_month")
+        - 1.6 * (contract == "two_year")
+        - 0.09 * np.nan_to_num(tenure, nan=24.0)
+        + 0.045 * (np.nan_to_num(monthly, nan=65.0) - 65.0)
+        + 1.0 * echeck
+        + 0.8 * fiber
+    )
+    if concept:
+        # Long-tenure customers on DSL/no internet start leaving; fiber ones settle.
+        z = z + concept * (0.11 * np.nan_to_num(tenure, nan=24.0) - 1.8 * fiber - 1.2)
+    if shock:
+        z = z + shock * 0.08 * np.maximum(np.nan_to_num(monthly, nan=65.0) - 85.0, 0.0)
+    return 3.0 * z
+
+
+@dataclass(frozen=True)
+class DayTruth:
+    """What the simulator injected on one day."""
+
+    date: dt.date
+    events: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+class Simulator:
+    """Production history for one model configured with a simulator source."""
+
+    def __init__(self, model: ModelConfig):
+        if not isinstance(model.source, SimulatorSource):
+            raise TypeError(f"model {model.name!r} does not use the simulator source")
+        missing = [f for f in FEATURES if f not in model.feature_names]
+        extra = [f for f in model.feature_names if f not in FEATURES]
+        if missing or extra:
+            raise ValueError(
+                f"model {model.name!r}: the churn simulator produces features {FEATURES}; "
+                f"config is missing {missing} and has unknown {extra}"
+            )
+        self.model_config = model
+        self.scenario: Scenario = model.source.scenario
+        for ev in self.scenario.events:
+            if ev.feature and ev.feature not in FEATURES:
+                raise ValueError(f"scenario event {ev.kind!r} names unknown feature {ev.feature!r}")
+            if ev.kind == "covariate_shift" and ev.feature not in NUMERICAL:
+                raise ValueError(f"covariate_shift needs a numerical feature, got {ev.feature!r}")
+            if ev.kind == "new_category" and ev.feature not in CATEGORICAL:
+                raise ValueError(f"new_category needs a categorical feature, got {ev.feature!r}")
+
+    # ------------------------------------------------------------------ reference
+    def reference(self) -> pd.DataFrame:
+        """The training snapshot of the served model (with its predictions and labels)."""
+        return self._rename(_reference_bundle(self._scenario_key(), self.model_config.name)[0])
+
+    def validation(self) -> pd.DataFrame:
+        """Held-out reference rows (never trained on), for reference performance and calibration."""
+        return self._rename(_reference_bundle(self._scenario_key(), self.model_config.name)[1])
+
+    def _rename(self, frame: pd.DataFrame) -> pd.DataFrame:
+        cols = self.model_config.columns
+        names = {
+            "request_id": cols.id,
+            "timestamp": cols.timestamp,
+            "prediction": cols.prediction,
+            "probability": cols.probability,
+            TARGET: cols.target,
+        }
+        out = frame.rename(columns={k: v for k, v in names.items() if v})
+        return out.drop(columns=["probability"]) if not cols.probability else out
+
+    @property
+    def estimator(self):
+        """The served scikit-learn pipeline (trained on :meth:`reference`)."""
+        return _reference_bundle(self._scenario_key(), self.model_config.name)[2]
+
+    # ------------------------------------------------------------------ daily data
+    def _check_date(self, date: dt.date) -> int:
+        day = self.scenario.day_index(date)
+        if not 0 <= day < self.scenario.days:
+            raise ValueError(
+                f"{date} is outside scenario {self.scenario.name!r} "
+                f"({self.scenario.start_date} .. {self.scenario.end_date - dt.timedelta(days=1)})"
+            )
+        return day
+
+    def _day_frame(
+        self, date: dt.date
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, tuple[float, float], dict]:
+        """Features after events, label uniforms, keep mask, (concept, shock) strengths, draws."""
+        day = self._check_date(date)
+        n = self.scenario.rows_per_day
+        pop = _population(n, self.scenario.seed, date.toordinal())
+        ref = self.reference()
+        f = pd.DataFrame({k: pop[k] for k in ("tenure", "num_services")})
+        for col in CATEGORICAL:
+            f[col] = pop[col].astype(object)
+        monthly = _monthly(pop)
+        keep = np.ones(n, dtype=bool)
+        concept = 0.0
+        shock = 0.0
+        unit_scaled: list[str] = []
+        nulled: list[str] = []
+        for ev in self.scenario.events:
+            if not ev.active(day):
+                continue
+            if ev.kind == "covariate_shift":
+                frac = min(1.0, (day - ev.day + 1) / max(ev.ramp_days, 1))
+                shift = ev.magnitude * float(ref[ev.feature].std()) * frac
+                if ev.feature == "monthly_charges":
+                    monthly = np.round(monthly + shift, 2)
+                elif ev.feature == "total_charges":
+                    f["_total_shift"] = shift
+                else:
+                    f[ev.feature] = np.round(f[ev.feature] + shift)
+            elif ev.kind == "sudden_shock":
+                monthly = np.round(monthly * ev.magnitude, 2)
+                shock += 1.0
+                switch = (f["contract_type"] != "month_to_month") & (pop["_contract_u"] < ev.share)
+                f.loc[switch, "contract_type"] = "month_to_month"
+            elif ev.kind == "concept_drift":
+                concept += ev.magnitude
+            elif ev.kind == "broken_feature":
+                (nulled if ev.mode == "nulls" else unit_scaled).append(ev.feature)
+            elif ev.kind == "new_category":
+                f.loc[pop["_newcat_u"] < ev.share, ev.feature] = ev.value
+            elif ev.kind == "traffic_drop":
+                keep &= pop["_keep_u"] < ev.magnitude
+        f["monthly_charges"] = monthly
+        total = np.round(monthly * np.maximum(f["tenure"].to_numpy(), 1) * pop["_total_noise"], 2)
+        f["total_charges"] = total + f.pop("_total_shift") if "_total_shift" in f else total
+        for col in unit_scaled:
+            f[col] = f[col] * 100.0
+        for col in nulled:
+            f[col] = np.nan if col in NUMERICAL else None
+        return f[FEATURES], pop["_label_u"], keep, (concept, shock), pop
+
+    def inference_day(self, date: dt.date) -> pd.DataFrame:
+        """The inference log of ``date``: id, timestamp, features, prediction, probability, latency."""
+        f, _, keep, _, pop = self._day_frame(date)
+        cols = self.model_config.columns
+        proba = self.estimator.predict_proba(f)[:, 1]
+        out = pd.DataFrame(
+            {
+                cols.id: [f"{self.model_config.name}-{date:%Y%m%d}-{i:06d}" for i in range(len(f))],
+                cols.timestamp: pd.Timestamp(date)
+                + pd.to_timedelta(np.round(pop["_seconds"], 3), unit="s"),
+            }
+        )
+        for c in FEATURES:
+            out[c] = f[c].to_numpy()
+        out[cols.prediction] = (proba >= 0.5).astype("int64")
+        if cols.probability:
+            out[cols.probability] = np.round(proba, 6)
+        if cols.latency:
+            out[cols.latency] = np.round(pop["_latency"], 3)
+        out[cols.timestamp] = out[cols.timestamp].astype("datetime64[us]")
+        return out[keep].reset_index(drop=True)
+
+    def labels_day(self, date: dt.date) -> pd.DataFrame:
+        """Ground truth for ``date``'s predictions (request id, label, when it arrived)."""
+        f, label_u, keep, (concept, shock), _ = self._day_frame(date)
+        p = 1.0 / (1.0 + np.exp(-_churn_logit(f, concept, shock)))
+        cols = self.model_config.columns
+        arrived = pd.Timestamp(date + dt.timedelta(days=self.model_config.label_delay_days))
+        out = pd.DataFrame(
+            {
+                cols.id: [f"{self.model_config.name}-{date:%Y%m%d}-{i:06d}" for i in range(len(f))],
+                cols.target: (label_u < p).astype("int64"),
+                "label_timestamp": arrived,
+            }
+        )
+        out["label_timestamp"] = out["label_timestamp"].astype("datetime64[us]")
+        return out[keep].reset_index(drop=True)
+
+    def labels_available(self, date: dt.date, as_of: dt.date) -> bool:
+        """Labels of ``date`` arrive on ``date + label_delay_days``."""
+        return as_of >= date + dt.timedelta(days=self.model_config.label_delay_days)
+
+    @property
+    def clock(self) -> dt.date:
+        """The simulated 'today': the day after the scenario's last day."""
+        return self.scenario.end_date
+
+    # ------------------------------------------------------------------ ground truth of events
+    def truth(self, date: dt.date) -> DayTruth:
+        """What was injected on ``date`` (events active that day and the columns they change)."""
+        day = self._check_date(date)
+        events, columns = [], []
+        for ev in self.scenario.events:
+            if ev.active(day):
+                events.append(describe_event(ev, day))
+                columns.extend(c for c in event_columns(ev) if c not in columns)
+        return DayTruth(date, tuple(events), tuple(columns))
+
+    def _scenario_key(self) -> str:
+        return json.dumps(
+            {"scenario": self.scenario.model_dump(mode="json"), "features": FEATURES},
+            sort_keys=True,
+        )
+
+
+def describe_event(ev: ScenarioEvent, day: int) -> str:
+    """A short human label for an active event, e.g. 'sudden_shock' or 'covariate_shift(tenure) 45%'."""
+    label = ev.kind if not ev.feature else f"{ev.kind}({ev.feature})"
+    if ev.kind == "covariate_shift" and ev.ramp_days:
+        frac = min(1.0, (day - ev.day + 1) / ev.ramp_days)
+        if frac < 1:
+            label += f" {frac:.0%}"
+    if day == ev.day:
+        label += " START"
+    return label
+
+
+@lru_cache(maxsize=8)
+def _reference_bundle(scenario_key: str, model_name: str):
+    """Train the served model once per (scenario, model) per process."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    spec = json.loads(scenario_key)["scenario"]
+    seed = int(spec["seed"])
+    n = int(spec["reference_rows"])
+    start = dt.date.fromisoformat(spec["start_date"])
+    # The reference period: the 28 days before the scenario, drawn with its own key.
+    pop = _population(n, seed, 10**7 + start.toordinal())
+    f = pd.DataFrame({k: pop[k] for k in ("tenure", "num_services")})
+    for col in CATEGORICAL:
+        f[col] = pop[col].astype(object)
+    f["monthly_charges"] = _monthly(pop)
+    f["total_charges"] = np.round(
+        f["monthly_charges"] * np.maximum(f["tenure"], 1) * pop["_total_noise"], 2
+    )
+    f = f[FEATURES]
+    y = (pop["_label_u"] < 1.0 / (1.0 + np.exp(-_churn_logit(f, 0.0)))).astype("int64")
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), NUMERICAL),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore"),
+                ),
+                CATEGORICAL,
+            ),
+        ]
+    )
+    est = Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=1000))])
+    n_train = int(n * 0.7)
+    est.fit(f.iloc[:n_train], y[:n_train])
+    proba = est.predict_proba(f)[:, 1]
+    seconds = pop["_seconds"]
+    days_back = (np.arange(n) * 28 // n) - 28
+    ts = (
+        pd.Timestamp(start)
+        + pd.to_timedelta(days_back, unit="D")
+        + pd.to_timedelta(np.round(seconds, 3), unit="s")
+    )
+    ref = pd.DataFrame({"request_id": [f"{model_name}-ref-{i:07d}" for i in range(n)]})
+    ref["timestamp"] = ts.astype("datetime64[us]")
+    for c in FEATURES:
+        ref[c] = f[c].to_numpy()
+    ref["prediction"] = (proba >= 0.5).astype("int64")
+    ref["probability"] = np.round(proba, 6)
+    ref[TARGET] = y
+    return ref.iloc[:n_train].reset_index(drop=True), ref.iloc[n_train:].reset_index(drop=True), est
