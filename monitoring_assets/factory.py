@@ -263,8 +263,8 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             rows = len(stats)
             total += rows
             version = file_digest(path)
-            wh.log_partition(model.name, "inference_logs", date, rows, context.run_id, version)
-            write_metrics(wh, model, date, context.run_id, {("model_inference_requests", ""): rows})
+            wh.log_partition(model.name, "inference_logs", date, rows, context.run.run_id, version)
+            write_metrics(wh, model, date, context.run.run_id, {("model_inference_requests", ""): rows})
             if model.columns.latency:
                 wh.replace(
                     LATENCY_HISTOGRAM.name,
@@ -343,7 +343,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
                 "ground_truth",
                 date,
                 len(labels),
-                context.run_id,
+                context.run.run_id,
                 "pending" if pending else "arrived",
             )
             context.add_asset_metadata(

@@ -52,8 +52,6 @@ def event_columns(event: ScenarioEvent) -> list[str]:
     cols = [event.feature]
     if event.feature in ("tenure", "monthly_charges"):
         cols.append("total_charges")  # derived: tenure × monthly charges
-    if event.kind == "new_category":
-        return [*cols, *DOWNSTREAM]
     return [*cols, *DOWNSTREAM, TARGET]
 
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run the whole suite.
+#   bash scripts/test.sh [pytest args]
+# Creates .venv if missing, installs driftwarden with its test extras, installs the
+# Debian packages of the real services the integration tests start (when running as
+# root with apt-get), then runs pytest. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-pushgateway)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The packages start system services we do not want; the tests start their own.
+    for svc in prometheus prometheus-alertmanager prometheus-pushgateway prometheus-node-exporter; do
+      (service "$svc" stop || pkill -f "/usr/bin/$svc") >/dev/null 2>&1 || true
+    done
+  else
+    echo "not root: skipping Debian packages ${missing[*]} (tests needing them will skip)"
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+
+exec .venv/bin/python -m pytest "$@"
