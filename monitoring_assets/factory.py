@@ -155,16 +155,26 @@ def metric_rows(
 
 
 def write_metrics(
-    warehouse, model: ModelConfig, date: dt.date, run_id: str, values: dict[tuple[str, str], float]
+    warehouse,
+    model: ModelConfig,
+    run_id: str,
+    values: dict[dt.date, dict[tuple[str, str], float]],
 ) -> None:
-    """Replace this day's values of exactly these metrics in ``monitor_metrics``."""
-    rows = metric_rows(model, date, run_id, values)
-    for metric in sorted({m for m, _ in values}):
-        warehouse.replace(
-            MONITOR_METRICS.name,
-            rows[rows.metric == metric],
-            {"model": model.name, "partition_date": date, "metric": metric},
-        )
+    """Replace these days' values of exactly these metrics in ``monitor_metrics``, in one
+    transaction: ``values`` is {date: {(metric, feature): value}}."""
+    frames = [metric_rows(model, d, run_id, v) for d, v in values.items() if v]
+    if not frames:
+        return
+    rows = pd.concat(frames, ignore_index=True)
+    warehouse.replace(
+        MONITOR_METRICS.name,
+        rows,
+        {
+            "model": model.name,
+            "partition_date": sorted(values),
+            "metric": sorted(set(rows.metric)),
+        },
+    )
 
 
 def _schema_metadata(frame: pd.DataFrame) -> dg.TableSchema:
@@ -258,34 +268,25 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
                 s.discard()
             raise
         total = 0
+        logged, metrics, histograms, truths = {}, {}, [], []
         for date, part, stats in staged:
             path = part.commit()
             rows = len(stats)
             total += rows
             version = file_digest(path)
-            wh.log_partition(model.name, "inference_logs", date, rows, context.run.run_id, version)
-            write_metrics(wh, model, date, context.run.run_id, {("model_inference_requests", ""): rows})
+            logged[date] = (rows, version)
+            metrics[date] = {("model_inference_requests", ""): rows}
             if model.columns.latency:
-                wh.replace(
-                    LATENCY_HISTOGRAM.name,
-                    latency_rows(model.name, date, stats[model.columns.latency]),
-                    {"model": model.name, "partition_date": date},
-                )
+                histograms.append(latency_rows(model.name, date, stats[model.columns.latency]))
             truth = source.truth(date)
             if truth is not None:
-                wh.replace(
-                    SIMULATOR_TRUTH.name,
-                    pd.DataFrame(
-                        [
-                            {
-                                "model": model.name,
-                                "partition_date": date,
-                                "events": "; ".join(truth.events),
-                                "columns": ",".join(truth.columns),
-                            }
-                        ]
-                    ),
-                    {"model": model.name, "partition_date": date},
+                truths.append(
+                    {
+                        "model": model.name,
+                        "partition_date": date,
+                        "events": "; ".join(truth.events),
+                        "columns": ",".join(truth.columns),
+                    }
                 )
             meta = {
                 "rows": dg.MetadataValue.int(rows),
@@ -295,6 +296,21 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             if truth is not None:
                 meta["injected"] = "; ".join(truth.events) or "none"
             context.add_asset_metadata(meta, partition_key=date.isoformat())
+        days = sorted(logged)
+        wh.log_partitions(model.name, "inference_logs", logged, context.run.run_id)
+        write_metrics(wh, model, context.run.run_id, metrics)
+        if histograms:
+            wh.replace(
+                LATENCY_HISTOGRAM.name,
+                pd.concat(histograms, ignore_index=True),
+                {"model": model.name, "partition_date": days},
+            )
+        if truths:
+            wh.replace(
+                SIMULATOR_TRUTH.name,
+                pd.DataFrame(truths),
+                {"model": model.name, "partition_date": days},
+            )
         context.log.info(f"{model.name} inference_logs: {len(staged)} day(s), {total} rows")
         return dg.MaterializeResult(
             metadata={"days": dg.MetadataValue.int(len(staged)), "total_rows": total}
@@ -320,6 +336,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
         source = build_source(model)
         store, wh = lake.get(), warehouse.get()
         arrived_days = 0
+        logged: dict[dt.date, tuple[int, str]] = {}
         for date in partition_dates(context):
             labels = source.labels_day(date)
             pending = labels is None
@@ -338,14 +355,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             path = store.write_day(model.name, "ground_truth", date, labels)
             arrived_days += not pending
             expected = date + dt.timedelta(days=model.label_delay_days)
-            wh.log_partition(
-                model.name,
-                "ground_truth",
-                date,
-                len(labels),
-                context.run.run_id,
-                "pending" if pending else "arrived",
-            )
+            logged[date] = (len(labels), "pending" if pending else "arrived")
             context.add_asset_metadata(
                 {
                     "labels": dg.MetadataValue.int(len(labels)),
@@ -355,6 +365,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
                 },
                 partition_key=date.isoformat(),
             )
+        wh.log_partitions(model.name, "ground_truth", logged, context.run.run_id)
         return dg.MaterializeResult(metadata={"days_with_labels": arrived_days})
 
     return MonitorDefs(assets=[reference_data, inference_logs, ground_truth])

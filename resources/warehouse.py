@@ -147,8 +147,8 @@ class Warehouse:
                 con.execute(spec.ddl())
 
     def replace(self, table: str, rows: pd.DataFrame, where: Mapping[str, Any]) -> int:
-        """Delete rows matching ``where`` (equality, or a (lo, hi) inclusive range for a
-        tuple value), then insert ``rows``, in one transaction. Returns rows inserted."""
+        """Delete rows matching ``where`` (equality; a (lo, hi) inclusive range for a tuple;
+        membership for a list), then insert ``rows``, in one transaction. Returns rows inserted."""
         spec = self._spec(table)
         missing = [c for c in spec.columns if c not in rows.columns]
         extra = [c for c in rows.columns if c not in spec.columns]
@@ -193,24 +193,34 @@ class Warehouse:
     def log_partition(
         self, model: str, asset: str, partition_date, rows: int, run_id: str, detail: str = ""
     ) -> None:
+        self.log_partitions(model, asset, {partition_date: (rows, detail)}, run_id)
+
+    def log_partitions(
+        self, model: str, asset: str, days: Mapping[Any, tuple[int, str]], run_id: str
+    ) -> None:
+        """Record that ``asset`` was written for each day: {date: (rows, detail)}."""
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
         frame = pd.DataFrame(
             [
                 {
                     "model": model,
                     "asset": asset,
-                    "partition_date": pd.Timestamp(partition_date).date(),
+                    "partition_date": pd.Timestamp(d).date(),
                     "rows": int(rows),
                     "run_id": run_id,
-                    "written_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
+                    "written_at": now,
                     "detail": detail,
                 }
-            ]
+                for d, (rows, detail) in days.items()
+            ],
+            columns=list(PARTITION_LOG.columns),
         )
-        self.replace(
-            PARTITION_LOG.name,
-            frame,
-            {"model": model, "asset": asset, "partition_date": frame.partition_date[0]},
-        )
+        if len(frame):
+            self.replace(
+                PARTITION_LOG.name,
+                frame,
+                {"model": model, "asset": asset, "partition_date": list(frame.partition_date)},
+            )
 
     @staticmethod
     def _spec(table: str) -> TableSpec:
@@ -229,7 +239,13 @@ def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
         )
     parts, params = [], []
     for col, value in where.items():
-        if isinstance(value, tuple):
+        if isinstance(value, (list, set, frozenset)):
+            values = sorted(value)
+            if not values:
+                raise WarehouseError(f"replace() where {col!r} IN (): an empty list matches nothing")
+            parts.append(f"{col} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+        elif isinstance(value, tuple):
             parts.append(f"{col} BETWEEN ? AND ?")
             params.extend(value)
         else:
