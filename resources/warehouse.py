@@ -254,10 +254,24 @@ def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
     return " AND ".join(parts), params
 
 
+def open_warehouse(location: str | Path):
+    """The warehouse at ``location``: a ``postgresql://`` URL, or a DuckDB file path
+    (optionally ``duckdb:///path``)."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from resources.warehouse_postgres import PostgresWarehouse
+
+        return PostgresWarehouse(text)
+    if text.startswith("duckdb:///"):
+        text = text[len("duckdb:///") :]
+    return Warehouse(text)
+
+
 class WarehouseResource(dg.ConfigurableResource):
-    """The warehouse as a Dagster resource. ``path`` is the DuckDB file."""
+    """The warehouse as a Dagster resource. ``path`` is a DuckDB file path or a
+    ``postgresql://`` URL (see :func:`open_warehouse`)."""
 
     path: str
 
     def get(self) -> Warehouse:
-        return Warehouse(self.path)
+        return open_warehouse(self.path)
