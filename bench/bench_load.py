@@ -32,7 +32,10 @@ def measure(module: str, repeat: int) -> tuple[float, list[str]]:
     for _ in range(repeat):
         out = subprocess.run(
             [sys.executable, "-c", PROBE.format(module=module)],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         data = json.loads(out.stdout.strip().splitlines()[-1])
         best = min(best, data["seconds"])
@@ -47,7 +50,10 @@ def main() -> None:
     rows = [
         ("import dagster (baseline)", *measure("dagster", args.repeat)),
         ("import evidently (for scale)", *measure("evidently", max(1, args.repeat // 2))),
-        ("load monitoring_assets.definitions", *measure("monitoring_assets.definitions", args.repeat)),
+        (
+            "load monitoring_assets.definitions",
+            *measure("monitoring_assets.definitions", args.repeat),
+        ),
     ]
     print(f"{'what':40} {'best of %d (s)' % args.repeat:>16}  heavy modules imported")
     for name, seconds, heavy in rows:

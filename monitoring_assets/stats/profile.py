@@ -1,0 +1,682 @@
+"""Per-partition column profiles: the aggregates every drift and quality statistic needs.
+
+A profile is built in one DuckDB pass over a partition (a pandas DataFrame or Parquet
+files) and holds, per column: row, missing (NULL and NaN), +inf and -inf counts; the
+finite count, min, max, mean and second central moment; and value counts.
+
+Value counts are exact when a column has at most ``exact_cap`` distinct finite values
+in the data profiled (categoricals, integers, prices, anything low-precision). Above
+that, numerical values are rounded to ``sig_digits`` significant digits before they are
+counted, so a day of a million continuous values keeps tens of thousands of entries.
+Rounding moves each value by at most ``0.5 * 10**(1 - sig_digits) * |x|``; the profile
+keeps the exact sum of ``|x - round(x)|`` so every statistic derived from rounded values
+can state its own error bound (see :mod:`monitoring_assets.stats.drift`). Min, max,
+mean and standard deviation are always computed from the raw values.
+
+Profiles merge (:func:`merge_profiles`): a window of days is a merge of day profiles,
+not a rescan. They serialize to long warehouse rows (:func:`profile_to_rows`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+Kind = Literal["numerical", "categorical"]
+
+#: Significant digits kept when a numerical column is too varied to count exactly.
+SIG_DIGITS = 4
+#: Up to this many distinct finite values per column, value counts are exact.
+EXACT_CAP = 10_000
+
+#: Warehouse columns of a serialized profile (the shell adds model/partition keys).
+PROFILE_ROW_COLUMNS: dict[str, str] = {
+    "column_name": "VARCHAR",
+    "entry": "VARCHAR",  # 'stats' (one row per column) or 'value' (one per distinct value)
+    "num_value": "DOUBLE",
+    "str_value": "VARCHAR",
+    "count": "BIGINT",
+    "stats": "VARCHAR",  # JSON of the scalar aggregates, on the 'stats' row
+}
+
+_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT")
+_NUMERIC_PREFIXES = ("FLOAT", "DOUBLE", "DECIMAL", "REAL", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def is_numeric_type(sql_type: str) -> bool:
+    """Whether a DuckDB type name is a number (integers, floats, decimals)."""
+    t = sql_type.upper()
+    return t in _NUMERIC_TYPES or t.startswith(_NUMERIC_PREFIXES)
+
+
+def is_integer_type(sql_type: str) -> bool:
+    """Whether a DuckDB type name is an integer type (numpy's Sturges rule treats those apart)."""
+    t = sql_type.upper()
+    return t in _NUMERIC_TYPES or t in ("USMALLINT", "UINTEGER", "UBIGINT")
+
+
+@dataclass
+class ColumnProfile:
+    """Aggregates of one column in one partition (or a merge of partitions).
+
+    ``values``/``counts`` are the finite, non-missing values and their counts, sorted by
+    value; numerical values are float64, categorical values strings. ``sig_digits`` is
+    None when the counts are exact, else the significant digits values were rounded to,
+    and ``abs_rounding_error`` is the exact sum of ``|x - round(x)|`` over those values.
+    ``present`` is False when the column was absent from the data (all counts zero);
+    ``error`` explains a column that could not be profiled (e.g. text in a numerical
+    column).
+    """
+
+    name: str
+    kind: Kind
+    dtype: str
+    rows: int
+    missing: int = 0
+    nan: int = 0
+    pos_inf: int = 0
+    neg_inf: int = 0
+    count: int = 0
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    m2: float = 0.0
+    values: np.ndarray = field(default_factory=lambda: np.empty(0))
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    sig_digits: int | None = None
+    abs_rounding_error: float = 0.0
+    present: bool = True
+    error: str | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Whether the value counts are the raw values (no rounding)."""
+        return self.sig_digits is None
+
+    @property
+    def std(self) -> float | None:
+        """Population standard deviation of the finite values (numpy's default ddof=0)."""
+        if self.count == 0 or self.mean is None:
+            return None
+        return math.sqrt(max(self.m2, 0.0) / self.count)
+
+    @property
+    def n_unique(self) -> int:
+        """Distinct finite values (a lower bound when rounded; then it exceeds ``EXACT_CAP``)."""
+        return len(self.values)
+
+    @property
+    def integer(self) -> bool:
+        return is_integer_type(self.dtype)
+
+    def stats_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "rows": self.rows,
+            "missing": self.missing,
+            "nan": self.nan,
+            "pos_inf": self.pos_inf,
+            "neg_inf": self.neg_inf,
+            "count": self.count,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+            "m2": self.m2,
+            "sig_digits": self.sig_digits,
+            "abs_rounding_error": self.abs_rounding_error,
+            "present": self.present,
+            "error": self.error,
+        }
+
+
+@dataclass
+class DatasetProfile:
+    """Profiles of the configured columns of one partition (or a merge of partitions).
+
+    ``duplicate_ids`` counts rows whose id repeats an earlier row's id within the
+    partition (None when no id column was profiled); it does not merge across
+    partitions (an id repeated on two days is not counted).
+    """
+
+    rows: int
+    columns: dict[str, ColumnProfile]
+    duplicate_ids: int | None = None
+    partitions: int = 1
+
+    def __getitem__(self, name: str) -> ColumnProfile:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise KeyError(
+                f"profile has no column {name!r}; profiled: {sorted(self.columns)}"
+            ) from None
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _round_sql(expr: str, k: int) -> str:
+    # Round to k significant digits; DuckDB's round(x, d) divides by 10^d, so values that
+    # already have <= k significant decimal digits come back bit-identical.
+    return (
+        f"CASE WHEN {expr} = 0 OR NOT isfinite({expr}) THEN {expr} "
+        f"ELSE round({expr}, ({k} - 1 - floor(log10(abs({expr}))))::INTEGER) END"
+    )
+
+
+def round_sig(values: np.ndarray, k: int) -> np.ndarray:
+    """Round finite values to ``k`` significant digits exactly as profiles do (in DuckDB)."""
+    if len(values) == 0:
+        return np.asarray(values, dtype=float)
+    con = duckdb.connect()
+    try:
+        frame = pd.DataFrame({"x": np.asarray(values, dtype=float)})
+        con.register("v", frame)
+        return con.execute(f"SELECT {_round_sql('x', k)} AS r FROM v").fetchnumpy()["r"]
+    finally:
+        con.close()
+
+
+def _source_sql(con: duckdb.DuckDBPyConnection, source: pd.DataFrame | str | Path) -> str:
+    if isinstance(source, pd.DataFrame):
+        con.register("_src", source)
+        return "_src"
+    path = str(source).replace("'", "''")
+    return f"read_parquet('{path}', hive_partitioning=true, union_by_name=true)"
+
+
+def profile_partitions(
+    source: pd.DataFrame | str | Path,
+    columns: Mapping[str, Kind],
+    *,
+    partition_column: str | None = None,
+    id_column: str | None = None,
+    sig_digits: int = SIG_DIGITS,
+    exact_cap: int = EXACT_CAP,
+    where: str | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> dict[str, DatasetProfile]:
+    """Profile ``columns`` (name -> kind) of ``source`` per value of ``partition_column``.
+
+    ``source`` is a DataFrame or a Parquet path/glob (Hive folders such as ``date=...``
+    become columns). One scan computes the scalar aggregates, one grouped scan the value
+    counts of every column at once, for every partition. Without ``partition_column``
+    the whole source is one partition keyed ``""``. Columns absent from the source are
+    profiled as ``present=False``; a partition with no rows is simply absent from the
+    result (callers decide what an empty day means). ``where`` is an optional SQL filter.
+    """
+    if sig_digits < 1:
+        raise ValueError(f"sig_digits must be >= 1, got {sig_digits}")
+    con = connection or duckdb.connect()
+    try:
+        src = _source_sql(con, source)
+        schema = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+        if partition_column is not None and partition_column not in schema:
+            raise ValueError(
+                f"partition column {partition_column!r} is not in the data; columns: {sorted(schema)}"
+            )
+        pk = f"CAST({_q(partition_column)} AS VARCHAR)" if partition_column else "''"
+        filt = f" WHERE {where}" if where else ""
+
+        present = [c for c in columns if c in schema]
+        numeric = [c for c in present if columns[c] == "numerical" and is_numeric_type(schema[c])]
+        wrong_type = [c for c in present if columns[c] == "numerical" and c not in numeric]
+        categorical = [c for c in present if columns[c] == "categorical"]
+
+        # ---- pass 1: scalar aggregates per partition
+        proj = [f"{pk} AS _pk"]
+        for i, c in enumerate(numeric):
+            proj.append(f"CAST({_q(c)} AS DOUBLE) AS n{i}")
+        for i, c in enumerate(categorical + wrong_type):
+            proj.append(f"CAST({_q(c)} AS VARCHAR) AS s{i}")
+        if id_column and id_column in schema:
+            proj.append(f"{_q(id_column)} AS _id")
+        base = f"SELECT {', '.join(proj)} FROM {src}{filt}"
+
+        aggs = ["count(*) AS _rows"]
+        for i, _ in enumerate(numeric):
+            x, fin = f"n{i}", f"isfinite(n{i})"
+            aggs += [
+                f"count({x}) FILTER (WHERE NOT isnan({x})) AS n{i}_valid",
+                f"count_if(isnan({x})) AS n{i}_nan",
+                f"count_if({x} = 'inf'::DOUBLE) AS n{i}_pinf",
+                f"count_if({x} = '-inf'::DOUBLE) AS n{i}_ninf",
+                f"min({x}) FILTER (WHERE {fin}) AS n{i}_min",
+                f"max({x}) FILTER (WHERE {fin}) AS n{i}_max",
+                f"avg({x}) FILTER (WHERE {fin}) AS n{i}_mean",
+                f"var_pop({x}) FILTER (WHERE {fin}) AS n{i}_var",
+                f"approx_count_distinct({x}) FILTER (WHERE {fin}) AS n{i}_acd",
+            ]
+        for i, _ in enumerate(categorical + wrong_type):
+            aggs.append(f"count(s{i}) AS s{i}_valid")
+        if id_column and id_column in schema:
+            aggs.append("count(_id) - count(DISTINCT _id) AS _dups")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _base AS {base}")
+        scal = con.execute(
+            f"SELECT _pk, {', '.join(aggs)} FROM _base GROUP BY _pk ORDER BY _pk"
+        ).df()
+
+        # A column is counted exactly unless some partition has too many distinct values;
+        # deciding per column (not per partition) keeps partitions mergeable as they are.
+        rounded = {
+            i
+            for i, _ in enumerate(numeric)
+            if len(scal) and int(scal[f"n{i}_acd"].fillna(0).max()) > exact_cap
+        }
+
+        # The rounding error is summed only where rounding happens (log10 is not free).
+        if rounded:
+            errs = ", ".join(
+                f"sum(abs(n{i} - ({_round_sql(f'n{i}', sig_digits)}))) "
+                f"FILTER (WHERE isfinite(n{i})) AS n{i}_err"
+                for i in sorted(rounded)
+            )
+            err = con.execute(f"SELECT _pk, {errs} FROM _base GROUP BY _pk ORDER BY _pk").df()
+            scal = scal.merge(err, on="_pk", how="left")
+
+        # ---- pass 2: value counts of every column, every partition, one grouped scan
+        vc_proj = ["_pk"]
+        sets = []
+        for i, _ in enumerate(numeric):
+            x = f"n{i}"
+            expr = _round_sql(x, sig_digits) if i in rounded else x
+            vc_proj.append(f"CASE WHEN isfinite({x}) THEN {expr} END AS v{i}")
+            sets.append(f"(_pk, v{i})")
+        for i in range(len(categorical)):
+            vc_proj.append(f"s{i} AS w{i}")
+            sets.append(f"(_pk, w{i})")
+        value_counts: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        if sets:
+            group_cols = [p.split(" AS ")[-1] for p in vc_proj[1:]]
+            gid = ", ".join(group_cols)
+            vc = con.execute(
+                f"SELECT _pk, {gid}, GROUPING({gid}) AS _g, count(*) AS _n "
+                f"FROM (SELECT {', '.join(vc_proj)} FROM _base) "
+                f"GROUP BY GROUPING SETS ({', '.join(sets)})"
+            ).df()
+            nsets = len(group_cols)
+            for j, col in enumerate(group_cols):
+                # GROUPING() sets a bit for every column *not* grouped; bit order is reversed.
+                mask_value = ((1 << nsets) - 1) ^ (1 << (nsets - 1 - j))
+                part = vc.loc[(vc["_g"] == mask_value) & vc[col].notna(), ["_pk", col, "_n"]]
+                for key, grp in part.groupby("_pk", sort=False):
+                    vals = grp[col].to_numpy()
+                    order = np.argsort(vals, kind="stable")
+                    value_counts[(str(key), col)] = (
+                        vals[order],
+                        grp["_n"].to_numpy(dtype=np.int64)[order],
+                    )
+        con.execute("DROP TABLE IF EXISTS _base")
+    finally:
+        if connection is None:
+            con.close()
+
+    out: dict[str, DatasetProfile] = {}
+    for _, r in scal.iterrows():
+        key = str(r["_pk"])
+        rows = int(r["_rows"])
+        cols: dict[str, ColumnProfile] = {}
+        for name, kind in columns.items():
+            if name not in schema:
+                cols[name] = ColumnProfile(name, kind, "ABSENT", rows, present=False)
+        for i, name in enumerate(numeric):
+            valid = _i(r[f"n{i}_valid"])
+            pinf, ninf = _i(r[f"n{i}_pinf"]), _i(r[f"n{i}_ninf"])
+            finite = valid - pinf - ninf
+            vals, cnts = value_counts.get((key, f"v{i}"), (np.empty(0), np.empty(0, np.int64)))
+            cols[name] = ColumnProfile(
+                name,
+                "numerical",
+                schema[name],
+                rows,
+                missing=rows - valid,
+                nan=_i(r[f"n{i}_nan"]),
+                pos_inf=pinf,
+                neg_inf=ninf,
+                count=finite,
+                min=_f(r[f"n{i}_min"]),
+                max=_f(r[f"n{i}_max"]),
+                mean=_f(r[f"n{i}_mean"]),
+                m2=(_f(r[f"n{i}_var"]) or 0.0) * finite,
+                values=np.asarray(vals, dtype=float),
+                counts=cnts,
+                sig_digits=sig_digits if i in rounded else None,
+                abs_rounding_error=(_f(r[f"n{i}_err"]) or 0.0) if i in rounded else 0.0,
+            )
+        for i, name in enumerate(categorical):
+            valid = _i(r[f"s{i}_valid"])
+            vals, cnts = value_counts.get(
+                (key, f"w{i}"), (np.empty(0, object), np.empty(0, np.int64))
+            )
+            cols[name] = ColumnProfile(
+                name,
+                "categorical",
+                schema[name],
+                rows,
+                missing=rows - valid,
+                count=valid,
+                values=np.asarray(vals, dtype=object),
+                counts=cnts,
+            )
+        for name in wrong_type:
+            j = len(categorical) + wrong_type.index(name)
+            valid = _i(r[f"s{j}_valid"])
+            cols[name] = ColumnProfile(
+                name,
+                "numerical",
+                schema[name],
+                rows,
+                missing=rows - valid,
+                error=f"column {name!r} is declared numerical but has type {schema[name]}",
+            )
+        dups = int(r["_dups"]) if "_dups" in r.index else None
+        out[key] = DatasetProfile(rows, {c: cols[c] for c in columns}, dups)
+    return out
+
+
+def profile_frame(
+    source: pd.DataFrame | str | Path,
+    columns: Mapping[str, Kind],
+    *,
+    id_column: str | None = None,
+    sig_digits: int = SIG_DIGITS,
+    exact_cap: int = EXACT_CAP,
+) -> DatasetProfile:
+    """Profile a whole DataFrame or Parquet path/glob as one partition.
+
+    An empty source gives a profile with ``rows == 0`` (every column present but empty).
+    """
+    parts = profile_partitions(
+        source, columns, id_column=id_column, sig_digits=sig_digits, exact_cap=exact_cap
+    )
+    if parts:
+        return parts[""]
+    return empty_profile(columns, source_columns=_columns_of(source))
+
+
+def _columns_of(source: pd.DataFrame | str | Path) -> set[str] | None:
+    if isinstance(source, pd.DataFrame):
+        return set(source.columns)
+    return None
+
+
+def empty_profile(
+    columns: Mapping[str, Kind], source_columns: Iterable[str] | None = None
+) -> DatasetProfile:
+    """The profile of a partition with no rows (columns absent from ``source_columns``
+    are marked not present)."""
+    have = set(source_columns) if source_columns is not None else set(columns)
+    return DatasetProfile(
+        0,
+        {
+            c: ColumnProfile(
+                c,
+                k,
+                "UNKNOWN" if c in have else "ABSENT",
+                0,
+                values=np.empty(0, dtype=float if k == "numerical" else object),
+                present=c in have,
+            )
+            for c, k in columns.items()
+        },
+        duplicate_ids=0,
+    )
+
+
+def _i(x: object) -> int:
+    # DuckDB returns NULL for some aggregates over all-NULL input; that count is zero.
+    v = _f(x)
+    return 0 if v is None else int(v)
+
+
+def _f(x: object) -> float | None:
+    if x is None:
+        return None
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def _merge_counts(
+    parts: Sequence[tuple[np.ndarray, np.ndarray]], numeric: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return (np.empty(0, dtype=float if numeric else object), np.empty(0, dtype=np.int64))
+    vals = np.concatenate([p[0] for p in parts])
+    cnts = np.concatenate([p[1] for p in parts])
+    if not numeric:
+        vals = vals.astype(str)
+    uniq, inv = np.unique(vals, return_inverse=True)
+    summed = np.bincount(inv, weights=cnts, minlength=len(uniq)).astype(np.int64)
+    if not numeric:
+        uniq = uniq.astype(object)
+    return uniq, summed
+
+
+def merge_columns(
+    parts: Sequence[ColumnProfile], exact_cap: int = EXACT_CAP, sig_digits: int = SIG_DIGITS
+) -> ColumnProfile:
+    """Merge one column's profiles from several partitions.
+
+    Exact counts stay exact while the merged distinct count is at most ``exact_cap``;
+    otherwise every part is rounded to ``sig_digits`` (rounding is idempotent, and the
+    rounding error of parts that were exact is computed from their values).
+    """
+    if not parts:
+        raise ValueError("merge_columns needs at least one profile")
+    first = parts[0]
+    for p in parts[1:]:
+        if p.kind != first.kind:
+            raise ValueError(f"column {first.name!r}: cannot merge {first.kind} with {p.kind}")
+    live = [p for p in parts if p.present and p.error is None]
+    rows = sum(p.rows for p in parts)
+    dtypes = sorted({p.dtype for p in live if p.dtype not in ("UNKNOWN", "ABSENT")})
+    errors = [p.error for p in parts if p.error]
+    merged = ColumnProfile(
+        first.name,
+        first.kind,
+        dtypes[0] if len(dtypes) == 1 else ("DOUBLE" if dtypes else first.dtype),
+        rows,
+        missing=sum(p.missing for p in parts),
+        nan=sum(p.nan for p in parts),
+        pos_inf=sum(p.pos_inf for p in parts),
+        neg_inf=sum(p.neg_inf for p in parts),
+        present=any(p.present for p in parts),
+        error=errors[0] if errors else None,
+    )
+    # Chan et al.'s pairwise update keeps mean/M2 accurate when merging many parts.
+    n, mean, m2 = 0, 0.0, 0.0
+    for p in live:
+        if p.count == 0 or p.mean is None:
+            continue
+        delta = p.mean - mean
+        tot = n + p.count
+        mean += delta * p.count / tot
+        m2 += p.m2 + delta * delta * n * p.count / tot
+        n = tot
+    merged.count = n
+    merged.mean = mean if n else None
+    merged.m2 = m2
+    mins = [p.min for p in live if p.min is not None]
+    maxs = [p.max for p in live if p.max is not None]
+    merged.min = min(mins) if mins else None
+    merged.max = max(maxs) if maxs else None
+
+    numeric = first.kind == "numerical"
+    vals, cnts = _merge_counts([(p.values, p.counts) for p in live], numeric)
+    k_parts = {p.sig_digits for p in live if p.sig_digits is not None}
+    if numeric and (k_parts or len(vals) > exact_cap):
+        k = min(k_parts) if k_parts else sig_digits
+        err = 0.0
+        rounded_parts = []
+        for p in live:
+            if p.sig_digits == k:
+                err += p.abs_rounding_error
+                rounded_parts.append((p.values, p.counts))
+            else:
+                r = round_sig(p.values, k)
+                # Error against the raw values: exact parts know them; a finer rounding adds
+                # its own (bounded) error on top.
+                err += float(np.sum(np.abs(p.values - r) * p.counts)) + p.abs_rounding_error
+                rounded_parts.append((r, p.counts))
+        vals, cnts = _merge_counts(rounded_parts, True)
+        merged.sig_digits = k
+        merged.abs_rounding_error = err
+    merged.values, merged.counts = vals, cnts
+    if not numeric:
+        merged.count = int(cnts.sum())
+    return merged
+
+
+def merge_profiles(
+    profiles: Sequence[DatasetProfile], exact_cap: int = EXACT_CAP, sig_digits: int = SIG_DIGITS
+) -> DatasetProfile:
+    """Merge partition profiles into the profile of their union (e.g. a rolling window)."""
+    if not profiles:
+        raise ValueError("merge_profiles needs at least one profile")
+    names: list[str] = []
+    for p in profiles:
+        names += [c for c in p.columns if c not in names]
+    cols = {}
+    for name in names:
+        parts = [p.columns[name] for p in profiles if name in p.columns]
+        cols[name] = merge_columns(parts, exact_cap=exact_cap, sig_digits=sig_digits)
+    dups = [p.duplicate_ids for p in profiles]
+    return DatasetProfile(
+        rows=sum(p.rows for p in profiles),
+        columns=cols,
+        duplicate_ids=None if any(d is None for d in dups) else int(sum(dups)),  # type: ignore[arg-type]
+        partitions=sum(p.partitions for p in profiles),
+    )
+
+
+# --------------------------------------------------------------------------- serializing
+
+
+def profile_to_rows(profile: DatasetProfile) -> pd.DataFrame:
+    """Long rows (``PROFILE_ROW_COLUMNS``): one 'stats' row per column, one 'value' row per
+    distinct value. A '__dataset__' stats row carries the row and duplicate-id counts."""
+    frames = [
+        pd.DataFrame(
+            {
+                "column_name": ["__dataset__"],
+                "entry": ["stats"],
+                "num_value": [None],
+                "str_value": [None],
+                "count": [profile.rows],
+                "stats": [
+                    json.dumps(
+                        {"duplicate_ids": profile.duplicate_ids, "partitions": profile.partitions}
+                    )
+                ],
+            }
+        )
+    ]
+    for c in profile.columns.values():
+        frames.append(
+            pd.DataFrame(
+                {
+                    "column_name": [c.name],
+                    "entry": ["stats"],
+                    "num_value": [None],
+                    "str_value": [None],
+                    "count": [c.rows],
+                    "stats": [json.dumps(c.stats_dict())],
+                }
+            )
+        )
+        if len(c.values):
+            numeric = c.kind == "numerical"
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "column_name": c.name,
+                        "entry": "value",
+                        "num_value": c.values.astype(float) if numeric else None,
+                        "str_value": None if numeric else c.values.astype(str),
+                        "count": c.counts.astype(np.int64),
+                        "stats": None,
+                    }
+                )
+            )
+    out = pd.concat(frames, ignore_index=True)
+    out["num_value"] = out["num_value"].astype(float)
+    out["count"] = out["count"].astype(np.int64)
+    return out[list(PROFILE_ROW_COLUMNS)]
+
+
+def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
+    """Rebuild a profile from :func:`profile_to_rows` output (any row order)."""
+    missing = [c for c in PROFILE_ROW_COLUMNS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"profile rows lack columns {missing}")
+    stats = rows[rows["entry"] == "stats"]
+    ds = stats[stats["column_name"] == "__dataset__"]
+    if len(ds) != 1:
+        raise ValueError(f"profile rows need exactly one '__dataset__' stats row, found {len(ds)}")
+    meta = json.loads(ds["stats"].iloc[0])
+    values = rows[rows["entry"] == "value"]
+    cols: dict[str, ColumnProfile] = {}
+    for _, r in stats[stats["column_name"] != "__dataset__"].iterrows():
+        s = json.loads(r["stats"])
+        name = r["column_name"]
+        v = values[values["column_name"] == name]
+        numeric = s["kind"] == "numerical"
+        if numeric:
+            v = v.sort_values("num_value")
+            vals = v["num_value"].to_numpy(dtype=float)
+        else:
+            v = v.sort_values("str_value")
+            vals = v["str_value"].to_numpy(dtype=object)
+        cols[name] = ColumnProfile(
+            name=name,
+            kind=s["kind"],
+            dtype=s["dtype"],
+            rows=s["rows"],
+            missing=s["missing"],
+            nan=s["nan"],
+            pos_inf=s["pos_inf"],
+            neg_inf=s["neg_inf"],
+            count=s["count"],
+            min=s["min"],
+            max=s["max"],
+            mean=s["mean"],
+            m2=s["m2"],
+            values=vals,
+            counts=v["count"].to_numpy(dtype=np.int64),
+            sig_digits=s["sig_digits"],
+            abs_rounding_error=s["abs_rounding_error"],
+            present=s["present"],
+            error=s["error"],
+        )
+    return DatasetProfile(
+        rows=int(ds["count"].iloc[0]),
+        columns=cols,
+        duplicate_ids=meta.get("duplicate_ids"),
+        partitions=int(meta.get("partitions", 1)),
+    )
+
+
+def with_columns(profile: DatasetProfile, names: Iterable[str]) -> DatasetProfile:
+    """A copy of ``profile`` restricted to ``names`` (e.g. features only)."""
+    keep = list(names)
+    return replace(profile, columns={n: profile.columns[n] for n in keep if n in profile.columns})

@@ -1,0 +1,234 @@
+"""Data-quality rules evaluated from profiles, each with WARN/ERROR thresholds.
+
+Every rule yields one :class:`QualityFinding` per column (or one for the dataset) with a
+status of ``ok``, ``warn``, ``error`` or ``not_computable`` and a reason in words, so
+bad input is always an explained result: an empty partition, a missing column, an
+all-null column, NaN and infinities, unseen categories and type changes are findings,
+never a crash and never a silent pass. A value *above* a threshold triggers it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+
+from monitoring_assets.config import QualityThresholds
+from monitoring_assets.stats.profile import ColumnProfile, DatasetProfile, is_numeric_type
+
+Status = Literal["ok", "warn", "error", "not_computable"]
+
+MISSING_SHARE = "missing_share"
+UNSEEN_CATEGORY_SHARE = "unseen_category_share"
+OUT_OF_RANGE_SHARE = "out_of_range_share"
+SCHEMA_MATCHES = "schema_matches"
+ROW_COUNT_CHANGE = "row_count_change"
+DUPLICATE_ID_SHARE = "duplicate_id_share"
+QUALITY_RULES = (
+    MISSING_SHARE,
+    UNSEEN_CATEGORY_SHARE,
+    OUT_OF_RANGE_SHARE,
+    SCHEMA_MATCHES,
+    ROW_COUNT_CHANGE,
+    DUPLICATE_ID_SHARE,
+)
+STATUS_ORDER: dict[str, int] = {"ok": 0, "not_computable": 1, "warn": 2, "error": 3}
+
+
+@dataclass(frozen=True)
+class QualityFinding:
+    """One rule's result; ``column`` is '' for dataset-level rules, ``value`` NaN when
+    not computable. ``warn``/``error`` are the thresholds that applied."""
+
+    rule: str
+    column: str
+    value: float
+    status: Status
+    reason: str = ""
+    warn: float | None = None
+    error: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _grade(
+    rule: str, column: str, value: float, warn: float, error: float, reason: str = ""
+) -> QualityFinding:
+    status: Status = "error" if value > error else "warn" if value > warn else "ok"
+    return QualityFinding(rule, column, float(value), status, reason, warn, error)
+
+
+def _nc(rule: str, column: str, reason: str) -> QualityFinding:
+    return QualityFinding(rule, column, float("nan"), "not_computable", reason)
+
+
+def missing_share(cur: ColumnProfile, t: QualityThresholds) -> QualityFinding:
+    """Share of NULL/NaN values (infinities are reported with the range rule)."""
+    if not cur.present:
+        return _nc(MISSING_SHARE, cur.name, "column missing from the current data")
+    if cur.rows == 0:
+        return _nc(MISSING_SHARE, cur.name, "partition has no rows")
+    share = cur.missing / cur.rows
+    reason = f"{cur.missing} of {cur.rows} values missing ({cur.nan} NaN)"
+    if cur.missing == cur.rows:
+        reason = f"all {cur.rows} values are missing"
+    return _grade(
+        MISSING_SHARE, cur.name, share, t.missing_share_warn, t.missing_share_error, reason
+    )
+
+
+def unseen_category_share(
+    ref: ColumnProfile, cur: ColumnProfile, t: QualityThresholds
+) -> QualityFinding:
+    """Share of current (non-missing) categorical values never seen in the reference."""
+    rule = UNSEEN_CATEGORY_SHARE
+    if not cur.present:
+        return _nc(rule, cur.name, "column missing from the current data")
+    if cur.count == 0:
+        return _nc(rule, cur.name, "no non-missing current values")
+    seen = set(ref.values.astype(str).tolist())
+    mask = np.array([v not in seen for v in cur.values.astype(str).tolist()], dtype=bool)
+    unseen = int(cur.counts[mask].sum()) if len(mask) else 0
+    names = sorted(cur.values.astype(str)[mask].tolist())[:5]
+    reason = f"{unseen} of {cur.count} values unseen in the reference" + (
+        f": {names}" if names else ""
+    )
+    return _grade(
+        rule,
+        cur.name,
+        unseen / cur.count,
+        t.unseen_category_share_warn,
+        t.unseen_category_share_error,
+        reason,
+    )
+
+
+def out_of_range_share(
+    ref: ColumnProfile, cur: ColumnProfile, t: QualityThresholds
+) -> QualityFinding:
+    """Share of current numerical values outside the reference's finite [min, max];
+    +/-inf count as out of range."""
+    rule = OUT_OF_RANGE_SHARE
+    if not cur.present:
+        return _nc(rule, cur.name, "column missing from the current data")
+    if cur.error:
+        return _nc(rule, cur.name, cur.error)
+    if ref.min is None or ref.max is None:
+        return _nc(rule, cur.name, "reference has no finite values")
+    total = cur.count + cur.pos_inf + cur.neg_inf
+    if total == 0:
+        return _nc(rule, cur.name, "no finite or infinite current values (all missing)")
+    vals = cur.values.astype(float)
+    outside = int(cur.counts[(vals < ref.min) | (vals > ref.max)].sum())
+    infinite = cur.pos_inf + cur.neg_inf
+    reason = (
+        f"{outside + infinite} of {total} values outside the reference range "
+        f"[{ref.min:g}, {ref.max:g}]" + (f" ({infinite} infinite)" if infinite else "")
+    )
+    return _grade(
+        rule,
+        cur.name,
+        (outside + infinite) / total,
+        t.out_of_range_share_warn,
+        t.out_of_range_share_error,
+        reason,
+    )
+
+
+def schema_matches(ref: ColumnProfile, cur: ColumnProfile) -> QualityFinding:
+    """The column exists and keeps its type family: 1 = error, 0.5 = warn, 0 = ok."""
+    rule = SCHEMA_MATCHES
+    if not cur.present:
+        return QualityFinding(rule, cur.name, 1.0, "error", "column missing from the current data")
+    if cur.error:
+        return QualityFinding(rule, cur.name, 1.0, "error", cur.error)
+    if cur.dtype in ("UNKNOWN",) or not ref.present or ref.dtype in ("UNKNOWN", "ABSENT"):
+        return QualityFinding(rule, cur.name, 0.0, "ok", "type unknown on one side")
+    if cur.dtype == ref.dtype:
+        return QualityFinding(rule, cur.name, 0.0, "ok", f"type {cur.dtype}")
+    if ref.kind == "numerical" and is_numeric_type(cur.dtype) and is_numeric_type(ref.dtype):
+        return QualityFinding(
+            rule, cur.name, 0.5, "warn", f"type changed from {ref.dtype} to {cur.dtype}"
+        )
+    return QualityFinding(
+        rule, cur.name, 1.0, "error", f"type changed from {ref.dtype} to {cur.dtype}"
+    )
+
+
+def row_count_change(
+    rows: int, trailing_rows: Sequence[int], t: QualityThresholds
+) -> QualityFinding:
+    """Relative distance of the row count from the median of the trailing days."""
+    rule = ROW_COUNT_CHANGE
+    history = [r for r in trailing_rows if r is not None]
+    if rows == 0:
+        return QualityFinding(
+            rule,
+            "",
+            1.0,
+            "error",
+            "partition has no rows",
+            t.row_count_change_warn,
+            t.row_count_change_error,
+        )
+    if not history:
+        return _nc(rule, "", "no trailing days to compare the row count with")
+    median = statistics.median(history)
+    if median == 0:
+        return _nc(rule, "", "trailing days have no rows")
+    change = abs(rows - median) / median
+    reason = f"{rows} rows vs trailing median {median:g} over {len(history)} days"
+    return _grade(rule, "", change, t.row_count_change_warn, t.row_count_change_error, reason)
+
+
+def duplicate_id_share(cur: DatasetProfile, t: QualityThresholds) -> QualityFinding:
+    """Share of rows whose request id repeats within the partition."""
+    rule = DUPLICATE_ID_SHARE
+    if cur.duplicate_ids is None:
+        return _nc(rule, "", "no id column profiled")
+    if cur.rows == 0:
+        return _nc(rule, "", "partition has no rows")
+    share = cur.duplicate_ids / cur.rows
+    return _grade(
+        rule,
+        "",
+        share,
+        t.duplicate_id_share_warn,
+        t.duplicate_id_share_error,
+        f"{cur.duplicate_ids} duplicate ids in {cur.rows} rows",
+    )
+
+
+def data_quality(
+    reference: DatasetProfile,
+    current: DatasetProfile,
+    thresholds: QualityThresholds | None = None,
+    trailing_rows: Sequence[int] = (),
+) -> list[QualityFinding]:
+    """Every quality rule for every reference column of ``current``."""
+    t = thresholds or QualityThresholds()
+    out: list[QualityFinding] = []
+    for name, ref in reference.columns.items():
+        cur = current.columns.get(name) or ColumnProfile(
+            name, ref.kind, "ABSENT", current.rows, present=False
+        )
+        out.append(schema_matches(ref, cur))
+        out.append(missing_share(cur, t))
+        if ref.kind == "categorical":
+            out.append(unseen_category_share(ref, cur, t))
+        else:
+            out.append(out_of_range_share(ref, cur, t))
+    out.append(row_count_change(current.rows, trailing_rows, t))
+    out.append(duplicate_id_share(current, t))
+    return out
+
+
+def worst(findings: Sequence[QualityFinding]) -> Status:
+    """The most severe status among findings ('ok' when empty)."""
+    if not findings:
+        return "ok"
+    return max((f.status for f in findings), key=lambda s: STATUS_ORDER[s])
