@@ -55,7 +55,7 @@ def main() -> None:
             *measure("monitoring_assets.definitions", args.repeat),
         ),
     ]
-    print(f"{'what':40} {'best of %d (s)' % args.repeat:>16}  heavy modules imported")
+    print(f"{'what':40} {f'best of {args.repeat} (s)':>16}  heavy modules imported")
     for name, seconds, heavy in rows:
         print(f"{name:40} {seconds:16.3f}  {', '.join(heavy) or '-'}")
     extra = rows[2][1] - rows[0][1]
