@@ -35,11 +35,13 @@ def build_definitions(
     for model in project.models:
         _, defs = build_model(model)
         everything.extend(defs)
+    from sensors.metrics_push import push_metrics_after_run
+
     return dg.Definitions(
         assets=everything.assets,
         asset_checks=everything.checks,
         jobs=everything.jobs,
-        sensors=everything.sensors,
+        sensors=[*everything.sensors, push_metrics_after_run],
         schedules=everything.schedules,
         resources=build_resources(home),
     )
