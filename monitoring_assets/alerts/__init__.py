@@ -1,0 +1,5 @@
+"""Tiered alerts from check failures: policy, routing, outbox, lineage, digest and CLI.
+
+The Dagster definitions (sensor, schedules, the ``alerts`` asset) are built by
+``sensors.alerts.build_alert_definitions``.
+"""

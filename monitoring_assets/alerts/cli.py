@@ -1,0 +1,180 @@
+"""``driftwarden alerts list`` and ``driftwarden alerts show ID``: alerts with their lineage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from monitoring_assets.alerts.outbox import AlertStore
+from monitoring_assets.alerts.routing import Alert
+from monitoring_assets.home import Home
+from resources.warehouse import Warehouse
+
+# The tag Dagster puts on runs a sensor requested with a run_key.
+RUN_KEY_TAG = "dagster/run_key"
+
+
+def add_cli(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``alerts`` command (``list``, ``show``) on an argparse subparsers object."""
+    alerts = subparsers.add_parser("alerts", help="list alerts and show one with its lineage")
+    alerts.add_argument("--warehouse", help="DuckDB file (default: $DRIFTWARDEN_HOME's)")
+    sub = alerts.add_subparsers(dest="alerts_command", required=True)
+    ls = sub.add_parser("list", help="newest alerts first")
+    ls.add_argument("--model")
+    ls.add_argument("--status", choices=["firing", "resolved"])
+    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    ls.set_defaults(func=cmd_list)
+    show = sub.add_parser("show", help="one alert with its lineage, messages and actions")
+    show.add_argument("alert_id", help="alert id (a unique prefix is enough)")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+    return alerts
+
+
+def _store(args: argparse.Namespace) -> AlertStore:
+    path = getattr(args, "warehouse", None) or Home.from_env().warehouse
+    return AlertStore(Warehouse(path))
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print alerts as a table (or JSON lines)."""
+    out = out or sys.stdout
+    alerts = _store(args).list_alerts(args.model, args.status, args.limit)
+    if args.json:
+        for a in alerts:
+            out.write(json.dumps(_brief(a)) + "\n")
+        return 0
+    if not alerts:
+        out.write("no alerts\n")
+        return 0
+    header = f"{'ID':<13}{'TIER':<9}{'STATUS':<9}{'MODEL':<12}{'PARTITION':<12}{'CHECK':<34}OPENED"
+    out.write(header + "\n")
+    for a in alerts:
+        out.write(
+            f"{a.alert_id:<13}{a.tier:<9}{a.status:<9}{a.model:<12}{a.partition_key:<12}"
+            f"{a.check_name[:33]:<34}{a.opened_at:%Y-%m-%d %H:%M}\n"
+        )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print one alert with its lineage, its messages and any run it requested."""
+    out = out or sys.stdout
+    store = _store(args)
+    alert = store.get_alert(args.alert_id)
+    if alert is None:
+        sys.stderr.write(f"no single alert matches {args.alert_id!r}\n")
+        return 1
+    if args.json:
+        deliveries = store.deliveries_for(alert)
+        actions = store.actions_for(alert)
+        doc = {
+            **_brief(alert),
+            "lineage": alert.lineage,
+            "deliveries": json.loads(deliveries.to_json(orient="records", date_format="iso")),
+            "actions": json.loads(actions.to_json(orient="records", date_format="iso")),
+        }
+        out.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    out.write(render_alert(store, alert, _instance()) + "\n")
+    return 0
+
+
+def _instance() -> Any:
+    # Only an instance that already exists: the CLI must not create a DAGSTER_HOME.
+    if not os.environ.get("DAGSTER_HOME"):
+        return None
+    import dagster as dg
+
+    return dg.DagsterInstance.get()
+
+
+def render_alert(store: AlertStore, alert: Alert, instance: Any = None) -> str:
+    """An alert with its lineage, messages and actions as text (the CLI and the demo).
+
+    With a Dagster ``instance``, each requested run is shown with its id and status.
+    """
+    lin = alert.lineage
+    lines = [
+        f"alert {alert.alert_id}  [{alert.status}]  tier {alert.tier}  severity {alert.severity}",
+        f"  {alert.summary}",
+        f"  model        {alert.model} {alert.model_version}",
+        f"  asset        {alert.asset_key}  partition {alert.partition_key or '-'}",
+        f"  check        {alert.check_name}",
+        f"  opened       {alert.opened_at:%Y-%m-%d %H:%M:%S} UTC   failures {alert.failures}",
+    ]
+    if alert.resolved_at:
+        lines.append(f"  resolved     {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
+    if alert.owners:
+        lines.append(f"  owners       {', '.join(alert.owners)}")
+    for k, v in (lin.get("values") or {}).items():
+        lines.append(f"  value        {k} = {v:.6g}")
+    for k, v in (lin.get("thresholds") or {}).items():
+        lines.append(f"  threshold    {k} = {v:.6g}")
+    lines.append(f"  run          {lin.get('run_id') or '-'}")
+    mat = lin.get("materialization") or {}
+    if mat:
+        lines.append(
+            f"  checked      materialization {mat.get('storage_id')} of run {mat.get('run_id')}"
+            f" (data version {mat.get('data_version') or '-'})"
+        )
+    up = lin.get("upstream_inference_logs") or {}
+    if up:
+        lines.append(
+            f"  upstream     {up.get('asset_key')} partition {up.get('partition')} "
+            f"data version {up.get('data_version') or '-'}"
+        )
+    if lin.get("report_path"):
+        lines.append(f"  report       {lin['report_path']}")
+    for name, url in (lin.get("links") or {}).items():
+        lines.append(f"  link         {name}: {url}")
+    for d in store.deliveries_for(alert).to_dict("records"):
+        err = f"  ({d['last_error']})" if d.get("last_error") else ""
+        lines.append(f"  message      {d['channel']} {d['kind']} {d['status']}{err}")
+    for a in store.actions_for(alert).to_dict("records"):
+        lines.append(f"  action       {a['kind']} {a['status']} run_key {a['run_key']}")
+        for run_id, status in _runs_for(instance, a["run_key"]):
+            lines.append(f"  triggered    run {run_id} {status}")
+    return "\n".join(lines)
+
+
+def _runs_for(instance: Any, run_key: str) -> list[tuple[str, str]]:
+    if instance is None:
+        return []
+    import dagster as dg
+
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=5)
+    return [(r.run_id, r.status.value) for r in runs]
+
+
+def _brief(a: Alert) -> dict[str, Any]:
+    return {
+        "alert_id": a.alert_id,
+        "model": a.model,
+        "tier": a.tier,
+        "status": a.status,
+        "severity": a.severity,
+        "asset_key": a.asset_key,
+        "check": a.check_name,
+        "partition": a.partition_key,
+        "opened_at": a.opened_at.isoformat(),
+        "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+        "summary": a.summary,
+        "action": a.action,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the alerts CLI on its own (``python -m monitoring_assets.alerts.cli``)."""
+    parser = argparse.ArgumentParser(prog="driftwarden")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

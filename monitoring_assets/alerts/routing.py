@@ -1,0 +1,404 @@
+"""The alert state machine and notification planning (plain Python, no Dagster import).
+
+An *alert* is one episode of a failing condition, identified by its fingerprint
+(model, asset, check): it opens on a failed evaluation, follows later failures
+(a persisting failure stays one alert) and resolves on a passing evaluation of
+the same or a later partition. Evaluations of older partitions than the newest
+seen for that check (a backfill of history) do not change the current state.
+
+Planning turns alerts into :class:`Notification` s: new alerts grouped by the
+policy's grouping fields (one message per channel), re-notifications after the
+tier's interval, and resolutions (linked to the message that announced them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from monitoring_assets.alerts.lineage import CheckEvent, build_lineage, stable_id, summarize
+from monitoring_assets.alerts.policy import AlertPolicy, tier_at_least
+from monitoring_assets.config import ModelConfig
+
+# Channels whose own systems repeat and escalate; a re-notification would only re-trigger.
+_NO_RENOTIFY = {"pagerduty"}
+
+
+@dataclass
+class Alert:
+    """One alert episode; mirrors a row of the ``alerts`` table."""
+
+    alert_id: str
+    fingerprint: str
+    model: str
+    model_version: str
+    asset_key: str
+    check_name: str
+    partition_key: str
+    severity: str
+    tier: str
+    status: str  # 'firing' | 'resolved'
+    category: str
+    channels: list[str]
+    owners: list[str]
+    muted: bool
+    opened_at: dt.datetime
+    last_seen_at: dt.datetime
+    trigger_event_id: int
+    last_event_id: int
+    failures: int = 1
+    resolved_at: dt.datetime | None = None
+    resolve_event_id: int | None = None
+    notified_at: dt.datetime | None = None
+    last_notified_at: dt.datetime | None = None
+    notify_count: int = 0
+    notify_group: str = ""
+    resolve_notified: bool = False
+    summary: str = ""
+    lineage: dict[str, Any] = field(default_factory=dict)
+    action: str = ""
+
+    @property
+    def firing(self) -> bool:
+        return self.status == "firing"
+
+
+@dataclass
+class CheckState:
+    """The newest evaluation seen for one fingerprint."""
+
+    fingerprint: str
+    partition_key: str
+    last_event_id: int
+    passed: bool
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A run the sensor should request for an alert (retraining or human review)."""
+
+    kind: str  # 'retrain' | 'review'
+    model: str
+    alert_id: str
+    trigger_event_id: int
+
+    @property
+    def job_name(self) -> str:
+        return f"retrain_{self.model}"
+
+    @property
+    def run_key(self) -> str:
+        """Unique per (model, triggering event): a re-read event never starts a second run."""
+        return f"{self.kind}:{self.model}:{self.trigger_event_id}"
+
+    def tags(self) -> dict[str, str]:
+        tags = {
+            "driftwarden/trigger": str(self.trigger_event_id),
+            "driftwarden/alert": self.alert_id,
+        }
+        if self.kind == "review":
+            tags["driftwarden/review"] = "required"
+        return tags
+
+
+@dataclass
+class Changes:
+    """What applying a batch of events changed."""
+
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    states: dict[str, CheckState] = field(default_factory=dict)
+    actions: list[ActionRequest] = field(default_factory=list)
+    ignored: int = 0
+
+
+class AlertBook:
+    """Open alerts and per-check state; applies evaluations in event order."""
+
+    def __init__(
+        self,
+        policy: AlertPolicy,
+        models: dict[str, ModelConfig],
+        open_alerts: list[Alert],
+        states: list[CheckState],
+    ):
+        self.policy = policy
+        self.models = models
+        self.open: dict[str, Alert] = {a.fingerprint: a for a in open_alerts if a.firing}
+        self.states: dict[str, CheckState] = {s.fingerprint: s for s in states}
+
+    def apply(self, events: list[CheckEvent], now: dt.datetime) -> Changes:
+        """Apply ``events`` (ascending event id); return the alerts and states touched."""
+        changes = Changes()
+        for event in events:
+            if event.model not in self.models:
+                changes.ignored += 1
+                continue
+            state = self.states.get(event.fingerprint)
+            if state is not None and event.event_id and event.event_id <= state.last_event_id:
+                # Already applied before a restart: the cursor lagged the warehouse.
+                changes.ignored += 1
+                continue
+            pk = event.partition or ""
+            if state is not None and pk < state.partition_key:
+                changes.ignored += 1
+                continue
+            state = CheckState(event.fingerprint, pk, event.event_id, event.passed)
+            self.states[event.fingerprint] = state
+            changes.states[event.fingerprint] = state
+            if event.passed:
+                self._resolve(event, changes)
+            else:
+                self._fire(event, now, changes)
+        return changes
+
+    def _fire(self, event: CheckEvent, now: dt.datetime, changes: Changes) -> None:
+        model = self.models[event.model]
+        tier, channels, route_owners, muted = self.policy.route(
+            event.model, event.asset, event.check, event.severity, model.alerting.tier_overrides
+        )
+        lineage = build_lineage(event, model.version, tier, self.policy.ui_base_url).to_dict()
+        alert = self.open.get(event.fingerprint)
+        if alert is not None:
+            # A persisting failure: same alert, newest evidence; escalate, never de-escalate.
+            alert.last_seen_at = event.timestamp
+            alert.last_event_id = event.event_id
+            alert.partition_key = event.partition or ""
+            alert.failures += 1
+            alert.lineage = lineage
+            alert.summary = summarize(lineage)
+            if tier_at_least(tier, alert.tier) and tier != alert.tier:
+                alert.tier, alert.channels, alert.severity = tier, channels, event.severity
+                alert.lineage["tier"] = tier
+            changes.alerts[alert.alert_id] = alert
+            return
+        owners = list(dict.fromkeys(route_owners + model.alerting.owners + self.policy.owners))
+        alert = Alert(
+            alert_id=stable_id("alert", event.fingerprint, event.event_id, event.partition, n=12),
+            fingerprint=event.fingerprint,
+            model=event.model,
+            model_version=model.version,
+            asset_key=event.asset_path,
+            check_name=event.check,
+            partition_key=event.partition or "",
+            severity=event.severity,
+            tier=tier,
+            status="firing",
+            category=self.policy.category(event.asset, event.check) or "",
+            channels=channels,
+            owners=owners,
+            muted=muted,
+            opened_at=event.timestamp,
+            last_seen_at=event.timestamp,
+            trigger_event_id=event.event_id,
+            last_event_id=event.event_id,
+            summary=summarize(lineage),
+            lineage=lineage,
+        )
+        self.open[event.fingerprint] = alert
+        changes.alerts[alert.alert_id] = alert
+        action = self._action_for(alert, model)
+        if action is not None:
+            changes.actions.append(action)
+
+    def _resolve(self, event: CheckEvent, changes: Changes) -> None:
+        alert = self.open.pop(event.fingerprint, None)
+        if alert is None:
+            return
+        alert.status = "resolved"
+        alert.resolved_at = event.timestamp
+        alert.resolve_event_id = event.event_id
+        changes.alerts[alert.alert_id] = alert
+
+    def _action_for(self, alert: Alert, model: ModelConfig) -> ActionRequest | None:
+        actions = self.policy.actions
+        if (
+            alert.category == "drift"
+            and actions.retrain.enabled
+            and model.alerting.retrain_on_critical_drift
+            and tier_at_least(alert.tier, actions.retrain.min_tier)
+        ):
+            return ActionRequest("retrain", alert.model, alert.alert_id, alert.trigger_event_id)
+        under_review = model.alerting.human_review_on_performance or (
+            model.name in actions.review.models
+        )
+        if (
+            alert.category == "performance"
+            and actions.review.enabled
+            and under_review
+            and tier_at_least(alert.tier, actions.review.min_tier)
+        ):
+            return ActionRequest("review", alert.model, alert.alert_id, alert.trigger_event_id)
+        return None
+
+
+def action_cooldown(policy: AlertPolicy, kind: str) -> dt.timedelta:
+    """The minimum time between two runs of one kind for one model."""
+    return policy.actions.retrain.cooldown if kind == "retrain" else policy.actions.review.cooldown
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One message to one channel, covering a group of alerts."""
+
+    delivery_id: str
+    group_id: str
+    channel: str
+    kind: str  # 'firing' | 'renotify' | 'resolved' | 'digest'
+    payload: dict[str, Any]
+
+
+def _group_fields(policy: AlertPolicy, alert: Alert) -> tuple:
+    values = {
+        "model": alert.model,
+        "partition": alert.partition_key,
+        "tier": alert.tier,
+        "asset": alert.asset_key,
+        "check": alert.check_name,
+    }
+    return tuple((f, values[f]) for f in policy.grouping.by)
+
+
+def plan_notifications(
+    policy: AlertPolicy,
+    alerts: list[Alert],
+    now: dt.datetime,
+    last_notified: dict[str, dt.datetime] | None = None,
+    open_groups: set[str] | None = None,
+) -> tuple[list[Notification], list[Alert]]:
+    """Decide which messages to send now and update the alerts' notification fields.
+
+    ``alerts`` are the firing alerts plus resolved ones not yet announced;
+    ``last_notified`` maps fingerprints to the time of their last message (for the
+    cooldown); ``open_groups`` are notify groups that still have a firing alert (a
+    group's PagerDuty incident resolves only when all its alerts have).
+    Returns the notifications and the alerts whose fields changed.
+    """
+    last_notified = last_notified or {}
+    open_groups = set(open_groups or ())
+    fresh: dict[tuple, list[Alert]] = defaultdict(list)
+    again: dict[tuple, list[Alert]] = defaultdict(list)
+    resolved: dict[tuple, list[Alert]] = defaultdict(list)
+    touched: dict[str, Alert] = {}
+
+    for alert in alerts:
+        tp = policy.tiers[alert.tier]
+        quiet = policy.quiet_hours is not None and policy.quiet_hours.active(now, alert.tier)
+        silent = alert.muted or not tp.immediate or not alert.channels
+        if not alert.firing:
+            if alert.resolve_notified:
+                continue
+            if alert.notified_at is None or silent:
+                alert.resolve_notified = True
+                touched[alert.alert_id] = alert
+            elif not quiet:
+                resolved[(alert.notify_group, tuple(alert.channels))].append(alert)
+            continue
+        if silent or quiet:
+            continue
+        if alert.notified_at is None:
+            if alert.opened_at + policy.grouping.wait > now:
+                continue
+            last = last_notified.get(alert.fingerprint)
+            if last is not None and last + tp.cooldown > now:
+                continue
+            fresh[(_group_fields(policy, alert), tuple(alert.channels))].append(alert)
+        elif tp.renotify_after is not None and alert.last_notified_at is not None:
+            if alert.last_notified_at + tp.renotify_after <= now:
+                again[(_group_fields(policy, alert), tuple(alert.channels))].append(alert)
+
+    out: list[Notification] = []
+    for (fields, channels), group in fresh.items():
+        ids = sorted(a.alert_id for a in group)
+        group_id = stable_id("firing", fields, ids)
+        for a in group:
+            a.notify_group = group_id
+            a.notified_at = a.last_notified_at = now
+            a.notify_count += 1
+            touched[a.alert_id] = a
+            open_groups.add(group_id)
+        payload = _payload("firing", group_id, group, fields, now, group_id)
+        out += _per_channel(group_id, "firing", channels, payload)
+    for (fields, channels), group in again.items():
+        ids = sorted(a.alert_id for a in group)
+        seq = max(a.notify_count for a in group)
+        group_id = stable_id("renotify", fields, ids, seq)
+        for a in group:
+            a.last_notified_at = now
+            a.notify_count += 1
+            touched[a.alert_id] = a
+        payload = _payload("renotify", group_id, group, fields, now, group[0].notify_group)
+        chans = tuple(c for c in channels if c not in _NO_RENOTIFY)
+        out += _per_channel(group_id, "renotify", chans, payload)
+    for (origin, channels), group in resolved.items():
+        ids = sorted(a.alert_id for a in group)
+        group_id = stable_id("resolved", origin, ids)
+        for a in group:
+            a.resolve_notified = True
+            touched[a.alert_id] = a
+        payload = _payload("resolved", group_id, group, (), now, origin)
+        payload["fully_resolved"] = origin not in open_groups
+        out += _per_channel(group_id, "resolved", channels, payload)
+    return out, list(touched.values())
+
+
+def _per_channel(group_id: str, kind: str, channels: tuple, payload: dict) -> list[Notification]:
+    return [
+        Notification(stable_id("delivery", group_id, c), group_id, c, kind, payload)
+        for c in channels
+    ]
+
+
+def _payload(
+    kind: str, group_id: str, group: list[Alert], fields: tuple, now: dt.datetime, origin: str
+) -> dict[str, Any]:
+    group = sorted(group, key=lambda a: (a.asset_key, a.check_name))
+    tiers = sorted({a.tier for a in group}, key=lambda t: ("critical", "warning", "info").index(t))
+    models = sorted({a.model for a in group})
+    partitions = sorted({a.partition_key for a in group if a.partition_key})
+    verb = {"firing": "FIRING", "renotify": "STILL FIRING", "resolved": "RESOLVED"}[kind]
+    title = (
+        f"[{verb}] {tiers[0]} · {', '.join(models)}"
+        + (f" · {', '.join(partitions)}" if partitions else "")
+        + f" · {len(group)} check{'s' if len(group) != 1 else ''}"
+    )
+    return {
+        "kind": kind,
+        "group_id": group_id,
+        "origin_group_id": origin,
+        "title": title,
+        "tier": tiers[0],
+        "models": models,
+        "partitions": partitions,
+        "group_by": [list(f) for f in fields],
+        "created_at": now.isoformat(),
+        "alerts": [
+            {
+                "alert_id": a.alert_id,
+                "fingerprint": a.fingerprint,
+                "model": a.model,
+                "model_version": a.model_version,
+                "asset_key": a.asset_key,
+                "check": a.check_name,
+                "partition": a.partition_key,
+                "severity": a.severity,
+                "tier": a.tier,
+                "status": a.status,
+                "owners": a.owners,
+                "summary": a.summary,
+                "opened_at": a.opened_at.isoformat(),
+                "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+                "lineage": a.lineage,
+            }
+            for a in group
+        ],
+    }
+
+
+def with_status(alert: Alert, **kw: Any) -> Alert:
+    """A copy of ``alert`` with fields replaced (tests and the CLI use it)."""
+    return replace(alert, **kw)

@@ -1,0 +1,383 @@
+"""Alert dispatch: the ``check_failure_alerts`` sensor, inference freshness and the weekly digest.
+
+Open-source Dagster has no alert policies and a failed non-blocking check does
+not fail its run, so this sensor reads check evaluations from the instance by a
+JSON cursor (``{"after_id": N}``), turns failures into tiered alerts in the
+warehouse outbox, delivers them, and requests ``retrain_<model>`` runs.
+"""
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from monitoring_assets.alerts.digest import digest_payload, week_bounds
+from monitoring_assets.alerts.events import (
+    INFERENCE_LOGS,
+    check_evaluation_records,
+    materialized_partitions,
+    to_check_event,
+)
+from monitoring_assets.alerts.lineage import CheckEvent, stable_id
+from monitoring_assets.alerts.outbox import AlertStore, DeliveryReport, deliver_pending, utcnow
+from monitoring_assets.alerts.policy import AlertPolicy, load_policy
+from monitoring_assets.alerts.routing import (
+    ActionRequest,
+    Alert,
+    AlertBook,
+    Notification,
+    action_cooldown,
+    plan_notifications,
+)
+from monitoring_assets.config import ModelConfig
+from resources.notifiers import AlertingResource
+from resources.warehouse import Warehouse, WarehouseResource
+
+log = logging.getLogger("driftwarden.alerts")
+
+SENSOR_NAME = "check_failure_alerts"
+DIGEST_JOB = "alert_digest"
+DIGEST_SCHEDULE = "weekly_alert_digest"
+FRESHNESS_CHECK = "inference_partition_on_time"
+ALERTS_ASSET = "alerts"
+# Requested runs are re-emitted this long: Dagster drops a repeated run_key, and a
+# crash between recording and returning the request would otherwise lose the run.
+_REEMIT = dt.timedelta(minutes=10)
+
+
+def parse_cursor(cursor: str | None) -> int:
+    """The last processed event id from the sensor's JSON cursor (0 when new)."""
+    if not cursor:
+        return 0
+    try:
+        return int(json.loads(cursor).get("after_id", 0))
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError(f"unreadable {SENSOR_NAME} cursor {cursor!r}; reset the sensor") from None
+
+
+def make_cursor(after_id: int) -> str:
+    return json.dumps({"after_id": int(after_id)})
+
+
+# --------------------------------------------------------------------------- freshness
+
+
+def freshness_events(
+    instance: dg.DagsterInstance,
+    models: Sequence[ModelConfig],
+    policy: AlertPolicy,
+    states: dict[str, tuple[str, bool]],
+    now: dt.datetime,
+) -> list[CheckEvent]:
+    """Synthetic evaluations: is every due ``inference_logs`` partition materialized?
+
+    A day is due ``freshness.deadline`` after it ends. Only the last
+    ``lookback_days`` due days are checked, so an old gap in history stays quiet.
+    Only changes against ``states`` (fingerprint -> (partition, passed)) are returned.
+    """
+    fr = policy.freshness
+    if not fr.enabled:
+        return []
+    out = []
+    for m in models:
+        last_due = (now - fr.deadline).date() - dt.timedelta(days=1)
+        if m.last_date_exclusive is not None:
+            last_due = min(last_due, m.last_date_exclusive - dt.timedelta(days=1))
+        first = max(m.first_date, last_due - dt.timedelta(days=fr.lookback_days - 1))
+        if last_due < first:
+            continue
+        key = (m.name, INFERENCE_LOGS)
+        have = materialized_partitions(instance, key)
+        days = [first + dt.timedelta(days=i) for i in range((last_due - first).days + 1)]
+        missing = [d.isoformat() for d in days if d.isoformat() not in have]
+        passed = not missing
+        pk = missing[-1] if missing else last_due.isoformat()
+        event = CheckEvent(
+            event_id=0,
+            asset_key=key,
+            check=FRESHNESS_CHECK,
+            passed=passed,
+            severity="ERROR" if fr.tier == "critical" else "WARN",
+            timestamp=now,
+            partition=pk,
+            metadata={
+                "missing_partitions": len(missing),
+                "deadline_hours": fr.deadline.total_seconds() / 3600,
+            },
+            description=(
+                f"inference_logs partitions missing past their deadline: {', '.join(missing)}"
+                if missing
+                else "every due inference_logs partition arrived"
+            ),
+        )
+        if states.get(event.fingerprint) == (pk, passed):
+            continue
+        out.append(event)
+    return out
+
+
+# --------------------------------------------------------------------------- one tick
+
+
+@dataclass
+class TickResult:
+    """What one sensor evaluation did (also rendered into the tick's log)."""
+
+    after_id: int
+    events: int = 0
+    changed: list[Alert] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    run_requests: list[dg.RunRequest] = field(default_factory=list)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    skipped_actions: list[str] = field(default_factory=list)
+
+
+def alert_tick(
+    instance: dg.DagsterInstance,
+    warehouse: Warehouse,
+    alerting: AlertingResource,
+    models: Sequence[ModelConfig],
+    after_id: int,
+    now: Callable[[], dt.datetime] = utcnow,
+    job_names: set[str] | None = None,
+    batch: int = 500,
+) -> TickResult:
+    """Read new evaluations, update alerts, plan and deliver messages, decide actions.
+
+    ``job_names`` are the retraining jobs that exist (``None``: assume all do).
+    """
+    policy = alerting.policy()
+    channels, missing = alerting.channels(policy)
+    store = AlertStore(warehouse)
+    by_name = {m.name: m for m in models}
+    t = now()
+
+    records = check_evaluation_records(instance, after_id, limit=batch)
+    cache: dict = {}
+    events = [e for e in (to_check_event(instance, r, cache) for r in records) if e is not None]
+    result = TickResult(after_id=records[-1].storage_id if records else after_id)
+    result.events = len(events)
+
+    states = store.states()
+    state_map = {s.fingerprint: (s.partition_key, s.passed) for s in states}
+    events += freshness_events(instance, models, policy, state_map, t)
+
+    book = AlertBook(policy, by_name, store.active_alerts(), states)
+    changes = book.apply(events, t)
+
+    active = {a.alert_id: a for a in store.active_alerts()}
+    active.update(changes.alerts)
+    open_groups = {a.notify_group for a in active.values() if a.firing and a.notify_group}
+    notes, touched = plan_notifications(
+        policy, list(active.values()), t, store.last_notified(), open_groups
+    )
+    changed = {**changes.alerts, **{a.alert_id: a for a in touched}}
+    store.save(changed.values(), changes.states.values(), notes, t)
+    result.changed = list(changed.values())
+    result.notifications = notes
+
+    result.run_requests, result.skipped_actions = _actions(
+        store, policy, changes.actions, t, job_names
+    )
+    result.delivery = deliver_pending(store, channels, policy, now, missing)
+    return result
+
+
+def _actions(
+    store: AlertStore,
+    policy: AlertPolicy,
+    actions: list[ActionRequest],
+    now: dt.datetime,
+    job_names: set[str] | None,
+) -> tuple[list[dg.RunRequest], list[str]]:
+    requests, skipped = [], []
+    for action in actions:
+        if store.action_recorded(action.run_key):
+            continue
+        if job_names is not None and action.job_name not in job_names:
+            store.record_action(action, "no_job", now)
+            skipped.append(f"{action.run_key}: job {action.job_name} is not defined")
+            continue
+        last = store.last_action(action.model, action.kind)
+        if last is not None and last + action_cooldown(policy, action.kind) > now:
+            store.record_action(action, "cooldown", now)
+            skipped.append(f"{action.run_key}: cooldown since {last.isoformat()}")
+            continue
+        store.record_action(action, "requested", now)
+    recent = store.warehouse.query(
+        "SELECT * FROM alert_actions WHERE status = 'requested' AND requested_at >= ?",
+        [(now - _REEMIT).astimezone(dt.UTC).replace(tzinfo=None)],
+    )
+    for r in recent.to_dict("records"):
+        action = ActionRequest(r["kind"], r["model"], r["alert_id"], int(r["trigger_event_id"]))
+        requests.append(
+            dg.RunRequest(run_key=action.run_key, job_name=action.job_name, tags=action.tags())
+        )
+    return requests, skipped
+
+
+def _observations(store: AlertStore, changed: list[Alert]) -> list[dg.AssetObservation]:
+    out = []
+    for model in sorted({a.model for a in changed}):
+        firing = store.list_alerts(model=model, status="firing", limit=1000)
+        counts = {t: sum(1 for a in firing if a.tier == t) for t in ("critical", "warning", "info")}
+        rows = "\n".join(
+            f"| `{a.alert_id}` | {a.tier} | {a.asset_key} | {a.check_name} | {a.partition_key} |"
+            for a in firing[:20]
+        )
+        out.append(
+            dg.AssetObservation(
+                asset_key=[model, ALERTS_ASSET],
+                metadata={
+                    "open_critical": counts["critical"],
+                    "open_warning": counts["warning"],
+                    "open_info": counts["info"],
+                    "changed": sum(1 for a in changed if a.model == model),
+                    "open_alerts": dg.MetadataValue.md(
+                        "| id | tier | asset | check | partition |\n|---|---|---|---|---|\n" + rows
+                    ),
+                },
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- definitions
+
+
+@dataclass
+class AlertDefinitions:
+    """What the alert module contributes to ``dg.Definitions``."""
+
+    sensors: list[dg.SensorDefinition]
+    schedules: list[dg.ScheduleDefinition]
+    assets: list[dg.AssetSpec]
+    jobs: list[dg.JobDefinition]
+    resources: dict[str, Any]
+
+
+def build_alert_definitions(
+    models: Sequence[ModelConfig],
+    retrain_jobs: Sequence[str | dg.JobDefinition | UnresolvedAssetJobDefinition] = (),
+    alert_deps: Sequence[str] = (INFERENCE_LOGS,),
+    policy: AlertPolicy | None = None,
+    minimum_interval_seconds: int = 30,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+) -> AlertDefinitions:
+    """Build the sensor, digest job and schedule, and one ``[model, "alerts"]`` asset per model.
+
+    ``retrain_jobs``: the ``retrain_<model>`` jobs (definitions, or one job name);
+    the sensor targets them with ``RunRequest(job_name=…)``. A model without one
+    gets its actions recorded as ``no_job`` instead of a run. ``alert_deps``: the
+    asset names each model's ``alerts`` asset is drawn downstream of.
+    Requires resources ``warehouse`` (WarehouseResource) and ``alerting``
+    (AlertingResource; a default from the environment is in ``.resources``).
+    """
+    models = list(models)
+    policy = policy or load_policy()
+    jobs = list(retrain_jobs)
+    names = [j if isinstance(j, str) else j.name for j in jobs]
+    if any(isinstance(j, str) for j in jobs) and len(jobs) > 1:
+        raise ValueError("retrain_jobs: pass job definitions when there is more than one job")
+    job_set = set(names)
+
+    def _evaluate(
+        context: dg.SensorEvaluationContext,
+        warehouse: WarehouseResource,
+        alerting: AlertingResource,
+    ) -> dg.SensorResult:
+        after_id = parse_cursor(context.cursor)
+        result = alert_tick(
+            context.instance, warehouse.get(), alerting, models, after_id, job_names=job_set
+        )
+        store = AlertStore(warehouse.get())
+        d = result.delivery
+        context.log.info(
+            f"{result.events} evaluations, {len(result.changed)} alerts changed, "
+            f"{len(result.notifications)} messages planned; delivered {d.delivered}, "
+            f"retrying {d.retrying}, failed {d.failed}"
+        )
+        for err in d.errors or []:
+            context.log.warning(err)
+        for skipped in result.skipped_actions:
+            context.log.info(f"action not requested: {skipped}")
+        return dg.SensorResult(
+            run_requests=result.run_requests,
+            cursor=make_cursor(result.after_id),
+            asset_events=_observations(store, result.changed),
+        )
+
+    # RunRequest(job_name=…) must name a job the sensor targets.
+    sensor_kwargs: dict[str, Any] = {}
+    if len(jobs) == 1 and isinstance(jobs[0], str):
+        sensor_kwargs["job_name"] = jobs[0]
+    elif jobs:
+        sensor_kwargs["jobs"] = jobs
+    sensor = dg.sensor(
+        name=SENSOR_NAME,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description="Check failures -> tiered alerts, outbox delivery and retraining runs.",
+        **sensor_kwargs,
+    )(_evaluate)
+
+    @dg.op(name="send_alert_digest")
+    def send_alert_digest(
+        context: dg.OpExecutionContext, warehouse: WarehouseResource, alerting: AlertingResource
+    ) -> None:
+        """Summarise the past week per model and deliver it through the outbox."""
+        report = deliver_digest(warehouse.get(), alerting, utcnow())
+        context.log.info(f"digest delivered {report.delivered}, failed {report.failed}")
+
+    @dg.job(name=DIGEST_JOB, description="Weekly Tier 3 alert digest.")
+    def digest_job() -> None:
+        send_alert_digest()
+
+    schedule = dg.ScheduleDefinition(
+        name=DIGEST_SCHEDULE,
+        cron_schedule=policy.digest.cron,
+        execution_timezone=policy.digest.timezone,
+        job=digest_job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    assets = [
+        dg.AssetSpec(
+            key=[m.name, ALERTS_ASSET],
+            deps=[[m.name, d] for d in alert_deps],
+            description=f"Alerts about model {m.name}, observed by the {SENSOR_NAME} sensor.",
+            metadata={"table": "alerts", "model": m.name},
+        )
+        for m in models
+    ]
+    return AlertDefinitions(
+        sensors=[sensor],
+        schedules=[schedule],
+        assets=assets,
+        jobs=[digest_job],
+        resources={"alerting": AlertingResource.from_env()},
+    )
+
+
+def deliver_digest(
+    warehouse: Warehouse, alerting: AlertingResource, now: dt.datetime
+) -> DeliveryReport:
+    """Queue the week's digest (once per week) and deliver pending messages."""
+    policy = alerting.policy()
+    channels, missing = alerting.channels(policy)
+    store = AlertStore(warehouse)
+    start, end = week_bounds(now)
+    payload = digest_payload(store.alerts_between(start, end), start, end)
+    targets = policy.digest.channels or policy.tiers["info"].channels
+    notes = [
+        Notification(
+            stable_id("delivery", payload["group_id"], c), payload["group_id"], c, "digest", payload
+        )
+        for c in targets
+    ]
+    store.save(notifications=notes, now=now)
+    return deliver_pending(store, channels, policy, lambda: now, missing)
