@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+import monitoring_assets.monitors  # noqa: F401  (plugs the monitors into the factory)
 from monitoring_assets.config import ProjectConfig, load_project
 from monitoring_assets.factory import MonitorDefs, build_model
 from monitoring_assets.home import Home
 from resources.home import HomeResource
 from resources.lake import LakeResource
+from resources.model_registry import ModelRegistryResource
 from resources.warehouse import WarehouseResource
 
 
@@ -22,6 +24,7 @@ def build_resources(home: Home) -> dict:
         "warehouse": WarehouseResource(path=str(home.warehouse)),
         "lake": LakeResource(root=str(home.lake)),
         "home": HomeResource(root=str(home.root)),
+        "model_registry": ModelRegistryResource(root=str(home.registry)),
     }
 
 
@@ -35,15 +38,18 @@ def build_definitions(
     for model in project.models:
         _, defs = build_model(model)
         everything.extend(defs)
+    from sensors.alerts import build_alert_definitions
     from sensors.metrics_push import push_metrics_after_run
 
+    retrain_jobs = [j for j in everything.jobs if j.name.startswith("retrain_")]
+    alerts = build_alert_definitions(project.models, retrain_jobs=retrain_jobs)
     return dg.Definitions(
-        assets=everything.assets,
+        assets=[*everything.assets, *alerts.assets],
         asset_checks=everything.checks,
-        jobs=everything.jobs,
-        sensors=[*everything.sensors, push_metrics_after_run],
-        schedules=everything.schedules,
-        resources=build_resources(home),
+        jobs=[*everything.jobs, *alerts.jobs],
+        sensors=[*everything.sensors, *alerts.sensors, push_metrics_after_run],
+        schedules=[*everything.schedules, *alerts.schedules],
+        resources={**build_resources(home), **alerts.resources},
     )
 
 

@@ -18,6 +18,11 @@ from typing import Any, Literal
 
 import dagster as dg
 
+# Not exported at the top level on 1.13; this module is the one place that imports it.
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
 Severity = Literal["WARN", "ERROR"]
 
 
@@ -81,14 +86,10 @@ def latest_materialization(
 
 def target_data(
     record: dg.EventLogRecord | None,
-) -> dg.AssetCheckEvaluationTargetMaterializationData | None:
+) -> AssetCheckEvaluationTargetMaterializationData | None:
     """Point a check evaluation at the materialization it judged."""
     if record is None:
         return None
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-        AssetCheckEvaluationTargetMaterializationData,
-    )
-
     return AssetCheckEvaluationTargetMaterializationData(
         storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
     )

@@ -35,7 +35,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from monitoring_assets.performance import (
     CBPE,
@@ -69,6 +68,10 @@ class RetrainPolicy:
     significance: float = 0.05
 
     def __post_init__(self) -> None:
+        if self.metric not in ("accuracy", "f1", "roc_auc"):
+            raise ValueError(
+                f"RetrainPolicy: metric must be accuracy, f1 or roc_auc, got {self.metric!r}"
+            )
         if self.holdout_days < 1 or self.window_days <= self.holdout_days:
             raise ValueError(
                 f"RetrainPolicy: need 1 <= holdout_days < window_days, got "
@@ -135,6 +138,8 @@ def score(
 
 def clone_champion(features: pd.DataFrame, target: pd.Series, champion: Any) -> Any:
     """Default trainer: the champion's estimator, unfitted, fitted on the window."""
+    from sklearn.base import clone  # lazy import
+
     return clone(champion).fit(features, target)
 
 

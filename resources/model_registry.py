@@ -236,15 +236,20 @@ class ModelRegistry(ABC):
                 f"model {model!r} already has versions {sorted(existing)} but not the configured "
                 f"{version!r}; set 'version' in the model file to one of them"
             )
-        self.register(
-            model,
-            artifact,
-            status=ModelStatus.CHALLENGER,
-            version=version,
-            metrics=metrics,
-            training_window=training_window,
-            note="initial version from the model file",
-        )
+        try:
+            self.register(
+                model,
+                artifact,
+                status=ModelStatus.CHALLENGER,
+                version=version,
+                metrics=metrics,
+                training_window=training_window,
+                note="initial version from the model file",
+            )
+        except RegistryError:
+            # Two steps of one run may bootstrap at once; the other one won.
+            if version not in {v.version for v in self.versions(model)}:
+                raise
         return self.promote(model, version, effective_from, note="initial champion")
 
 

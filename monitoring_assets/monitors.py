@@ -1,0 +1,14 @@
+"""Which monitors every model gets: the builders plugged into the per-model graph.
+
+Import order matters only here: factory.py holds the list, each monitor module
+builds on factory.py, and this module joins them (so no module imports in a circle).
+"""
+
+from monitoring_assets.factory import MONITOR_BUILDERS, MonitorBuilder
+from monitoring_assets.performance_assets import build_performance_monitor
+
+MONITORS: tuple[MonitorBuilder, ...] = (build_performance_monitor,)
+
+for _builder in MONITORS:
+    if _builder not in MONITOR_BUILDERS:
+        MONITOR_BUILDERS.append(_builder)

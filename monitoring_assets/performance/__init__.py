@@ -1,0 +1,47 @@
+"""Model performance: realized metrics with late labels, concept drift, and CBPE estimates.
+
+Pure Python (no Dagster import); ``monitoring_assets.performance_assets`` wraps it.
+"""
+
+from monitoring_assets.performance.cbpe import CBPE, EstimatedPerformance
+from monitoring_assets.performance.concept_drift import (
+    ConceptDriftResult,
+    McNemarResult,
+    cohens_h,
+    error_rate_test,
+    mcnemar_paired,
+)
+from monitoring_assets.performance.labels import (
+    DataIssue,
+    LabeledDay,
+    PerformanceInputError,
+    join_labels,
+)
+from monitoring_assets.performance.metrics import (
+    ECE_BINS,
+    Metrics,
+    PerformanceReport,
+    classification_metrics,
+    evaluate_day,
+    expected_calibration_error,
+)
+
+__all__ = [
+    "CBPE",
+    "ECE_BINS",
+    "ConceptDriftResult",
+    "DataIssue",
+    "EstimatedPerformance",
+    "LabeledDay",
+    "McNemarResult",
+    "Metrics",
+    "PerformanceInputError",
+    "PerformanceReport",
+    "classification_metrics",
+    "cohens_h",
+    "error_rate_test",
+    "evaluate_day",
+    "expected_calibration_error",
+    "join_labels",
+    "mcnemar_paired",
+]
