@@ -295,16 +295,25 @@ class Simulator:
         )
 
 
+SHORT_NAMES = {
+    "covariate_shift": "shift",
+    "sudden_shock": "shock",
+    "concept_drift": "concept",
+    "broken_feature": "broken",
+    "new_category": "new-cat",
+    "traffic_drop": "traffic",
+}
+
+
 def describe_event(ev: ScenarioEvent, day: int) -> str:
-    """A short human label for an active event, e.g. 'sudden_shock' or 'covariate_shift(tenure) 45%'."""
-    label = ev.kind if not ev.feature else f"{ev.kind}({ev.feature})"
+    """A short label for an active event: '+shock' on its first day, 'shift(tenure) 45%'
+    while ramping, 'concept' while it lasts."""
+    label = SHORT_NAMES[ev.kind] + (f"({ev.feature})" if ev.feature else "")
     if ev.kind == "covariate_shift" and ev.ramp_days:
         frac = min(1.0, (day - ev.day + 1) / ev.ramp_days)
         if frac < 1:
             label += f" {frac:.0%}"
-    if day == ev.day:
-        label += " START"
-    return label
+    return ("+" if day == ev.day else "") + label
 
 
 @lru_cache(maxsize=8)
