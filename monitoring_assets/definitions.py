@@ -40,6 +40,7 @@ def build_definitions(
         everything.extend(defs)
     from sensors.alerts import build_alert_definitions
     from sensors.metrics_push import push_metrics_after_run
+    from sensors.stream_days import build_stream_sensors
 
     retrain_jobs = [j for j in everything.jobs if j.name.startswith("retrain_")]
     alerts = build_alert_definitions(project.models, retrain_jobs=retrain_jobs)
@@ -47,7 +48,12 @@ def build_definitions(
         assets=[*everything.assets, *alerts.assets],
         asset_checks=everything.checks,
         jobs=[*everything.jobs, *alerts.jobs],
-        sensors=[*everything.sensors, *alerts.sensors, push_metrics_after_run],
+        sensors=[
+            *everything.sensors,
+            *alerts.sensors,
+            *build_stream_sensors(project.models),
+            push_metrics_after_run,
+        ],
         schedules=[*everything.schedules, *alerts.schedules],
         resources={**build_resources(home), **alerts.resources},
     )

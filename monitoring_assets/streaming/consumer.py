@@ -1,0 +1,266 @@
+"""``driftwarden stream``: the Kafka consumer around :class:`StreamProcessor`.
+
+One consumer process per model (its group id defaults to ``driftwarden-<model>``). The
+loop consumes micro-batches from the inputs and outputs topics, hands them to the
+processor, publishes dead letters, and checkpoints every ``commit_every_events`` events
+or ``commit_every_seconds``: dead letters flushed, parts landed, state written, then
+the offsets committed synchronously. On (re)assignment the consumer seeks to the
+offsets in its checkpoint, so what the checkpoint holds is exactly what was consumed.
+SIGTERM/SIGINT stop the loop: a last checkpoint and commit, then ``close()`` leaves
+the group.
+
+Broker lag is not computed: some Kafka-compatible brokers report unreliable
+high-water marks.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.stats.profile import DatasetProfile, profile_frame
+from monitoring_assets.streaming.findings import FindingsSink
+from monitoring_assets.streaming.health import HealthServer
+from monitoring_assets.streaming.landing import StreamLanding, stream_root
+from monitoring_assets.streaming.processor import Raw, StreamProcessor
+from monitoring_assets.streaming.settings import StreamSettings
+from monitoring_assets.streaming.windows import DriftEvaluator, WindowResult, window_columns
+from resources.warehouse import Warehouse
+
+log = logging.getLogger("driftwarden.stream")
+
+
+def reference_frame(model: ModelConfig, lake_root: str | Path | None) -> pd.DataFrame:
+    """The model's reference data: the lake's ``reference`` partition for its version when
+    the ``reference_data`` asset has written it, else the model's source."""
+    if lake_root is not None:
+        path = Path(lake_root) / model.name / "reference" / f"version={model.version}"
+        files = sorted(path.glob("*.parquet")) if path.exists() else []
+        if files:
+            return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    from resources.sources import build_source
+
+    return build_source(model).reference()
+
+
+def reference_profile(model: ModelConfig, lake_root: str | Path | None) -> DatasetProfile:
+    """The profile the windows are compared with (features and prediction)."""
+    frame = reference_frame(model, lake_root)
+    kinds, _ = window_columns(model)
+    cols = [c for c in kinds if c in frame.columns]
+    checked = frame[cols].copy()
+    for f in model.numerical:
+        checked[f] = pd.to_numeric(checked[f], errors="coerce").astype("float64")
+    if model.columns.prediction in checked:
+        checked[model.columns.prediction] = checked[model.columns.prediction].astype("int64")
+    return profile_frame(checked, {c: kinds[c] for c in cols})
+
+
+def ensure_topics(
+    bootstrap: str, topics: list[str], partitions: int = 1, timeout: float = 10.0
+) -> None:
+    """Create ``topics`` if they do not exist."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    new = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+    if not new:
+        return
+    for fut in admin.create_topics(new).values():
+        try:
+            fut.result(timeout)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+
+class StreamConsumer:
+    """Runs one model's stream until :meth:`stop` (or SIGTERM)."""
+
+    def __init__(
+        self,
+        model: ModelConfig,
+        settings: StreamSettings,
+        lake_root: str | Path,
+        warehouse: Warehouse | None = None,
+        reference: DatasetProfile | None = None,
+        on_results: Callable[[list[WindowResult]], None] | None = None,
+    ):
+        self.model = model
+        self.settings = settings
+        self.group = settings.group_for(model.name)
+        self.landing = StreamLanding(lake_root, model)
+        state_path = stream_root(lake_root, model.name) / "_consumer" / f"{self.group}.state"
+        ref = reference if reference is not None else reference_profile(model, lake_root)
+        self.processor = StreamProcessor(
+            model, DriftEvaluator(model, ref), settings, self.landing, state_path
+        )
+        self.sink = FindingsSink(
+            model, warehouse, settings.alerts, settings.metrics, run_id=f"stream:{self.group}"
+        )
+        self.on_results = on_results
+        self._stop = threading.Event()
+        self._state = "starting"
+        self._last_poll: float | None = None
+        self._positions: dict[tuple[str, int], int] = {}
+        self._last_commit = time.monotonic()
+        self._last_results: list[WindowResult] = []
+        self.health: HealthServer | None = None
+        self.consumer: Consumer | None = None
+        self.producer: Producer | None = None
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> dict[str, Any]:
+        st = self.processor.state
+        return {
+            "state": self._state,
+            "model": self.model.name,
+            "group": self.group,
+            "last_poll": self._last_poll,
+            "checkpoint": st.seq,
+            "watermark_us": st.watermark_us,
+            "counters": vars(st.counters),
+            "pending_joins": len(st.pending_in) + len(st.pending_out),
+            "windows": {
+                r.window: {
+                    "rows": r.rows,
+                    "severity": r.severity,
+                    "drift_share": r.drift.share_drifted,
+                    "drifted": r.drifted,
+                }
+                for r in self._last_results
+            },
+        }
+
+    def stop(self, *_: Any) -> None:
+        """Ask the loop to finish (safe from a signal handler)."""
+        self._stop.set()
+
+    # ------------------------------------------------------------------ run
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        offsets = self.processor.state.offsets
+        for p in partitions:
+            stored = offsets.get((p.topic, p.partition))
+            if stored is not None:
+                p.offset = stored
+        log.info("assigned %s", [(p.topic, p.partition, p.offset) for p in partitions])
+        consumer.assign(partitions)
+
+    def run(self, install_signals: bool = True) -> int:
+        """Consume until stopped; returns 0 after a clean shutdown."""
+        s = self.settings
+        if install_signals:
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+        self.processor.restore()
+        if s.health_port is not None:
+            self.health = HealthServer(self.status, port=s.health_port).start()
+            log.info("health endpoint on http://127.0.0.1:%d/health", self.health.port)
+        ensure_topics(s.bootstrap_servers, [s.inputs_topic, s.outputs_topic, s.dead_letter_topic])
+        conf: dict[str, Any] = {
+            "bootstrap.servers": s.bootstrap_servers,
+            "group.id": self.group,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": s.session_timeout_ms,
+            "heartbeat.interval.ms": max(250, s.session_timeout_ms // 5),
+            **s.consumer_config,
+        }
+        self.consumer = Consumer(conf)
+        self.producer = Producer(
+            {"bootstrap.servers": s.bootstrap_servers, "linger.ms": 5, **s.producer_config}
+        )
+        self.consumer.subscribe([s.inputs_topic, s.outputs_topic], on_assign=self._on_assign)
+        self._state = "running"
+        try:
+            while not self._stop.is_set():
+                self.step()
+            self._state = "stopping"
+            self.checkpoint(force=True)
+        finally:
+            self.consumer.close()  # leaves the group
+            if self.health is not None:
+                self.health.stop()
+            self._state = "stopped"
+        log.info("stream consumer stopped cleanly at checkpoint %d", self.processor.state.seq)
+        return 0
+
+    def step(self) -> None:
+        """One consume / process / maybe-checkpoint round."""
+        s = self.settings
+        assert self.consumer is not None
+        msgs = self.consumer.consume(s.batch_size, s.poll_timeout_seconds)
+        self._last_poll = time.time()
+        inputs: list[Raw] = []
+        outputs: list[Raw] = []
+        for m in msgs:
+            err = m.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", err)
+                continue
+            topic, part, off = m.topic(), m.partition(), m.offset()
+            (inputs if topic == s.inputs_topic else outputs).append((m.value(), m.key(), part, off))
+            self._positions[(topic, part)] = off + 1
+        if inputs or outputs:
+            dead, results = self.processor.ingest(inputs, outputs)
+            self._dead_letters(dead)
+        else:
+            results = self.processor.tick()  # time-based evaluation when idle
+        if results:
+            self._last_results = results
+            self.sink.publish(results, self.processor.state.severity)
+            if self.on_results is not None:
+                self.on_results(results)
+        self.checkpoint()
+
+    def _dead_letters(self, dead: list) -> None:
+        assert self.producer is not None
+        for d in dead:
+            self.producer.produce(
+                self.settings.dead_letter_topic,
+                key=d.key,
+                value=d.payload(self.settings.max_message_bytes),
+                headers=[("reason", d.reason.encode()[:500])],
+            )
+        self.producer.poll(0)
+
+    def checkpoint(self, force: bool = False) -> bool:
+        """Make consumed work durable, then commit offsets; returns whether it ran."""
+        s = self.settings
+        due = (
+            force
+            or self.processor.buffered >= s.commit_every_events
+            or time.monotonic() - self._last_commit >= s.commit_every_seconds
+        )
+        fresh = {
+            k: v for k, v in self._positions.items() if self.processor.state.offsets.get(k) != v
+        }
+        if not due or not (fresh or self.processor.buffered):
+            return False
+        assert self.producer is not None and self.consumer is not None
+        left = self.producer.flush(30)
+        if left:
+            raise RuntimeError(f"{left} dead letter(s) not acknowledged; not committing offsets")
+        self.processor.checkpoint(dict(self._positions))
+        self.landing.write_watermark(self.group, self.processor.watermark_info(self.group))
+        if self._positions:
+            tps = [TopicPartition(t, p, o) for (t, p), o in self._positions.items()]
+            try:
+                self.consumer.commit(offsets=tps, asynchronous=False)
+            except KafkaException as exc:
+                # The checkpoint already holds these offsets; a failed commit only means a
+                # restart without the checkpoint would re-read (and de-duplicate) them.
+                log.warning("offset commit failed (checkpoint is durable): %s", exc)
+        self._last_commit = time.monotonic()
+        return True

@@ -1,0 +1,180 @@
+"""Where window verdicts go: the alert outbox and ``monitor_metrics`` (for the exporter).
+
+Alerts use the alert package's own machinery (policy routing, :class:`AlertBook`,
+notification planning, :class:`AlertStore` outbox) with a synthetic check evaluation
+on the asset ``[<model>, "stream_drift"]``, check ``drift_share_below_threshold``
+(WARN/ERROR as the batch check; a drifted critical feature is an ERROR). An evaluation
+is sent only when a window's severity changes, so a persisting drift is one alert and
+the stream does not write to the warehouse at every evaluation. The outbox is
+delivered by the ``check_failure_alerts`` sensor's next tick. Retraining is left to the
+daily batch monitors: stream alerts notify only.
+
+Live values go to ``monitor_metrics`` under ``ml_stream_*`` names, partition = the
+window's newest event day, so the Prometheus exporter serves them as gauges. A locked
+or failing warehouse is logged and skipped: the stream never stops for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.streaming.landing import day_of_us
+from monitoring_assets.streaming.windows import WindowResult
+from resources.warehouse import MONITOR_METRICS, Warehouse, WarehouseError
+
+log = logging.getLogger("driftwarden.stream")
+
+STREAM_ASSET = "stream_drift"
+STREAM_CHECK = "drift_share_below_threshold"
+#: Gauges written per evaluation (model level; the window is in the run_id column).
+STREAM_DRIFT_SHARE = "ml_stream_drift_score"
+STREAM_DRIFTED = "ml_stream_drifted_features"
+STREAM_WINDOW_ROWS = "ml_stream_window_events"
+STREAM_PREDICTION_DRIFT = "ml_stream_prediction_drift_score"
+
+
+def check_event(model: ModelConfig, result: WindowResult, event_id: int):
+    """The synthetic check evaluation of one window verdict."""
+    from monitoring_assets.alerts.lineage import CheckEvent
+
+    day = day_of_us(result.newest_us) if result.newest_us is not None else None
+    dd = result.drift
+    meta: dict = {
+        "window": result.window,
+        "window_events": result.rows,
+        "drift_share": dd.share_drifted,
+        "drift_share_warn_threshold": model.thresholds.drift.drift_share_warn,
+        "drift_share_error_threshold": model.thresholds.drift.drift_share_error,
+        "drifted_features": ", ".join(result.drifted) or "none",
+        "critical_drifted": ", ".join(result.critical_drifted) or "none",
+        "events_seen": result.events_seen,
+    }
+    for name, r in dd.columns.items():
+        if r.computable:
+            meta[f"{name}_{r.method}"] = r.score
+    passed = result.severity == "OK"
+    text = (
+        f"stream window {result.window}: {dd.n_drifted}/{dd.n_columns} features drifted "
+        f"({', '.join(result.drifted) or 'none'})"
+    )
+    return CheckEvent(
+        event_id=event_id,
+        asset_key=(model.name, STREAM_ASSET),
+        check=STREAM_CHECK,
+        passed=passed,
+        severity="ERROR" if result.severity == "ERROR" else "WARN",
+        timestamp=dt.datetime.now(dt.UTC),
+        partition=day.isoformat() if day else None,
+        metadata=meta,
+        description=text,
+    )
+
+
+class FindingsSink:
+    """Sends window verdicts to the alert outbox and live values to the warehouse."""
+
+    def __init__(
+        self,
+        model: ModelConfig,
+        warehouse: Warehouse | None,
+        alerts: bool = True,
+        metrics: bool = True,
+        run_id: str = "stream",
+    ):
+        self.model = model
+        self.warehouse = warehouse
+        self.alerts = alerts and warehouse is not None
+        self.metrics = metrics and warehouse is not None
+        self.run_id = run_id
+        self.sent: list = []  # CheckEvents handed to the outbox (tests and logs read this)
+
+    def publish(self, results: Sequence[WindowResult], previous: dict[str, str]) -> None:
+        """Write metrics for ``results``; alert on severity changes against ``previous``
+        (window -> last severity, updated in place)."""
+        if not results:
+            return
+        if self.metrics:
+            self._metrics(results)
+        changed = [r for r in results if previous.get(r.window, "OK") != r.severity]
+        for r in results:
+            previous[r.window] = r.severity
+        if changed and self.alerts:
+            self._alert(changed)
+
+    def _metrics(self, results: Sequence[WindowResult]) -> None:
+        # One value per metric and day: the first window configured is the headline one.
+        r = results[0]
+        if r.newest_us is None:
+            return
+        day = day_of_us(r.newest_us)
+        values = {
+            STREAM_DRIFT_SHARE: r.drift.share_drifted,
+            STREAM_DRIFTED: float(r.drift.n_drifted),
+            STREAM_WINDOW_ROWS: float(r.rows),
+        }
+        if r.prediction is not None and r.prediction.computable:
+            values[STREAM_PREDICTION_DRIFT] = r.prediction.score
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        rows = pd.DataFrame(
+            [
+                {
+                    "model": self.model.name,
+                    "model_version": self.model.version,
+                    "partition_date": day,
+                    "metric": k,
+                    "feature": "",
+                    "value": float(v) if not math.isnan(v) else float("nan"),
+                    "run_id": f"{self.run_id}:{r.window}",
+                    "computed_at": now,
+                }
+                for k, v in values.items()
+            ],
+            columns=list(MONITOR_METRICS.columns),
+        )
+        try:
+            self.warehouse.replace(  # type: ignore[union-attr]
+                MONITOR_METRICS.name,
+                rows,
+                {"model": self.model.name, "partition_date": day, "metric": sorted(values)},
+            )
+        except WarehouseError as exc:
+            log.warning("stream metrics not written (warehouse busy?): %s", exc)
+
+    def _alert(self, results: Sequence[WindowResult]) -> None:
+        from monitoring_assets.alerts.outbox import AlertStore
+        from monitoring_assets.alerts.policy import load_policy
+        from monitoring_assets.alerts.routing import AlertBook, plan_notifications
+
+        # Milliseconds since the epoch: unique and increasing across restarts.
+        base = int(time.time() * 1000)
+        events = [check_event(self.model, r, base + i) for i, r in enumerate(results)]
+        try:
+            store = AlertStore(self.warehouse)  # type: ignore[arg-type]
+            policy = load_policy()
+            now = dt.datetime.now(dt.UTC)
+            states = store.states()
+            book = AlertBook(policy, {self.model.name: self.model}, store.active_alerts(), states)
+            changes = book.apply(events, now)
+            active = {a.alert_id: a for a in store.active_alerts()}
+            active.update(changes.alerts)
+            open_groups = {a.notify_group for a in active.values() if a.firing and a.notify_group}
+            notes, touched = plan_notifications(
+                policy, list(active.values()), now, store.last_notified(), open_groups
+            )
+            changed = {**changes.alerts, **{a.alert_id: a for a in touched}}
+            store.save(changed.values(), changes.states.values(), notes, now)
+        except WarehouseError as exc:
+            log.warning("stream alert not recorded (warehouse busy?): %s", exc)
+            return
+        self.sent.extend(events)
+        for e in events:
+            log.warning(
+                "stream finding: %s (%s)", e.description, "passed" if e.passed else e.severity
+            )

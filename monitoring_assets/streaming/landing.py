@@ -1,0 +1,229 @@
+"""Landing the stream as Parquet micro-batches the daily assets can read.
+
+Layout (beside the batch datasets, never inside them — the batch ``inference_logs``
+asset replaces a day's folder whole)::
+
+    {lake}/{model}/stream/inference_logs/date=YYYY-MM-DD/part-{seq:012d}.parquet
+    {lake}/{model}/stream/ground_truth/date=YYYY-MM-DD/part-{seq:012d}.parquet
+    {lake}/{model}/stream/_consumer/{group}.state        (consumer checkpoint)
+    {lake}/{model}/stream/_consumer/{group}.watermark.json  (what the day sensor reads)
+
+``seq`` is the consumer's checkpoint sequence number. A part is written to a hidden
+temporary file, fsynced and renamed into place; the checkpoint that records ``seq``
+is written after it. On restart, parts with a ``seq`` above the last checkpoint are
+orphans of a crash and are deleted (their events are consumed again), so every event
+lands exactly once. Inference parts have exactly the columns and dtypes of
+:func:`monitoring_assets.schema.validate_inference`, so a model whose source is
+``files`` with ``inference: "{lake}/{model}/stream/inference_logs/date={date}"``
+(see :func:`stream_file_source`) builds its daily partitions from the stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from monitoring_assets.config import FileSource, ModelConfig
+from monitoring_assets.schema import inference_columns
+
+INFERENCE = "inference_logs"
+LABELS = "ground_truth"
+_PART = re.compile(r"^part-(\d{12})\.parquet$")
+_DAY = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+_US_PER_DAY = 86_400_000_000
+
+
+def stream_root(lake_root: str | Path, model: str) -> Path:
+    """``{lake}/{model}/stream``."""
+    return Path(lake_root) / model / "stream"
+
+
+def day_of_us(us: int) -> dt.date:
+    """The UTC date of an epoch-microseconds timestamp."""
+    return dt.date(1970, 1, 1) + dt.timedelta(days=us // _US_PER_DAY)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` by temp file + fsync + rename (+ directory fsync)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def stream_file_source(model: ModelConfig, lake_root: str | Path) -> FileSource:
+    """A ``files`` source reading the landed stream (reference: the lake's reference partition).
+
+    Use it as ``source:`` of a stream-fed model so ``inference_logs``/``ground_truth``
+    partitions are built from what the consumer landed.
+    """
+    root = stream_root(lake_root, model.name)
+    reference = Path(lake_root) / model.name / "reference" / f"version={model.version}"
+    return FileSource(
+        reference=str(reference),
+        inference=str(root / INFERENCE / "date={date}"),
+        labels=str(root / LABELS / "date={date}"),
+        format="parquet",
+    )
+
+
+class StreamLanding:
+    """Writes and reads one model's landed stream (see the module docstring)."""
+
+    def __init__(self, lake_root: str | Path, model: ModelConfig):
+        self.model = model
+        self.root = stream_root(lake_root, model.name)
+        self.columns = inference_columns(model)
+        c = model.columns
+        schema = [pa.field(c.id, pa.string()), pa.field(c.timestamp, pa.timestamp("us"))]
+        for f in model.features:
+            schema.append(pa.field(f.name, pa.float64() if f.type == "numerical" else pa.string()))
+        schema.append(pa.field(c.prediction, pa.int64()))
+        for name in (c.probability, c.latency):
+            if name:
+                schema.append(pa.field(name, pa.float64()))
+        self.schema = pa.schema(schema)
+        self.label_schema = pa.schema(
+            [
+                pa.field(c.id, pa.string()),
+                pa.field(c.target, pa.int64()),
+                pa.field("label_timestamp", pa.timestamp("us")),
+            ]
+        )
+
+    def dataset_dir(self, dataset: str) -> Path:
+        return self.root / dataset
+
+    def day_dir(self, dataset: str, day: dt.date) -> Path:
+        return self.root / dataset / f"date={day.isoformat()}"
+
+    # ------------------------------------------------------------------ writing
+    def write(
+        self, dataset: str, seq: int, days: Mapping[dt.date, Mapping[str, list]]
+    ) -> list[Path]:
+        """Write one part per day for checkpoint ``seq``: ``days`` maps a date to its
+        columns (name -> values; timestamps as epoch microseconds)."""
+        schema = self.schema if dataset == INFERENCE else self.label_schema
+        written = []
+        for day, cols in sorted(days.items()):
+            arrays = []
+            for f in schema:
+                values = cols[f.name]
+                if pa.types.is_timestamp(f.type):
+                    arrays.append(pa.array(np.asarray(values, dtype="datetime64[us]")))
+                elif f.type == pa.float64():
+                    arrays.append(pa.array(np.asarray(values, dtype=float), from_pandas=False))
+                else:
+                    arrays.append(pa.array(values, type=f.type))
+            table = pa.Table.from_arrays(arrays, schema=schema)
+            final = self.day_dir(dataset, day) / f"part-{seq:012d}.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+            pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+            fsync_dir(final.parent)
+            written.append(final)
+        return written
+
+    # ------------------------------------------------------------------ reading
+    def parts(self, dataset: str) -> dict[dt.date, list[tuple[int, Path]]]:
+        """Every landed part: date -> [(seq, path)], ascending."""
+        out: dict[dt.date, list[tuple[int, Path]]] = {}
+        base = self.dataset_dir(dataset)
+        if not base.exists():
+            return out
+        for d in sorted(base.iterdir()):
+            m = _DAY.match(d.name)
+            if not m or not d.is_dir():
+                continue
+            found = []
+            for f in d.iterdir():
+                pm = _PART.match(f.name)
+                if pm:
+                    found.append((int(pm.group(1)), f))
+            if found:
+                out[dt.date.fromisoformat(m.group(1))] = sorted(found)
+        return out
+
+    def remove_after(self, seq: int) -> list[Path]:
+        """Delete parts (and stray temporary files) written after checkpoint ``seq``."""
+        removed = []
+        for dataset in (INFERENCE, LABELS):
+            base = self.dataset_dir(dataset)
+            if not base.exists():
+                continue
+            for d in base.iterdir():
+                if not d.is_dir():
+                    continue
+                for f in d.iterdir():
+                    pm = _PART.match(f.name)
+                    if (pm and int(pm.group(1)) > seq) or ".tmp-" in f.name:
+                        f.unlink()
+                        removed.append(f)
+        return removed
+
+    def ids(self, dataset: str, days: Iterable[dt.date]) -> dict[dt.date, set[str]]:
+        """Request ids landed on ``days`` (used to rebuild the de-duplication index)."""
+        out: dict[dt.date, set[str]] = {}
+        col = self.model.columns.id
+        all_parts = self.parts(dataset)
+        for day in days:
+            ids: set[str] = set()
+            for _, path in all_parts.get(day, []):
+                ids.update(pq.read_table(path, columns=[col]).column(col).to_pylist())
+            out[day] = ids
+        return out
+
+    def read_day(self, day: dt.date, dataset: str = INFERENCE) -> pd.DataFrame:
+        """Every landed row of ``day`` (empty frame with the schema when none)."""
+        parts = self.parts(dataset).get(day, [])
+        schema = self.schema if dataset == INFERENCE else self.label_schema
+        if not parts:
+            return schema.empty_table().to_pandas()
+        return pa.concat_tables([pq.read_table(p) for _, p in parts]).to_pandas()
+
+    # ------------------------------------------------------------------ watermark
+    def watermark_path(self, group: str) -> Path:
+        return self.root / "_consumer" / f"{group}.watermark.json"
+
+    def write_watermark(self, group: str, info: Mapping[str, Any]) -> None:
+        atomic_write_bytes(self.watermark_path(group), json.dumps(info, sort_keys=True).encode())
+
+
+def read_watermarks(lake_root: str | Path, model: str) -> list[dict[str, Any]]:
+    """Every consumer group's watermark file of ``model`` (see :class:`StreamLanding`)."""
+    base = stream_root(lake_root, model) / "_consumer"
+    out = []
+    if not base.exists():
+        return out
+    for f in sorted(base.glob("*.watermark.json")):
+        try:
+            out.append(json.loads(f.read_text()))
+        except (OSError, ValueError):
+            continue  # being replaced right now; the next tick reads it
+    return out

@@ -1,0 +1,240 @@
+"""The stream's message formats and their validation against the model file.
+
+Two topics carry one inference, joined by request id:
+
+- ``inference_inputs``: ``{"<id>": "...", "<timestamp>": "...", "<feature>": value, ...}``
+  (column names from the model file's ``columns`` and ``features``; an optional
+  ``"model"`` field names the model when several share the topics).
+- ``inference_outputs``: ``{"<id>": "...", "<prediction>": 0|1, "<probability>": p,
+  "<latency>": ms}``; ground truth travels here too, as ``"<target>": 0|1`` in the
+  prediction's message or in a later message of its own (then with the prediction's
+  ``"<timestamp>"`` so the label lands on the prediction's day).
+
+Timestamps are ISO-8601 strings (a zone suffix is converted to UTC) or epoch seconds.
+Numerical features are JSON numbers or null; categorical features strings or null;
+the prediction one of the model's ``classes``. Anything else is a :class:`Rejection`
+with a reason, which the consumer sends to the dead-letter topic.
+
+Decoding is batched: a micro-batch of values is parsed with one ``orjson.loads`` call,
+falling back to one call per message only when the batch holds a broken message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from monitoring_assets.config import ModelConfig
+
+#: Messages larger than this (bytes) are dead-lettered unread.
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
+
+#: Canonical NaN so the same object is counted (and evicted) in window counters.
+NAN = float("nan")
+_EPOCH = dt.datetime(1970, 1, 1)
+_NUMBER = (int, float)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a message cannot be used: ``code`` is short and stable, ``detail`` human."""
+
+    code: str  # oversized | not_json | not_object | missing_field | wrong_type | bad_value | ...
+    detail: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}: {self.detail}"
+
+
+#: A valid message addressed to another model sharing the topics: skipped, not dead-lettered.
+OTHER_MODEL = Rejection("other_model", "message names another model")
+
+
+def decode_values(values: Sequence[bytes | None], max_bytes: int) -> list[Any]:
+    """Parse every message value as JSON; unusable ones come back as a :class:`Rejection`."""
+    out: list[Any] = [None] * len(values)
+    good: list[int] = []
+    for i, v in enumerate(values):
+        if v is None:
+            out[i] = Rejection("not_json", "empty message (null value)")
+        elif len(v) > max_bytes:
+            out[i] = Rejection("oversized", f"{len(v)} bytes > max {max_bytes}")
+        else:
+            good.append(i)
+    if not good:
+        return out
+    try:
+        parsed = orjson.loads(b"[" + b",".join(values[i] for i in good) + b"]")  # type: ignore[misc]
+        if len(parsed) != len(good):  # a value like '1,2' splits into two elements
+            raise ValueError("element count mismatch")
+        for i, obj in zip(good, parsed):
+            out[i] = obj
+    except (ValueError, UnicodeDecodeError):
+        for i in good:
+            try:
+                out[i] = orjson.loads(values[i])  # type: ignore[arg-type]
+            except (ValueError, UnicodeDecodeError) as exc:
+                out[i] = Rejection("not_json", str(exc)[:200])
+    return out
+
+
+def parse_timestamp_us(value: Any) -> int | None:
+    """Epoch microseconds (UTC) of an ISO-8601 string or epoch-seconds number; None if invalid."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, _NUMBER):
+        if not math.isfinite(value):
+            return None
+        return int(round(value * 1_000_000))
+    if isinstance(value, str):
+        try:
+            t = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if t.tzinfo is not None:
+            t = t.astimezone(dt.UTC).replace(tzinfo=None)
+        return (t - _EPOCH) // dt.timedelta(microseconds=1)
+    return None
+
+
+def parse_timestamps_us(values: list[Any]) -> list[int | None]:
+    """Vectorised :func:`parse_timestamp_us` for the common case (zone-less ISO strings)."""
+    if values and all(type(v) is str for v in values):
+        try:
+            arr = np.array(values, dtype="datetime64[us]")
+        except ValueError:
+            pass
+        else:
+            if not np.isnat(arr).any():
+                return arr.astype(np.int64).tolist()
+    return [parse_timestamp_us(v) for v in values]
+
+
+class MessageSchema:
+    """Validation of input and output messages for one model (precomputed field lists)."""
+
+    def __init__(self, model: ModelConfig):
+        c = model.columns
+        self.model = model
+        self.id, self.ts = c.id, c.timestamp
+        self.numerical = list(model.numerical)
+        self.categorical = list(model.categorical)
+        self.features = list(model.feature_names)
+        self.prediction, self.probability, self.latency = c.prediction, c.probability, c.latency
+        self.target = c.target
+        self.classes = set(model.classes)
+        self.allow_extra = model.allow_extra_columns
+        known_in = {self.id, self.ts, "model", *self.features}
+        known_out = {self.id, self.ts, "model", self.prediction, self.target}
+        known_out |= {n for n in (self.probability, self.latency) if n}
+        self.known_in, self.known_out = known_in, known_out
+
+    def _base(self, obj: Any, known: set[str]) -> Rejection | str:
+        if not isinstance(obj, dict):
+            return Rejection("not_object", f"expected a JSON object, got {type(obj).__name__}")
+        rid = obj.get(self.id)
+        if rid is None:
+            return Rejection("missing_field", f"{self.id!r}")
+        if not isinstance(rid, str | int) or isinstance(rid, bool) or rid == "":
+            return Rejection("wrong_type", f"{self.id!r} must be a non-empty string")
+        if not self.allow_extra and not obj.keys() <= known:
+            return Rejection("unexpected_field", f"{sorted(obj.keys() - known)}")
+        owner = obj.get("model")
+        if owner is not None and owner != self.model.name:
+            return OTHER_MODEL
+        return str(rid)
+
+    def input_row(self, obj: Any) -> tuple[str, Any, list[Any]] | Rejection:
+        """``(request id, raw timestamp, feature values)`` of an input message."""
+        rid = self._base(obj, self.known_in)
+        if isinstance(rid, Rejection):
+            return rid
+        if self.ts not in obj:
+            return Rejection("missing_field", f"{self.ts!r}")
+        ts = obj[self.ts]
+        if not isinstance(ts, str | int | float) or isinstance(ts, bool):
+            return Rejection(
+                "wrong_type", f"{self.ts!r} must be an ISO-8601 string or epoch seconds"
+            )
+        values: list[Any] = []
+        for name in self.numerical:
+            if name not in obj:
+                return Rejection("missing_field", f"{name!r}")
+            v = obj[name]
+            t = type(v)
+            if t is float:
+                if v != v:
+                    v = NAN
+            elif t is int:
+                v = float(v)
+            elif v is not None:
+                return Rejection(
+                    "wrong_type", f"numerical feature {name!r} is {t.__name__}, expected a number"
+                )
+            values.append(v)
+        for name in self.categorical:
+            if name not in obj:
+                return Rejection("missing_field", f"{name!r}")
+            v = obj[name]
+            if v is not None and type(v) is not str:
+                return Rejection(
+                    "wrong_type",
+                    f"categorical feature {name!r} is {type(v).__name__}, expected a string",
+                )
+            values.append(v)
+        return rid, ts, values
+
+    def output_row(self, obj: Any) -> tuple[str, list[Any] | None, int | None, Any] | Rejection:
+        """``(request id, [prediction, probability, latency] or None, target or None, raw
+        timestamp or None)`` of an output message; it carries a prediction, a label, or both."""
+        rid = self._base(obj, self.known_out)
+        if isinstance(rid, Rejection):
+            return rid
+        has_pred = self.prediction in obj
+        has_target = self.target in obj and obj[self.target] is not None
+        if not has_pred and not has_target:
+            return Rejection("missing_field", f"{self.prediction!r} (or {self.target!r})")
+        pred_row = None
+        if has_pred:
+            p = obj[self.prediction]
+            if type(p) is bool or type(p) not in _NUMBER:
+                return Rejection("wrong_type", f"{self.prediction!r} must be a number")
+            if p not in self.classes or p != int(p):
+                return Rejection(
+                    "bad_value", f"{self.prediction!r}={p!r} is not one of {sorted(self.classes)}"
+                )
+            pred_row = [int(p)]
+            for name in (self.probability, self.latency):
+                if not name:
+                    continue
+                v = obj.get(name)
+                if v is not None and (type(v) is bool or type(v) not in _NUMBER):
+                    return Rejection("wrong_type", f"{name!r} must be a number")
+                pred_row.append(NAN if v is None else float(v))
+        target = None
+        if has_target:
+            t = obj[self.target]
+            if type(t) is bool or type(t) not in _NUMBER or t not in self.classes:
+                return Rejection(
+                    "bad_value", f"{self.target!r}={t!r} is not one of {sorted(self.classes)}"
+                )
+            target = int(t)
+        ts = obj.get(self.ts)
+        if ts is not None and (not isinstance(ts, str | int | float) or isinstance(ts, bool)):
+            return Rejection(
+                "wrong_type", f"{self.ts!r} must be an ISO-8601 string or epoch seconds"
+            )
+        return rid, pred_row, target, ts
+
+
+def encode(obj: dict[str, Any]) -> bytes:
+    """Compact JSON bytes of a message."""
+    return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()

@@ -1,0 +1,388 @@
+"""Sliding windows over the stream with incrementally maintained per-column aggregates.
+
+A window keeps, per column, a counter of the values it holds (value -> count, missing
+and non-finite values included under their own keys). Adding a micro-batch updates the
+counters in one ``Counter.update`` per column (C speed, O(1) per event); events that
+leave the window are subtracted the same way. Nothing is rescanned: evaluating the
+window turns the counters into a :class:`~monitoring_assets.stats.profile.DatasetProfile`
+in O(distinct values), and the drift statistics are the batch monitors' own
+(:func:`~monitoring_assets.stats.drift.dataset_drift`), so a window and a batch
+partition holding the same events get the same verdict.
+
+Windows are *count-based* (the last ``size`` events) or *time-based* (events whose
+timestamp is within ``seconds`` of the newest timestamp seen); events leave in arrival
+order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.stats.drift import ColumnDrift, DatasetDrift, column_drift, dataset_drift
+from monitoring_assets.stats.profile import (
+    EXACT_CAP,
+    SIG_DIGITS,
+    ColumnProfile,
+    DatasetProfile,
+    Kind,
+    round_sig,
+)
+
+_POS_INF, _NEG_INF = float("inf"), float("-inf")
+
+
+class WindowSpec(BaseModel):
+    """One sliding window: ``kind: count`` with ``size`` events, or ``kind: time`` with
+    ``seconds`` of event time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["count", "time"] = "count"
+    size: int | None = Field(None, ge=1)
+    seconds: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> WindowSpec:
+        if self.kind == "count" and self.size is None:
+            raise ValueError("a count window needs 'size' (events)")
+        if self.kind == "time" and self.seconds is None:
+            raise ValueError("a time window needs 'seconds'")
+        return self
+
+    @property
+    def name(self) -> str:
+        return f"count_{self.size}" if self.kind == "count" else f"time_{self.seconds:g}s"
+
+
+@dataclass
+class _Block:
+    columns: dict[str, list]
+    ts: list[int]  # event time, epoch microseconds
+    start: int = 0  # events before this index have left the window
+
+    def __len__(self) -> int:
+        return len(self.ts) - self.start
+
+
+def _subtract(counter: Counter, values: list) -> None:
+    for key, n in Counter(values).items():
+        left = counter[key] - n
+        if left:
+            counter[key] = left
+        else:
+            del counter[key]
+
+
+class SlidingWindow:
+    """A sliding window over columns ``name -> kind`` (see the module docstring).
+
+    ``dtypes`` gives the profile dtype of each column (as the batch profile would see
+    it, e.g. ``DOUBLE``, ``VARCHAR``, ``BIGINT``; integer dtypes change histogram bins).
+    """
+
+    def __init__(
+        self,
+        spec: WindowSpec,
+        columns: Mapping[str, Kind],
+        dtypes: Mapping[str, str] | None = None,
+    ):
+        self.spec = spec
+        self.columns = dict(columns)
+        dtypes = dict(dtypes or {})
+        self.dtypes = {
+            c: dtypes.get(c, "DOUBLE" if k == "numerical" else "VARCHAR")
+            for c, k in self.columns.items()
+        }
+        self.blocks: deque[_Block] = deque()
+        self.counters: dict[str, Counter] = {c: Counter() for c in self.columns}
+        self.rows = 0
+        self.newest_us: int | None = None
+
+    # ------------------------------------------------------------------ updates
+    def add(self, columns: Mapping[str, list], ts: list[int]) -> None:
+        """Add a micro-batch: ``columns`` name -> values (same length as ``ts``)."""
+        n = len(ts)
+        if n == 0:
+            return
+        missing = [c for c in self.columns if c not in columns]
+        if missing:
+            raise KeyError(f"window {self.spec.name}: batch lacks column(s) {missing}")
+        block = _Block({c: list(columns[c]) for c in self.columns}, list(ts))
+        for c, values in block.columns.items():
+            if len(values) != n:
+                raise ValueError(
+                    f"window {self.spec.name}: column {c!r} has {len(values)} values, "
+                    f"timestamps {n}"
+                )
+            self.counters[c].update(values)
+        self.blocks.append(block)
+        self.rows += n
+        top = max(ts)
+        self.newest_us = top if self.newest_us is None else max(self.newest_us, top)
+        self._evict()
+
+    def _evict(self) -> None:
+        if self.spec.kind == "count":
+            excess = self.rows - int(self.spec.size)  # type: ignore[arg-type]
+            while excess > 0:
+                head = self.blocks[0]
+                k = min(excess, len(head))
+                self._drop(head, k)
+                excess -= k
+            return
+        cutoff = int(self.newest_us - self.spec.seconds * 1_000_000)  # type: ignore[operator]
+        while self.blocks:
+            head = self.blocks[0]
+            ts, i, end = head.ts, head.start, len(head.ts)
+            while i < end and ts[i] < cutoff:
+                i += 1
+            if i == head.start:
+                return
+            self._drop(head, i - head.start)
+
+    def _drop(self, block: _Block, k: int) -> None:
+        lo, hi = block.start, block.start + k
+        for c, values in block.columns.items():
+            _subtract(self.counters[c], values[lo:hi])
+        block.start = hi
+        self.rows -= k
+        if len(block) == 0:
+            self.blocks.popleft()
+
+    # ------------------------------------------------------------------ state
+    def events(self) -> tuple[dict[str, list], list[int]]:
+        """The events in the window, oldest first (columns, timestamps)."""
+        cols: dict[str, list] = {c: [] for c in self.columns}
+        ts: list[int] = []
+        for b in self.blocks:
+            for c in self.columns:
+                cols[c].extend(b.columns[c][b.start :])
+            ts.extend(b.ts[b.start :])
+        return cols, ts
+
+    def __getstate__(self) -> dict:
+        # Counters are derived: a checkpoint holds the events, a restore recounts them.
+        cols, ts = self.events()
+        return {
+            "spec": self.spec.model_dump(),
+            "columns": self.columns,
+            "dtypes": self.dtypes,
+            "events": (cols, ts),
+            "newest_us": self.newest_us,
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(WindowSpec(**state["spec"]), state["columns"], state["dtypes"])  # type: ignore[misc]
+        cols, ts = state["events"]
+        if ts:
+            block = _Block(cols, ts)
+            for c, values in cols.items():
+                self.counters[c].update(values)
+            self.blocks.append(block)
+            self.rows = len(ts)
+        self.newest_us = state["newest_us"]
+
+    # ------------------------------------------------------------------ profile
+    def profile(self, exact_cap: int = EXACT_CAP, sig_digits: int = SIG_DIGITS) -> DatasetProfile:
+        """The window's :class:`DatasetProfile`, equal to ``profile_frame`` of its events
+        (value counts are rounded to ``sig_digits`` when a numerical column holds more
+        than ``exact_cap`` distinct values, as the batch profile does)."""
+        cols = {
+            c: _column_profile(
+                c, k, self.dtypes[c], self.rows, self.counters[c], exact_cap, sig_digits
+            )
+            for c, k in self.columns.items()
+        }
+        return DatasetProfile(self.rows, cols, duplicate_ids=0)
+
+
+def _column_profile(
+    name: str,
+    kind: Kind,
+    dtype: str,
+    rows: int,
+    counter: Counter,
+    exact_cap: int,
+    sig_digits: int,
+) -> ColumnProfile:
+    if kind == "categorical":
+        missing = counter.get(None, 0)
+        keys = sorted(k for k in counter if k is not None)
+        counts = np.fromiter((counter[k] for k in keys), dtype=np.int64, count=len(keys))
+        return ColumnProfile(
+            name,
+            kind,
+            dtype,
+            rows,
+            missing=missing,
+            count=int(counts.sum()),
+            values=np.asarray(keys, dtype=object),
+            counts=counts,
+        )
+    missing = nan = pinf = ninf = 0
+    keys: list[float] = []
+    for k in counter:
+        if k is None:
+            missing += counter[k]
+        elif k != k:
+            nan += counter[k]
+        elif k == _POS_INF:
+            pinf += counter[k]
+        elif k == _NEG_INF:
+            ninf += counter[k]
+        else:
+            keys.append(k)
+    keys.sort()
+    values = np.asarray(keys, dtype=float)
+    counts = np.fromiter((counter[k] for k in keys), dtype=np.int64, count=len(keys))
+    count = int(counts.sum())
+    prof = ColumnProfile(
+        name,
+        kind,
+        dtype,
+        rows,
+        missing=missing + nan,
+        nan=nan,
+        pos_inf=pinf,
+        neg_inf=ninf,
+        count=count,
+    )
+    if count:
+        mean = float(np.dot(values, counts) / count)
+        prof.mean = mean
+        prof.m2 = float(np.dot((values - mean) ** 2, counts))
+        prof.min, prof.max = float(values[0]), float(values[-1])
+    if len(values) > exact_cap:
+        rounded = round_sig(values, sig_digits)
+        prof.abs_rounding_error = float(np.dot(np.abs(values - rounded), counts))
+        uniq, inv = np.unique(rounded, return_inverse=True)
+        counts = np.bincount(inv, weights=counts, minlength=len(uniq)).astype(np.int64)
+        values = uniq
+        prof.sig_digits = sig_digits
+    prof.values, prof.counts = values, counts
+    return prof
+
+
+# --------------------------------------------------------------------------- verdicts
+
+Severity = Literal["OK", "WARN", "ERROR"]
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One evaluation of one window against the reference."""
+
+    window: str
+    rows: int
+    newest_us: int | None
+    drift: DatasetDrift
+    prediction: ColumnDrift | None
+    severity: Severity
+    critical_drifted: tuple[str, ...] = ()
+    events_seen: int = 0
+
+    @property
+    def drifted(self) -> list[str]:
+        return [c for c, r in self.drift.columns.items() if r.drifted]
+
+
+@dataclass
+class DriftEvaluator:
+    """The batch monitors' drift rules for one model, fitted once on the reference profile.
+
+    Methods and thresholds come from the model file (``drift_method``/``drift_threshold``
+    per feature, ``thresholds.drift`` for the dataset verdict and its WARN/ERROR levels);
+    a drifted ``critical`` feature alone is an ERROR. The prediction column is judged
+    separately (prediction drift) and does not count towards the drifted share.
+    """
+
+    model: ModelConfig
+    reference: DatasetProfile
+    methods: dict[str, str | None] = field(init=False)
+    thresholds: dict[str, float | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.methods = {f.name: f.drift_method for f in self.model.features}
+        self.thresholds = {f.name: f.drift_threshold for f in self.model.features}
+        missing = [f for f in self.model.feature_names if f not in self.reference.columns]
+        if missing:
+            raise ValueError(
+                f"model {self.model.name!r}: the reference profile lacks feature(s) {missing}"
+            )
+
+    @property
+    def prediction_column(self) -> str:
+        return self.model.columns.prediction
+
+    def evaluate(self, current: DatasetProfile) -> tuple[DatasetDrift, ColumnDrift | None]:
+        """Dataset drift over the features, and prediction drift when the reference has it."""
+        dd = dataset_drift(
+            self.reference,
+            current,
+            columns=self.model.feature_names,
+            methods=self.methods,
+            thresholds=self.thresholds,
+            drift_share=self.model.thresholds.drift.drift_share,
+        )
+        pred = None
+        p = self.prediction_column
+        if p in self.reference.columns and p in current.columns:
+            pred = column_drift(self.reference.columns[p], current.columns[p])
+        return dd, pred
+
+    def severity(self, dd: DatasetDrift) -> tuple[Severity, tuple[str, ...]]:
+        """WARN/ERROR from the drifted share and critical features, as the batch checks do."""
+        t = self.model.thresholds.drift
+        critical = tuple(
+            f.name
+            for f in self.model.features
+            if f.critical and f.name in dd.columns and dd.columns[f.name].drifted
+        )
+        share = dd.share_drifted
+        if (not math.isnan(share) and share >= t.drift_share_error) or critical:
+            return "ERROR", critical
+        if not math.isnan(share) and share >= t.drift_share_warn:
+            return "WARN", critical
+        return "OK", critical
+
+    def judge(self, window: SlidingWindow, events_seen: int = 0) -> WindowResult:
+        """Evaluate ``window`` now."""
+        dd, pred = self.evaluate(window.profile())
+        severity, critical = self.severity(dd)
+        return WindowResult(
+            window.spec.name,
+            window.rows,
+            window.newest_us,
+            dd,
+            pred,
+            severity,
+            critical,
+            events_seen,
+        )
+
+
+def window_columns(model: ModelConfig) -> tuple[dict[str, Kind], dict[str, str]]:
+    """Columns a model's windows track (features and the prediction) and their dtypes."""
+    kinds: dict[str, Kind] = {f.name: f.type for f in model.features}
+    kinds[model.columns.prediction] = "numerical"
+    dtypes = {c: ("DOUBLE" if k == "numerical" else "VARCHAR") for c, k in kinds.items()}
+    dtypes[model.columns.prediction] = "BIGINT"
+    return kinds, dtypes
+
+
+def build_windows(model: ModelConfig, specs: Sequence[WindowSpec]) -> list[SlidingWindow]:
+    """One :class:`SlidingWindow` per spec over :func:`window_columns`."""
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"windows are declared twice: {dupes}")
+    kinds, dtypes = window_columns(model)
+    return [SlidingWindow(s, kinds, dtypes) for s in specs]
