@@ -35,7 +35,7 @@ Kind = Literal["numerical", "categorical"]
 #: Significant digits kept when a numerical column is too varied to count exactly.
 SIG_DIGITS = 4
 #: Up to this many distinct finite values per column, value counts are exact.
-EXACT_CAP = 10_000
+EXACT_CAP = 20_000
 
 #: Warehouse columns of a serialized profile (the shell adds model/partition keys).
 PROFILE_ROW_COLUMNS: dict[str, str] = {
@@ -190,16 +190,28 @@ def round_sig(values: np.ndarray, k: int) -> np.ndarray:
         con.close()
 
 
-def _source_sql(con: duckdb.DuckDBPyConnection, source: pd.DataFrame | str | Path) -> str:
+Source = pd.DataFrame | str | Path | Sequence[str | Path]
+
+
+def _sql_str(value: str | Path) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _source_sql(con: duckdb.DuckDBPyConnection, source: Source) -> str:
     if isinstance(source, pd.DataFrame):
         con.register("_src", source)
         return "_src"
-    path = str(source).replace("'", "''")
-    return f"read_parquet('{path}', hive_partitioning=true, union_by_name=true)"
+    if isinstance(source, (str, Path)):
+        paths = _sql_str(source)
+    else:
+        if not source:
+            raise ValueError("profile source is an empty list of Parquet files")
+        paths = "[" + ", ".join(_sql_str(s) for s in source) + "]"
+    return f"read_parquet({paths}, hive_partitioning=true, union_by_name=true)"
 
 
 def profile_partitions(
-    source: pd.DataFrame | str | Path,
+    source: Source,
     columns: Mapping[str, Kind],
     *,
     partition_column: str | None = None,
@@ -211,8 +223,8 @@ def profile_partitions(
 ) -> dict[str, DatasetProfile]:
     """Profile ``columns`` (name -> kind) of ``source`` per value of ``partition_column``.
 
-    ``source`` is a DataFrame or a Parquet path/glob (Hive folders such as ``date=...``
-    become columns). One scan computes the scalar aggregates, one grouped scan the value
+    ``source`` is a DataFrame, a Parquet path/glob or a list of Parquet paths (Hive
+    folders such as ``date=...`` become columns). One scan computes the scalar aggregates, one grouped scan the value
     counts of every column at once, for every partition. Without ``partition_column``
     the whole source is one partition keyed ``""``. Columns absent from the source are
     profiled as ``present=False``; a partition with no rows is simply absent from the
@@ -263,8 +275,12 @@ def profile_partitions(
         for i, _ in enumerate(categorical + wrong_type):
             aggs.append(f"count(s{i}) AS s{i}_valid")
         if id_column and id_column in schema:
-            aggs.append("count(_id) - count(DISTINCT _id) AS _dups")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _base AS {base}")
+            # Distinct 64-bit hashes: a collision among n ids has probability ~ n^2 / 2^65
+            # (3e-10 for 100k ids), and hashing avoids a distinct over the id strings.
+            aggs.append("count(_id) - count(DISTINCT hash(_id)) AS _dups")
+        # Parquet is cheaper to rescan (only the columns each query needs) than to copy.
+        relation = "TABLE" if isinstance(source, pd.DataFrame) else "VIEW"
+        con.execute(f"CREATE OR REPLACE TEMP {relation} _base AS {base}")
         scal = con.execute(
             f"SELECT _pk, {', '.join(aggs)} FROM _base GROUP BY _pk ORDER BY _pk"
         ).df()
@@ -302,24 +318,49 @@ def profile_partitions(
         if sets:
             group_cols = [p.split(" AS ")[-1] for p in vc_proj[1:]]
             gid = ", ".join(group_cols)
-            vc = con.execute(
-                f"SELECT _pk, {gid}, GROUPING({gid}) AS _g, count(*) AS _n "
+            nums = [c for c in group_cols if c.startswith("v")]
+            strs = [c for c in group_cols if c.startswith("w")]
+            # Long form: one row per (grouping set, partition, value); the value sits in nv
+            # (numerical) or sv (categorical), so the result comes back as plain arrays.
+            nv = f"COALESCE({', '.join(nums)})" if nums else "NULL::DOUBLE"
+            sv = f"COALESCE({', '.join(strs)})" if strs else "NULL::VARCHAR"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _vc AS SELECT GROUPING({gid}) AS _g, _pk, "
+                f"{nv} AS nv, {sv} AS sv, count(*) AS _n "
                 f"FROM (SELECT {', '.join(vc_proj)} FROM _base) "
                 f"GROUP BY GROUPING SETS ({', '.join(sets)})"
-            ).df()
+            )
+            groups = con.execute(
+                "SELECT _g, _pk, count(*) FROM _vc WHERE nv IS NOT NULL OR sv IS NOT NULL "
+                "GROUP BY ALL ORDER BY _g, _pk"
+            ).fetchall()
+            num = con.execute(
+                "SELECT nv, _n FROM _vc WHERE nv IS NOT NULL ORDER BY _g, _pk, nv"
+            ).fetchnumpy()
+            cat = con.execute(
+                "SELECT sv, _n FROM _vc WHERE sv IS NOT NULL ORDER BY _g, _pk, sv"
+            ).fetchall()
+            con.execute("DROP TABLE IF EXISTS _vc")
             nsets = len(group_cols)
-            for j, col in enumerate(group_cols):
-                # GROUPING() sets a bit for every column *not* grouped; bit order is reversed.
-                mask_value = ((1 << nsets) - 1) ^ (1 << (nsets - 1 - j))
-                part = vc.loc[(vc["_g"] == mask_value) & vc[col].notna(), ["_pk", col, "_n"]]
-                for key, grp in part.groupby("_pk", sort=False):
-                    vals = grp[col].to_numpy()
-                    order = np.argsort(vals, kind="stable")
-                    value_counts[(str(key), col)] = (
-                        vals[order],
-                        grp["_n"].to_numpy(dtype=np.int64)[order],
-                    )
-        con.execute("DROP TABLE IF EXISTS _base")
+            # GROUPING() sets a bit for every column *not* grouped; bit order is reversed.
+            by_mask = {
+                ((1 << nsets) - 1) ^ (1 << (nsets - 1 - j)): c for j, c in enumerate(group_cols)
+            }
+            num_v = np.asarray(num["nv"], dtype=float)
+            num_n = np.asarray(num["_n"], dtype=np.int64)
+            cat_v = np.array([r[0] for r in cat], dtype=object)
+            cat_n = np.array([r[1] for r in cat], dtype=np.int64)
+            at_num = at_cat = 0
+            for g, key, n in groups:
+                col = by_mask[int(g)]
+                if col.startswith("v"):
+                    vals, cnts = num_v[at_num : at_num + n], num_n[at_num : at_num + n]
+                    at_num += n
+                else:
+                    vals, cnts = cat_v[at_cat : at_cat + n], cat_n[at_cat : at_cat + n]
+                    at_cat += n
+                value_counts[(str(key), col)] = (vals, cnts)
+        con.execute(f"DROP {relation} IF EXISTS _base")
     finally:
         if connection is None:
             con.close()
@@ -575,53 +616,52 @@ def merge_profiles(
 def profile_to_rows(profile: DatasetProfile) -> pd.DataFrame:
     """Long rows (``PROFILE_ROW_COLUMNS``): one 'stats' row per column, one 'value' row per
     distinct value. A '__dataset__' stats row carries the row and duplicate-id counts."""
-    frames = [
-        pd.DataFrame(
-            {
-                "column_name": ["__dataset__"],
-                "entry": ["stats"],
-                "num_value": [None],
-                "str_value": [None],
-                "count": [profile.rows],
-                "stats": [
-                    json.dumps(
-                        {"duplicate_ids": profile.duplicate_ids, "partitions": profile.partitions}
-                    )
-                ],
-            }
+    names = ["__dataset__"]
+    entries = ["stats"]
+    nums: list[np.ndarray] = [np.array([np.nan])]
+    strs: list[np.ndarray] = [np.array([None], dtype=object)]
+    counts: list[np.ndarray] = [np.array([profile.rows], dtype=np.int64)]
+    stats: list[np.ndarray] = [
+        np.array(
+            [
+                json.dumps(
+                    {"duplicate_ids": profile.duplicate_ids, "partitions": profile.partitions}
+                )
+            ],
+            dtype=object,
         )
     ]
+    lengths = [1]
     for c in profile.columns.values():
-        frames.append(
-            pd.DataFrame(
-                {
-                    "column_name": [c.name],
-                    "entry": ["stats"],
-                    "num_value": [None],
-                    "str_value": [None],
-                    "count": [c.rows],
-                    "stats": [json.dumps(c.stats_dict())],
-                }
-            )
-        )
-        if len(c.values):
+        names.append(c.name)
+        entries.append("stats")
+        nums.append(np.array([np.nan]))
+        strs.append(np.array([None], dtype=object))
+        counts.append(np.array([c.rows], dtype=np.int64))
+        stats.append(np.array([json.dumps(c.stats_dict())], dtype=object))
+        lengths.append(1)
+        n = len(c.values)
+        if n:
             numeric = c.kind == "numerical"
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "column_name": c.name,
-                        "entry": "value",
-                        "num_value": c.values.astype(float) if numeric else None,
-                        "str_value": None if numeric else c.values.astype(str),
-                        "count": c.counts.astype(np.int64),
-                        "stats": None,
-                    }
-                )
+            names.append(c.name)
+            entries.append("value")
+            nums.append(c.values.astype(float) if numeric else np.full(n, np.nan))
+            strs.append(
+                np.full(n, None, dtype=object) if numeric else c.values.astype(str).astype(object)
             )
-    out = pd.concat(frames, ignore_index=True)
-    out["num_value"] = out["num_value"].astype(float)
-    out["count"] = out["count"].astype(np.int64)
-    return out[list(PROFILE_ROW_COLUMNS)]
+            counts.append(c.counts.astype(np.int64))
+            stats.append(np.full(n, None, dtype=object))
+            lengths.append(n)
+    return pd.DataFrame(
+        {
+            "column_name": np.repeat(np.array(names, dtype=object), lengths),
+            "entry": np.repeat(np.array(entries, dtype=object), lengths),
+            "num_value": np.concatenate(nums),
+            "str_value": np.concatenate(strs),
+            "count": np.concatenate(counts),
+            "stats": np.concatenate(stats),
+        }
+    )[list(PROFILE_ROW_COLUMNS)]
 
 
 def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:

@@ -76,7 +76,7 @@ def test_parquet_nan_is_missing(tmp_path):
 
 
 def test_merge_of_days_equals_rescan_exact_and_rounded():
-    days = [_frame(n, seed=i) for i, n in enumerate((4000, 7000, 6000))]
+    days = [_frame(n, seed=i) for i, n in enumerate((8000, 14000, 12000))]
     for d, day in zip(("2026-01-01", "2026-01-02", "2026-01-03"), days):
         day["date"] = d
     whole = pd.concat(days, ignore_index=True)
@@ -84,12 +84,12 @@ def test_merge_of_days_equals_rescan_exact_and_rounded():
     assert sorted(per_day) == ["2026-01-01", "2026-01-02", "2026-01-03"]
     merged = merge_profiles(list(per_day.values()))
     rescan = profile_frame(whole, KINDS)
-    # 17k continuous values exceed EXACT_CAP: the merge rounds like the rescan does.
+    # 34k continuous values exceed EXACT_CAP (20k): the merge rounds like the rescan does.
     assert merged["num"].sig_digits == rescan["num"].sig_digits == 4
     assert merged["cnt"].exact and rescan["cnt"].exact
     for c in KINDS:
         _same(merged[c], rescan[c])
-    assert merged.rows == rescan.rows == 17000
+    assert merged.rows == rescan.rows == 34000
 
 
 def test_profile_rows_round_trip():
