@@ -7,6 +7,7 @@ import sys
 import time
 
 import dagster as dg
+import pandas as pd
 
 from monitoring_assets.config import ProjectConfig, load_project
 from monitoring_assets.home import Home
@@ -38,6 +39,89 @@ def materialize_history(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
+
+
+def evaluate_alerts(
+    defs: dg.Definitions, instance: dg.DagsterInstance, max_ticks: int = 200
+) -> list[dg.RunRequest]:
+    """Tick the ``check_failure_alerts`` sensor until it has read every check evaluation
+    (as the daemon would, tick after tick); return the runs it requested."""
+    sensor = defs.resolve_sensor_def("check_failure_alerts")
+    resources = defs.resources or {}
+    cursor: str | None = None
+    requests: list[dg.RunRequest] = []
+    for _ in range(max_ticks):
+        with dg.build_sensor_context(
+            instance=instance, cursor=cursor, definitions=defs, resources=resources
+        ) as context:
+            result = sensor(context)
+            new_cursor = context.cursor
+        if isinstance(result, dg.SensorResult):
+            requests.extend(result.run_requests or [])
+            new_cursor = result.cursor or new_cursor
+        if new_cursor == cursor:
+            break
+        cursor = new_cursor
+    seen: set[str | None] = set()
+    return [r for r in requests if not (r.run_key in seen or seen.add(r.run_key))]
+
+
+def launch_requested(
+    defs: dg.Definitions, instance: dg.DagsterInstance, requests: list[dg.RunRequest]
+) -> list[dg.ExecuteInProcessResult]:
+    """Run what the alert sensor requested, in process, tagged with its run key."""
+    results = []
+    for req in requests:
+        job = defs.resolve_job_def(req.job_name)
+        tags = {**(req.tags or {}), "dagster/run_key": req.run_key or ""}
+        results.append(
+            job.execute_in_process(
+                instance=instance,
+                tags=tags,
+                run_config=req.run_config or None,
+                partition_key=req.partition_key,
+                raise_on_error=False,
+            )
+        )
+    return results
+
+
+def print_retraining(wh: Warehouse, out) -> None:
+    """Each retraining run: challenger vs champion on the same holdout, and the decision."""
+    runs = wh.query("SELECT * FROM retraining_runs ORDER BY finished_at")
+    print(f"retraining runs: {len(runs)}", file=out)
+    for r in runs.to_dict("records"):
+        print(
+            f"  {r['model']}: {r['challenger']} {r['decision']} — {r['metric']} "
+            f"{r['champion']} {r['champion_value']:.3f} -> {r['challenger_value']:.3f} on "
+            f"{r['n_holdout']} holdout rows (McNemar p={r['mcnemar_p_value']:.2g}), trained on "
+            f"{pd.Timestamp(r['training_start']).date()}..{pd.Timestamp(r['training_end']).date()}, "
+            f"trigger {r['trigger']}, run {r['run_id']}",
+            file=out,
+        )
+        print(f"    {r['reason']}", file=out)
+    print(file=out)
+
+
+def print_alerts(home: Home, instance: dg.DagsterInstance, out) -> None:
+    """Every alert, one line each, then the critical ones with their lineage."""
+    from monitoring_assets.alerts.cli import render_alert
+    from monitoring_assets.alerts.outbox import AlertStore
+
+    store = AlertStore(Warehouse(home.warehouse))
+    alerts = store.list_alerts()
+    print(f"alerts: {len(alerts)}", file=out)
+    for a in alerts:
+        print(
+            f"  {a.alert_id}  {a.status:<8} {a.tier:<8} {a.model}/{a.asset_key.split('/')[-1]}"
+            f"  {a.check_name}  from {a.partition_key}",
+            file=out,
+        )
+    critical = [a for a in alerts if a.tier == "critical"][:3]
+    for a in critical:
+        print(file=out)
+        print(render_alert(store, a, instance), file=out)
+    print(file=out)
 
 
 def run_demo(
@@ -83,9 +167,22 @@ def run_demo(
                 )
                 continue
             print(f"run {result.run_id} succeeded in {took:.1f}s\n", file=out, flush=True)
+        print("check_failure_alerts: reading the check results…", file=out, flush=True)
+        requests = evaluate_alerts(defs, instance)
+        for req, res in zip(requests, launch_requested(defs, instance, requests)):
+            state = "succeeded" if res.success else "FAILED"
+            print(f"  requested {req.job_name} ({req.run_key}): run {res.run_id} {state}", file=out)
+        for model in project.models:
+            pdef = defs.resolve_assets_def(
+                dg.AssetKey([model.name, "inference_logs"])
+            ).partitions_def
+            keys = pdef.get_partition_keys()[: days or None]
             dates = [dt.date.fromisoformat(k) for k in keys]
+            print(f"\nscorecard: {model.name}", file=out)
             print(render(scorecard(wh, model, dates)), file=out)
             print(file=out)
+        print_retraining(wh, out)
+        print_alerts(home, instance, out)
     print(
         "Open the UI on this instance:\n"
         f"  DAGSTER_HOME={home.dagster_home} DRIFTWARDEN_HOME={home.root} "

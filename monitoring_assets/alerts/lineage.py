@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 # Metadata keys whose values name thresholds; the rest of the numeric metadata are values.
-_THRESHOLD_KEY = re.compile(r"(threshold|floor|ceiling|limit|max_|min_|_max|_min|expected)", re.I)
+_THRESHOLD_KEY = re.compile(
+    r"(threshold|floor|ceiling|limit|max_|min_|_max|_min|expected|_warn$|_error$)", re.I
+)
 _REPORT_KEY = re.compile(r"(evidently|report)", re.I)
 _SECRETISH_KEY = re.compile(r"(token|secret|password|api_key|routing_key)", re.I)
 
