@@ -19,24 +19,16 @@ from monitoring_assets.config import ModelConfig
 from monitoring_assets.schema import SchemaError, validate_inference, validate_labels
 from resources.lake import LakeResource, StagedPartition
 from resources.sources import build_source
-from resources.warehouse import MONITOR_METRICS, TableSpec, WarehouseResource, register_table
+from resources.warehouse import (
+    LATENCY_HISTOGRAM,
+    MONITOR_METRICS,
+    TableSpec,
+    WarehouseResource,
+    register_table,
+)
 
 # Cumulative latency buckets (seconds), Prometheus-style; +inf is implied last.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-LATENCY_HISTOGRAM = register_table(
-    TableSpec(
-        "latency_histogram",
-        {
-            "model": "VARCHAR",
-            "partition_date": "DATE",
-            "le": "DOUBLE",
-            "count": "BIGINT",
-            "sum_seconds": "DOUBLE",
-        },
-        key=("model", "partition_date", "le"),
-    )
-)
 
 SIMULATOR_TRUTH = register_table(
     TableSpec(

@@ -92,6 +92,25 @@ MONITOR_METRICS = register_table(
 )
 
 
+# Cumulative bucket counts of logged inference latencies per model and day. ``le`` is
+# the bucket's upper bound in seconds (+inf for the last bucket); ``count`` is how
+# many requests of the day took at most ``le``; ``sum_seconds`` is the day's total
+# latency, repeated on each bucket row (the exporter reads it from the +inf row).
+LATENCY_HISTOGRAM = register_table(
+    TableSpec(
+        "latency_histogram",
+        {
+            "model": "VARCHAR",
+            "partition_date": "DATE",
+            "le": "DOUBLE",
+            "count": "BIGINT",
+            "sum_seconds": "DOUBLE",
+        },
+        key=("model", "partition_date", "le"),
+    )
+)
+
+
 class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message names the table and the rows concerned."""
 
@@ -242,7 +261,9 @@ def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
         if isinstance(value, (list, set, frozenset)):
             values = sorted(value)
             if not values:
-                raise WarehouseError(f"replace() where {col!r} IN (): an empty list matches nothing")
+                raise WarehouseError(
+                    f"replace() where {col!r} IN (): an empty list matches nothing"
+                )
             parts.append(f"{col} IN ({', '.join('?' * len(values))})")
             params.extend(values)
         elif isinstance(value, tuple):

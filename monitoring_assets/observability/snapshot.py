@@ -23,25 +23,7 @@ from pathlib import Path
 import duckdb
 
 from monitoring_assets.observability import metrics as m
-from resources.warehouse import TABLES, TableSpec, Warehouse, WarehouseError, register_table
-
-# Cumulative bucket counts of logged inference latencies per model and day. ``le`` is
-# the bucket's upper bound in seconds (+inf for the last bucket); ``count`` is how
-# many requests of the day took at most ``le``; ``sum_seconds`` is the day's total
-# latency, repeated on each bucket row (the exporter reads it from the +inf row).
-LATENCY_HISTOGRAM = TABLES.get("latency_histogram") or register_table(
-    TableSpec(
-        "latency_histogram",
-        {
-            "model": "VARCHAR",
-            "partition_date": "DATE",
-            "le": "DOUBLE",
-            "count": "BIGINT",
-            "sum_seconds": "DOUBLE",
-        },
-        key=("model", "partition_date", "le"),
-    )
-)
+from resources.warehouse import LATENCY_HISTOGRAM, Warehouse, WarehouseError  # noqa: F401 (re-export)
 
 
 class SnapshotUnavailable(RuntimeError):
