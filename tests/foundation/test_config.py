@@ -26,11 +26,16 @@ def test_default_model_file_is_the_churn_model():
 @pytest.mark.parametrize(
     "text, fragments",
     [
-        (churn_yaml().replace("label_delay_days: 3", "label_delay_dayz: 3"),
-         ["models.yaml:", "label_delay_dayz", "Extra inputs"]),
-        (churn_yaml().replace("type: numerical}}", "type: numeric}}").replace(
-            "{name: tenure, type: numerical}", "{name: tenure, type: numeric}"),
-         ["models.0.features.0.type", "numerical", ":6:"]),
+        (
+            churn_yaml().replace("label_delay_days: 3", "label_delay_dayz: 3"),
+            ["models.yaml:", "label_delay_dayz", "Extra inputs"],
+        ),
+        (
+            churn_yaml()
+            .replace("type: numerical}}", "type: numeric}}")
+            .replace("{name: tenure, type: numerical}", "{name: tenure, type: numeric}"),
+            ["models.0.features.0.type", "numerical", ":6:"],
+        ),
         (churn_yaml().replace("days: 10", "days: -1"), ["scenario.days", "greater than or equal"]),
         (churn_yaml().replace("name: churn", "name: Churn Model"), ["models.0.name", "pattern"]),
         ("models: [\n", ["not valid YAML"]),

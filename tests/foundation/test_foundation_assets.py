@@ -68,7 +68,10 @@ def test_range_run_records_one_materialization_per_day_with_its_own_metadata(hom
         gt = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(["churn", "ground_truth"])), limit=50
         ).records
-        status = {r.asset_materialization.partition: r.asset_materialization.metadata["status"].value for r in gt}
+        status = {
+            r.asset_materialization.partition: r.asset_materialization.metadata["status"].value
+            for r in gt
+        }
     # scenario of 10 days: the clock is 2026-03-11; labels of day D arrive on D+3
     assert status == {k: "arrived" for k in keys}
 
@@ -80,7 +83,10 @@ def test_labels_not_yet_arrived_are_pending(home, small_project):
         gt = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(["churn", "ground_truth"])), limit=5
         ).records
-    status = {r.asset_materialization.partition: r.asset_materialization.metadata["status"].value for r in gt}
+    status = {
+        r.asset_materialization.partition: r.asset_materialization.metadata["status"].value
+        for r in gt
+    }
     assert status == {"2026-03-09": "pending", "2026-03-10": "pending"}
 
 
@@ -144,7 +150,10 @@ def test_file_source_ingests_real_files(home, fraud):
     "corrupt, message",
     [
         (lambda df, p: df.drop(columns=["country"]).to_parquet(p), "missing column(s) ['country']"),
-        (lambda df, p: df.assign(amount=df.amount.astype(str)).to_parquet(p), "numerical feature 'amount'"),
+        (
+            lambda df, p: df.assign(amount=df.amount.astype(str)).to_parquet(p),
+            "numerical feature 'amount'",
+        ),
         (lambda df, p: df.assign(surprise=1).to_parquet(p), "unexpected column(s) ['surprise']"),
         (lambda df, p: p.write_bytes(b""), "is empty"),
         (lambda df, p: p.write_text("request_id,amount\nx,1\n"), "not a readable parquet file"),
@@ -160,9 +169,7 @@ def test_bad_input_names_the_column_or_file_and_writes_nothing(home, fraud, corr
     with dg.instance_for_test() as instance:
         result = _materialize(defs, ["2026-01-01", "2026-01-02"], instance, model="fraud")
         assert not result.success
-        failure = next(
-            e for e in result.all_events if e.event_type_value == "STEP_FAILURE"
-        )
+        failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
         text = failure.step_failure_data.user_failure_data.description
     assert message in text, text
     assert "2026-01-02" in text
@@ -198,7 +205,8 @@ def _graph_snapshot(defs: dg.Definitions) -> dict:
         assets[key.to_user_string()] = {
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
             "partitions": (
-                f"daily from {pdef.start:%Y-%m-%d}" if isinstance(pdef, dg.TimeWindowPartitionsDefinition)
+                f"daily from {pdef.start:%Y-%m-%d}"
+                if isinstance(pdef, dg.TimeWindowPartitionsDefinition)
                 else (type(pdef).__name__ if pdef else None)
             ),
             "checks": sorted(c.name for c in node.check_keys),
@@ -226,7 +234,11 @@ def test_second_model_is_only_config(home, tmp_path):
     snap = _graph_snapshot(build_definitions(project, home))
     names = set(snap["assets"])
     for model in ("churn", "churn_eu"):
-        assert {f"{model}/inference_logs", f"{model}/ground_truth", f"{model}/reference_data"} <= names
+        assert {
+            f"{model}/inference_logs",
+            f"{model}/ground_truth",
+            f"{model}/reference_data",
+        } <= names
         assert f"monitor_{model}" in snap["jobs"]
     with dg.instance_for_test() as instance:
         defs = build_definitions(project, home)
@@ -238,13 +250,24 @@ def test_dagster_definitions_validate_and_no_heavy_imports(tmp_path):
     env = {**os.environ, "DRIFTWARDEN_HOME": str(tmp_path / "h"), "DAGSTER_HOME": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, monitoring_assets.definitions as d; "
-         "print(sorted(m for m in ('evidently', 'sklearn', 'statsmodels') if m in sys.modules))"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "import sys, monitoring_assets.definitions as d; "
+            "print(sorted(m for m in ('evidently', 'sklearn', 'statsmodels') if m in sys.modules))",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert probe.stdout.strip() == "[]", probe.stdout + probe.stderr

@@ -72,10 +72,20 @@ def test_each_event_changes_what_it_claims_and_nothing_else(tmp_path, kind):
     assert sim.truth(before).events == ()
 
     day = START + dt.timedelta(days=3)
-    got = pd.concat([sim.inference_day(day).set_index("request_id"),
-                     sim.labels_day(day).set_index("request_id")[["churn"]]], axis=1)
-    ref = pd.concat([control.inference_day(day).set_index("request_id"),
-                     control.labels_day(day).set_index("request_id")[["churn"]]], axis=1)
+    got = pd.concat(
+        [
+            sim.inference_day(day).set_index("request_id"),
+            sim.labels_day(day).set_index("request_id")[["churn"]],
+        ],
+        axis=1,
+    )
+    ref = pd.concat(
+        [
+            control.inference_day(day).set_index("request_id"),
+            control.labels_day(day).set_index("request_id")[["churn"]],
+        ],
+        axis=1,
+    )
     assert sim.truth(day).events and set(sim.truth(day).columns) == claimed
 
     if kind == "traffic_drop":
@@ -106,8 +116,11 @@ def test_scenario_bounds_and_bad_events_are_explained(tmp_path):
     sim = Simulator(_model(tmp_path))
     with pytest.raises(ValueError, match="outside scenario"):
         sim.inference_day(START - dt.timedelta(days=1))
-    bad = _model(tmp_path, events="[{kind: covariate_shift, day: 1, feature: contract_type}]",
-                 name="bad.yaml")
+    bad = _model(
+        tmp_path,
+        events="[{kind: covariate_shift, day: 1, feature: contract_type}]",
+        name="bad.yaml",
+    )
     with pytest.raises(ValueError, match="numerical feature"):
         Simulator(bad)
 
@@ -116,5 +129,7 @@ def test_reference_is_the_training_snapshot(tmp_path):
     sim = Simulator(_model(tmp_path))
     ref, val = sim.reference(), sim.validation()
     assert len(ref) == 2100 and len(val) == 900
-    assert set(FEATURES) <= set(ref.columns) and {"prediction", "probability", "churn"} <= set(ref.columns)
+    assert set(FEATURES) <= set(ref.columns) and {"prediction", "probability", "churn"} <= set(
+        ref.columns
+    )
     assert not set(ref.request_id) & set(val.request_id)
