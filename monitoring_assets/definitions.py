@@ -19,10 +19,12 @@ from resources.warehouse import WarehouseResource
 
 
 def build_resources(home: Home) -> dict:
-    """Resources for the embedded default: everything under DRIFTWARDEN_HOME."""
+    """Resources chosen by configuration; the embedded default keeps everything under
+    DRIFTWARDEN_HOME. ``DRIFTWARDEN_WAREHOUSE`` and ``DRIFTWARDEN_LAKE`` move the warehouse
+    and the Parquet lake elsewhere (see docs/deployment.md)."""
     return {
-        "warehouse": WarehouseResource(path=str(home.warehouse)),
-        "lake": LakeResource(root=str(home.lake)),
+        "warehouse": WarehouseResource(path=home.warehouse_location),
+        "lake": LakeResource(root=home.lake_location),
         "home": HomeResource(root=str(home.root)),
         "model_registry": ModelRegistryResource(root=str(home.registry)),
     }

@@ -13,7 +13,7 @@ from monitoring_assets.config import ProjectConfig, load_project
 from monitoring_assets.home import Home
 from monitoring_assets.instance import prepare_dagster_home
 from monitoring_assets.scorecard import render, scorecard
-from resources.warehouse import Warehouse
+from resources.warehouse import Warehouse, open_warehouse
 
 
 def range_tags(keys: list[str]) -> dict[str, str]:
@@ -108,7 +108,7 @@ def print_alerts(home: Home, instance: dg.DagsterInstance, out) -> None:
     from monitoring_assets.alerts.cli import render_alert
     from monitoring_assets.alerts.outbox import AlertStore
 
-    store = AlertStore(Warehouse(home.warehouse))
+    store = AlertStore(open_warehouse(home.warehouse_location))
     alerts = store.list_alerts()
     print(f"alerts: {len(alerts)}", file=out)
     for a in alerts:
@@ -137,7 +137,7 @@ def run_demo(
     prepare_dagster_home(home)
     project = project or load_project()
     defs = build_definitions(project, home)
-    wh = Warehouse(home.warehouse)
+    wh = open_warehouse(home.warehouse_location)
     wh.migrate()
     status = 0
     with dg.DagsterInstance.get() as instance:

@@ -22,6 +22,18 @@ class Home:
         return self.root / "warehouse.duckdb"
 
     @property
+    def warehouse_location(self) -> str:
+        """``$DRIFTWARDEN_WAREHOUSE`` (a ``postgresql://`` URL or a DuckDB file), else the
+        embedded DuckDB file."""
+        return os.environ.get("DRIFTWARDEN_WAREHOUSE") or str(self.warehouse)
+
+    @property
+    def lake_location(self) -> str:
+        """``$DRIFTWARDEN_LAKE`` (a folder or an ``s3://``/``gs://``/``file://`` URI), else
+        the embedded folder."""
+        return os.environ.get("DRIFTWARDEN_LAKE") or str(self.lake)
+
+    @property
     def lake(self) -> Path:
         return self.root / "data"
 

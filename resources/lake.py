@@ -102,9 +102,12 @@ class Lake:
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The Parquet lake as a Dagster resource. ``root`` is a folder."""
+    """The Parquet lake as a Dagster resource. ``root`` is a local folder, or an
+    ``s3://``/``gs://``/``file://`` URI served through pyarrow filesystems."""
 
     root: str
 
     def get(self) -> Lake:
-        return Lake(self.root)
+        from resources.lake_fs import open_lake
+
+        return open_lake(self.root)

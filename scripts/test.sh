@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-pushgateway)
+# chromium: the UI tests drive it with Playwright (never `playwright install`).
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-pushgateway chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

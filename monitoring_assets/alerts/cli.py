@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from monitoring_assets.alerts.outbox import AlertStore
 from monitoring_assets.alerts.routing import Alert
 from monitoring_assets.home import Home
-from resources.warehouse import Warehouse
+from resources.warehouse import open_warehouse
 
 # The tag Dagster puts on runs a sensor requested with a run_key.
 RUN_KEY_TAG = "dagster/run_key"
@@ -36,8 +36,8 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _store(args: argparse.Namespace) -> AlertStore:
-    path = getattr(args, "warehouse", None) or Home.from_env().warehouse
-    return AlertStore(Warehouse(path))
+    path = getattr(args, "warehouse", None) or Home.from_env().warehouse_location
+    return AlertStore(open_warehouse(path))
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -63,13 +63,16 @@ def _settings(args):
 
 def _stream(args) -> int:
     from monitoring_assets.streaming.consumer import StreamConsumer
-    from resources.warehouse import Warehouse
+    from resources.warehouse import Warehouse, open_warehouse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     model = _model(args)
     home = _home(args)
     settings = _settings(args)
-    warehouse = Warehouse(home.warehouse, lock_timeout=2.0)
+    location = home.warehouse_location
+    warehouse = (
+        Warehouse(location, lock_timeout=2.0) if "://" not in location else open_warehouse(location)
+    )
     consumer = StreamConsumer(model, settings, home.lake, warehouse)
     return consumer.run()
 

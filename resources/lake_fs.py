@@ -1,0 +1,195 @@
+"""The Parquet lake on any pyarrow filesystem: ``s3://``, ``gs://``, ``file://`` or a local path.
+
+:class:`FsLake` keeps :class:`resources.lake.Lake`'s layout
+(``{root}/{model}/{dataset}/date=YYYY-MM-DD/part-0.parquet``) and its method names, so a
+monitor written against ``Lake`` works on object storage. Paths are strings in the
+filesystem's own namespace (``bucket/prefix/...`` for object stores), not ``Path``.
+
+Reads for computation go through Arrow: :meth:`FsLake.dataset` is a Hive-partitioned
+``pyarrow.dataset`` over the filesystem and :meth:`FsLake.register` hands it to a DuckDB
+connection, so DuckDB computes over Arrow without its own object-store extensions.
+
+Replacing a partition: on a local filesystem the new copy is staged beside the old and
+swapped in by rename, as ``Lake`` does. Object stores have no rename: the new object is
+written under a staging key, the old partition's objects are deleted and the staged
+object is copied into place (each object write is atomic; a reader may briefly see the
+partition missing, never half a file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from resources.lake import Lake
+
+
+def _has_rename(fs: pafs.FileSystem) -> bool:
+    """Whether ``fs`` renames directories atomically (local disks, possibly under a SubTree)."""
+    while isinstance(fs, pafs.SubTreeFileSystem):
+        fs = fs.base_fs
+    return isinstance(fs, pafs.LocalFileSystem)
+
+
+class FsStagedPartition:
+    """A partition written under a staging path; :meth:`commit` puts it in place."""
+
+    def __init__(self, fs: pafs.FileSystem, staging: str, final: str):
+        self.fs = fs
+        self.staging = staging
+        self.final = final
+
+    @property
+    def file(self) -> str:
+        return f"{self.final}/part-0.parquet"
+
+    def commit(self) -> str:
+        if _has_rename(self.fs):
+            old = None
+            if self.fs.get_file_info(self.final).type != pafs.FileType.NotFound:
+                parent, name = self.final.rsplit("/", 1)
+                old = f"{parent}/.{name}.old-{uuid.uuid4().hex}"
+                self.fs.move(self.final, old)
+            self.fs.move(self.staging, self.final)
+            if old is not None:
+                self.fs.delete_dir(old)
+            return self.file
+        self.fs.create_dir(self.final, recursive=True)
+        self.fs.delete_dir_contents(self.final, missing_dir_ok=True)
+        self.fs.copy_file(f"{self.staging}/part-0.parquet", self.file)
+        self.fs.delete_dir(self.staging)
+        return self.file
+
+    def discard(self) -> None:
+        if self.fs.get_file_info(self.staging).type != pafs.FileType.NotFound:
+            self.fs.delete_dir(self.staging)
+
+
+class FsLake:
+    """Parquet partitions of each model's datasets on a pyarrow filesystem."""
+
+    def __init__(self, filesystem: pafs.FileSystem, root: str):
+        self.fs = filesystem
+        self.root = root.rstrip("/") if root not in ("", "/") else root
+
+    @classmethod
+    def from_uri(cls, uri: str | Path) -> FsLake:
+        """A lake at ``uri``: ``s3://bucket/prefix``, ``gs://bucket/prefix``,
+        ``file:///abs/path`` or a local path (created if missing)."""
+        text = str(uri)
+        if "://" not in text:
+            path = Path(text).resolve()
+            path.mkdir(parents=True, exist_ok=True)
+            return cls(pafs.LocalFileSystem(), path.as_posix())
+        try:
+            fs, root = pafs.FileSystem.from_uri(text)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+            raise ValueError(f"cannot open the lake at {text!r}: {exc}") from exc
+        return cls(fs, root)
+
+    def _join(self, *parts: str) -> str:
+        head = self.root if self.root else ""
+        return "/".join(p for p in (head, *parts) if p)
+
+    def dataset_dir(self, model: str, dataset: str) -> str:
+        return self._join(model, dataset)
+
+    def partition_dir(self, model: str, dataset: str, key: str) -> str:
+        return self._join(model, dataset, key)
+
+    @staticmethod
+    def date_key(date: dt.date) -> str:
+        return Lake.date_key(date)
+
+    def stage(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> FsStagedPartition:
+        """Write ``frame`` under a staging path without touching the current copy."""
+        final = self.partition_dir(model, dataset, key)
+        staging = self._join(model, dataset, f".{key}.staging-{uuid.uuid4().hex}")
+        self.fs.create_dir(staging, recursive=True)
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            pq.write_table(
+                table, f"{staging}/part-0.parquet", compression="zstd", filesystem=self.fs
+            )
+        except BaseException:
+            self.fs.delete_dir(staging)
+            raise
+        return FsStagedPartition(self.fs, staging, final)
+
+    def write(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> str:
+        """Replace partition ``key`` (e.g. ``date=2026-06-01``) with ``frame``; return the file."""
+        return self.stage(model, dataset, key, frame).commit()
+
+    def write_day(self, model: str, dataset: str, date: dt.date, frame: pd.DataFrame) -> str:
+        return self.write(model, dataset, self.date_key(date), frame)
+
+    def day_path(self, model: str, dataset: str, date: dt.date) -> str:
+        return f"{self.partition_dir(model, dataset, self.date_key(date))}/part-0.parquet"
+
+    def has_day(self, model: str, dataset: str, date: dt.date) -> bool:
+        return self.fs.get_file_info(self.day_path(model, dataset, date)).type == pafs.FileType.File
+
+    def read_day(self, model: str, dataset: str, date: dt.date) -> pd.DataFrame:
+        path = self.day_path(model, dataset, date)
+        if not self.has_day(model, dataset, date):
+            raise FileNotFoundError(
+                f"no {dataset} partition for model {model!r} on {date}: {path} is missing"
+            )
+        return pq.read_table(path, filesystem=self.fs).to_pandas()
+
+    def days(self, model: str, dataset: str) -> list[dt.date]:
+        """The days that have a partition, ascending."""
+        selector = pafs.FileSelector(self.dataset_dir(model, dataset), allow_not_found=True)
+        out = []
+        for info in self.fs.get_file_info(selector):
+            if info.type == pafs.FileType.Directory and info.base_name.startswith("date="):
+                out.append(dt.date.fromisoformat(info.base_name[len("date=") :]))
+        return sorted(out)
+
+    def dataset(self, model: str, dataset: str) -> pads.Dataset:
+        """Every partition of ``dataset`` as one Arrow dataset with a ``date`` column (Hive)."""
+        files = [self.day_path(model, dataset, d) for d in self.days(model, dataset)]
+        if not files:
+            raise FileNotFoundError(
+                f"no {dataset} partitions for model {model!r} under {self.dataset_dir(model, dataset)}"
+            )
+        return pads.dataset(
+            files,
+            filesystem=self.fs,
+            format="parquet",
+            partitioning=pads.partitioning(pa.schema([("date", pa.date32())]), flavor="hive"),
+            partition_base_dir=self.dataset_dir(model, dataset),
+        )
+
+    def register(
+        self, con: duckdb.DuckDBPyConnection, name: str, model: str, dataset: str
+    ) -> duckdb.DuckDBPyConnection:
+        """Make ``dataset`` queryable as view ``name`` on ``con`` (DuckDB scans the Arrow dataset)."""
+        return con.register(name, self.dataset(model, dataset))
+
+
+def open_lake(location: str | Path) -> Lake | FsLake:
+    """The lake at ``location``: a plain local folder is the embedded :class:`Lake`;
+    a URI (``s3://``, ``gs://``, ``file://``) is an :class:`FsLake`."""
+    text = str(location)
+    if "://" in text:
+        return FsLake.from_uri(text)
+    return Lake(text)
+
+
+class LakeFsResource(dg.ConfigurableResource):
+    """The lake as a Dagster resource. ``uri`` is a folder or an ``s3://``/``gs://``/``file://`` URI."""
+
+    uri: str
+
+    def get(self) -> Lake | FsLake:
+        return open_lake(self.uri)

@@ -1,0 +1,342 @@
+"""Fixtures for the production tests: Postgres schemas, instances on Postgres, free ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+
+from tests.conftest import IN_CI
+
+PG_HOST = os.environ.get("DRIFTWARDEN_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("DRIFTWARDEN_TEST_PG_PORT", "5432"))
+PG_DB = os.environ.get("DRIFTWARDEN_TEST_PG_DB", "test")
+PG_USER = os.environ.get("DRIFTWARDEN_TEST_PG_USER", "postgres")
+PG_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DB}"
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCTION_INSTANCE = REPO / "deploy" / "dagster" / "dagster.yaml"
+
+
+def pg_available() -> str | None:
+    """None when Postgres answers, else the reason."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg2.OperationalError as exc:
+        return str(exc).strip()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres() -> str:
+    """The test Postgres DSN; skip (fail in CI) when it does not answer."""
+    reason = pg_available()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"Postgres at {PG_DSN} is not reachable in CI: {reason}")
+        pytest.skip(f"Postgres at {PG_DSN} is not reachable: {reason}")
+    return PG_DSN
+
+
+def _schema_name(request: pytest.FixtureRequest, prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def _drop_schema(schema: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        conn.close()
+
+
+def _create_schema(schema: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def pg_warehouse_url(postgres, request) -> Iterator[str]:
+    """A ``postgresql://...?schema=`` warehouse URL in a fresh schema, dropped afterwards."""
+    schema = _schema_name(request, "dw_wh")
+    yield f"{postgres}?schema={schema}"
+    _drop_schema(schema)
+
+
+def production_instance_config(schema: str) -> dict:
+    """The shipped production dagster.yaml with its Postgres storage pointed at ``schema``."""
+    config = yaml.safe_load(PRODUCTION_INSTANCE.read_text())
+    db = config["storage"]["postgres"]["postgres_db"]
+    db["params"] = {"options": f"-csearch_path={schema}"}
+    return config
+
+
+@pytest.fixture
+def pg_instance(postgres, monkeypatch):
+    """A Dagster instance built from deploy/dagster/dagster.yaml on a fresh Postgres schema."""
+    import dagster as dg
+
+    schema = f"dw_dg_{uuid.uuid4().hex[:10]}"
+    _create_schema(schema)
+    for key, value in {
+        "DAGSTER_PG_HOST": PG_HOST,
+        "DAGSTER_PG_PORT": str(PG_PORT),
+        "DAGSTER_PG_DB": PG_DB,
+        "DAGSTER_PG_USER": PG_USER,
+        "DAGSTER_PG_PASSWORD": "",
+    }.items():
+        monkeypatch.setenv(key, value)
+    try:
+        with dg.instance_for_test(overrides=production_instance_config(schema)) as instance:
+            yield instance
+    finally:
+        _drop_schema(schema)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def url_quote(text: str) -> str:
+    return quote(text, safe="")
+
+
+LOCATION = "driftwarden_test"
+# A shock from day 5 and a broken feature on days 7-8: drift checks fail on those days.
+STACK_EVENTS = (
+    "[{kind: sudden_shock, day: 5, magnitude: 1.35, share: 0.5}, "
+    "{kind: broken_feature, day: 7, feature: total_charges, mode: unit, duration_days: 2}]"
+)
+STACK_DAYS = [f"2026-03-{d:02d}" for d in range(1, 11)]
+
+
+WORKSPACE = """
+query {
+  workspaceOrError {
+    ... on Workspace {
+      locationEntries {
+        name loadStatus
+        locationOrLoadError { __typename ... on PythonError { message } }
+      }
+    }
+  }
+}
+"""
+
+
+class DagsterStack:
+    """A running ``dagster-daemon`` and ``dagster-webserver`` on one SQLite instance."""
+
+    def __init__(self, root: Path, env: dict[str, str], port: int):
+        self.root = root
+        self.env = env
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.procs: list = []
+        self.logs: dict[str, Path] = {}
+
+    def start(self, name: str, args: list[str]) -> None:
+        import subprocess
+
+        log = self.root / f"{name}.log"
+        self.logs[name] = log
+        handle = log.open("wb")
+        self.procs.append(
+            subprocess.Popen(
+                args,
+                cwd=REPO,
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: teardown ends its run workers too
+            )
+        )
+
+    def graphql(self, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
+        import json
+        import urllib.request
+
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        req = urllib.request.Request(
+            f"{self.base}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            payload = json.loads(resp.read())
+        if payload.get("errors"):
+            raise AssertionError(f"GraphQL errors: {payload['errors']}")
+        return payload["data"]
+
+    def wait_loaded(self, timeout: float = 120) -> None:
+        """Wait until the webserver has loaded the code location; fail with its error."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            entries = self.graphql(WORKSPACE)["workspaceOrError"]["locationEntries"]
+            for entry in entries:
+                loaded = entry["locationOrLoadError"] or {}
+                if loaded.get("__typename") == "PythonError":
+                    pytest.fail(f"code location failed to load: {loaded['message']}")
+                if entry["loadStatus"] == "LOADED" and loaded:
+                    return
+            time.sleep(1)
+        pytest.fail(f"code location not loaded after {timeout:.0f}s\n{self.tail()}")
+
+    def tail(self, lines: int = 40) -> str:
+        out = []
+        for name, path in self.logs.items():
+            text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+            out.append(f"--- {name} ---\n" + "\n".join(text))
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def dagster_stack(tmp_path_factory) -> Iterator[DagsterStack]:
+    """Daemon + webserver on a fresh demo instance (SQLite, temp DRIFTWARDEN_HOME), loading
+    ``tests/production/every_minute_defs.py`` over a 10-day churn model."""
+    import shutil
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from monitoring_assets.instance import INSTANCE_TEMPLATE
+    from tests.conftest import churn_yaml
+
+    root = tmp_path_factory.mktemp("stack")
+    home = root / "dwhome"
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True)
+    shutil.copyfile(INSTANCE_TEMPLATE, dagster_home / "dagster.yaml")
+    models = root / "models.yaml"
+    models.write_text(churn_yaml(events=STACK_EVENTS))
+    workspace = root / "workspace.yaml"
+    workspace.write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {
+                        "python_module": {
+                            "module_name": "tests.production.every_minute_defs",
+                            "working_directory": str(REPO),
+                            "location_name": LOCATION,
+                        }
+                    }
+                ]
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "DRIFTWARDEN_HOME": str(home),
+        "DRIFTWARDEN_MODELS": str(models),
+        "PYTHONPATH": str(REPO),
+        "PYTHONWARNINGS": "ignore",
+    }
+    bin_dir = Path(sys.executable).parent
+    stack = DagsterStack(root, env, free_port())
+    try:
+        stack.start("daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(workspace)])
+        stack.start(
+            "webserver",
+            [
+                str(bin_dir / "dagster-webserver"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(stack.port),
+                "-w",
+                str(workspace),
+            ],
+        )
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{stack.base}/server_info", timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline or any(p.poll() is not None for p in stack.procs):
+                    pytest.fail(f"dagster-webserver did not come up:\n{stack.tail()}")
+                time.sleep(0.5)
+        stack.wait_loaded()
+        yield stack
+    finally:
+        stack.stop()
+
+
+LAUNCH_BACKFILL = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+ASSET_NODES = """
+query { assetNodes { assetKey { path } groupName isPartitioned } }
+"""
+
+
+@pytest.fixture(scope="session")
+def history_backfill(dagster_stack) -> str:
+    """Launch, through the webserver's GraphQL API, a backfill of the churn group's assets
+    over its whole history; returns the backfill id (not yet finished)."""
+    nodes = dagster_stack.graphql(ASSET_NODES)["assetNodes"]
+    # The whole group: reference_data (unpartitioned, once) and every daily asset.
+    keys = [n["assetKey"] for n in nodes if n["groupName"] == "churn"]
+    assert any(k["path"] == ["churn", "inference_logs"] for k in keys), keys
+    result = dagster_stack.graphql(
+        LAUNCH_BACKFILL,
+        {
+            "params": {
+                "assetSelection": keys,
+                "partitionNames": STACK_DAYS,
+                "fromFailure": False,
+                "tags": [{"key": "driftwarden/trigger", "value": "backfill"}],
+            }
+        },
+    )["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    return result["backfillId"]

@@ -1,0 +1,249 @@
+"""The demo scenario on Postgres (Dagster instance and warehouse) against DuckDB/SQLite,
+and the fault cases: a dropped connection mid-run, two runs writing the same partitions."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import dagster as dg
+import pandas as pd
+import psycopg2
+import pytest
+
+from monitoring_assets.demo import materialize_history
+from resources.warehouse import TABLES, Warehouse, WarehouseResource, open_warehouse
+from resources.warehouse_postgres import APPLICATION_NAME, _lock_key
+from tests.production.conftest import PG_DSN
+
+# Columns that legitimately differ between two runs of the same history.
+VOLATILE = {"run_id", "computed_at", "written_at", "created_at", "updated_at", "delivered_at"}
+
+
+def with_warehouse(defs: dg.Definitions, location: str) -> dg.Definitions:
+    """``defs`` with its warehouse resource pointed at ``location``."""
+    return dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=defs.jobs,
+        schedules=defs.schedules,
+        sensors=defs.sensors,
+        resources={**defs.resources, "warehouse": WarehouseResource(path=location)},
+    )
+
+
+def snapshot(warehouse) -> dict[str, pd.DataFrame]:
+    """Every registered table, volatile columns dropped, rows sorted: comparable across stores."""
+    out = {}
+    for name, spec in sorted(TABLES.items()):
+        cols = [c for c in spec.columns if c not in VOLATILE and spec.columns[c] != "TIMESTAMP"]
+        frame = warehouse.query(f"SELECT {', '.join(cols)} FROM {name}")
+        frame = frame.sort_values(cols, ignore_index=True, na_position="first")
+        for c in cols:
+            if spec.columns[c] == "DATE":
+                frame[c] = pd.to_datetime(frame[c]).dt.date
+            elif spec.columns[c] in ("DOUBLE", "BIGINT"):
+                frame[c] = frame[c].astype(float)
+            else:
+                frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+        out[name] = frame
+    return out
+
+
+def duplicate_keys(warehouse) -> dict[str, int]:
+    """Rows beyond the first per key, per table (0 everywhere when nothing is duplicated)."""
+    out = {}
+    for name, spec in TABLES.items():
+        key = list(spec.key) or list(spec.columns)
+        frame = warehouse.query(
+            f"SELECT count(*) AS n FROM (SELECT {', '.join(key)} FROM {name} "
+            f"GROUP BY {', '.join(key)} HAVING count(*) > 1) d"
+        )
+        out[name] = int(frame.n.iloc[0])
+    return out
+
+
+def error_chain(error) -> str:
+    """A serialized error's message and its causes' messages."""
+    parts = []
+    while error is not None:
+        parts.append(error.message)
+        error = error.cause
+    return " | ".join(parts)
+
+
+KEYS = [f"2026-03-{d:02d}" for d in range(1, 11)]
+
+
+@pytest.fixture
+def defs(home, small_project):
+    from monitoring_assets.definitions import build_definitions
+
+    return build_definitions(small_project, home)
+
+
+def test_demo_on_postgres_matches_duckdb(home, defs, pg_instance, pg_warehouse_url):
+    # DuckDB warehouse + SQLite instance: the embedded default.
+    with dg.instance_for_test() as sqlite_instance:
+        started = time.monotonic()
+        assert materialize_history(defs, sqlite_instance, "churn", KEYS, "ERROR").success
+        duck_s = time.monotonic() - started
+    duck = Warehouse(home.warehouse)
+
+    # Postgres warehouse + the shipped production instance (dagster-postgres).
+    pg_defs = with_warehouse(defs, pg_warehouse_url)
+    started = time.monotonic()
+    result = materialize_history(pg_defs, pg_instance, "churn", KEYS, "ERROR")
+    pg_s = time.monotonic() - started
+    assert result.success
+    assert type(pg_instance.run_storage).__name__ == "PostgresRunStorage"
+    assert pg_instance.get_run_by_id(result.run_id).is_success
+    pg = open_warehouse(pg_warehouse_url)
+
+    left, right = snapshot(duck), snapshot(pg)
+    assert len(left["partition_log"]) >= 2 * len(KEYS)
+    assert len(left["monitor_metrics"]) >= len(KEYS)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(
+            left[name], right[name], check_dtype=False, obj=f"table {name}", rtol=1e-9
+        )
+    print(f"\n10 days x 300 rows: DuckDB+SQLite {duck_s:.1f}s, Postgres+Postgres {pg_s:.1f}s")
+
+
+def _kill_first_waiting_writer(lock_key: int, done: dict) -> None:
+    """Hold the table's advisory lock until a warehouse writer waits on it, then terminate
+    that writer's backend (as a failover or an admin would) and let go."""
+    admin = psycopg2.connect(PG_DSN)
+    admin.autocommit = True
+    try:
+        cur = admin.cursor()
+        cur.execute("SELECT pg_advisory_lock(%s)", [lock_key])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+                [APPLICATION_NAME],
+            )
+            row = cur.fetchone()
+            if row:
+                cur.execute("SELECT pg_terminate_backend(%s)", [row[0]])
+                done["killed"] = row[0]
+                break
+            time.sleep(0.05)
+    finally:
+        cur.execute("SELECT pg_advisory_unlock_all()")
+        admin.close()
+
+
+def test_dropped_connection_fails_the_run_clearly_and_a_retry_leaves_no_duplicates(
+    defs, pg_instance, pg_warehouse_url
+):
+    pg_defs = with_warehouse(defs, pg_warehouse_url)
+    wh = open_warehouse(pg_warehouse_url)
+    wh.migrate()
+    done: dict = {}
+    killer = threading.Thread(
+        target=_kill_first_waiting_writer,
+        args=(_lock_key("table", wh.schema, "monitor_metrics"), done),
+    )
+    killer.start()
+    failed = materialize_history(pg_defs, pg_instance, "churn", KEYS, "CRITICAL")
+    killer.join()
+    assert done.get("killed"), "no warehouse writer was seen waiting on monitor_metrics"
+    assert not failed.success
+    messages = " ".join(
+        error_chain(e.event_specific_data.error)
+        for e in failed.all_events
+        if e.event_type_value == "STEP_FAILURE"
+    )
+    assert "lost the connection to the Postgres warehouse" in messages
+    assert "monitor_metrics" in messages and "rerun the partition" in messages
+    # What the killed transaction was writing is absent, not half-written.
+    requests = "SELECT count(*) AS n FROM monitor_metrics WHERE metric = 'model_inference_requests'"
+    assert wh.query(requests).n.iloc[0] == 0
+    logged = wh.query("SELECT count(*) AS n FROM partition_log WHERE asset = 'inference_logs'")
+    assert logged.n.iloc[0] == len(KEYS)  # committed before the kill, replaced by the retry
+
+    retry = materialize_history(pg_defs, pg_instance, "churn", KEYS, "ERROR")
+    assert retry.success
+    assert duplicate_keys(wh) == {name: 0 for name in TABLES}
+    metrics = wh.query(
+        "SELECT partition_date, value FROM monitor_metrics "
+        "WHERE metric = 'model_inference_requests' ORDER BY partition_date"
+    )
+    assert len(metrics) == len(KEYS) and set(metrics.value) == {300.0}
+    assert set(wh.query("SELECT DISTINCT run_id FROM monitor_metrics").run_id) <= {
+        retry.run_id,
+        failed.run_id,  # assets outside the failed step's downstream completed in the first run
+    }
+    runs = wh.query(
+        "SELECT DISTINCT run_id FROM monitor_metrics WHERE metric = 'model_inference_requests'"
+    )
+    assert set(runs.run_id) == {retry.run_id}
+
+
+def _run_in_child(instance_ref, warehouse_url: str, keys: list[str]) -> tuple[bool, str]:
+    """One run of ``monitor_churn`` in its own process (Dagster's in-process executor is
+    not thread-safe), on the shared instance and warehouse."""
+    from monitoring_assets.config import load_project
+    from monitoring_assets.definitions import build_definitions
+    from monitoring_assets.home import Home
+
+    defs = with_warehouse(build_definitions(load_project(), Home.from_env()), warehouse_url)
+    with dg.DagsterInstance.from_ref(instance_ref) as instance:
+        result = materialize_history(defs, instance, "churn", keys, "ERROR")
+        return result.success, result.run_id
+
+
+def _waiting_writers(cur) -> int:
+    cur.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+        "AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+        [APPLICATION_NAME],
+    )
+    return cur.fetchone()[0]
+
+
+def test_two_runs_writing_the_same_partitions_concurrently_leave_one_result(
+    small_project, pg_instance, pg_warehouse_url
+):
+    wh = open_warehouse(pg_warehouse_url)
+    wh.migrate()
+    # Hold monitor_metrics until both runs are blocked writing it: they then write the
+    # same partitions at the same moment, whatever the machine's speed.
+    gate = psycopg2.connect(PG_DSN)
+    gate.autocommit = True
+    cur = gate.cursor()
+    cur.execute("SELECT pg_advisory_lock(%s)", [_lock_key("table", wh.schema, "monitor_metrics")])
+    both_waited = False
+    try:
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [
+                pool.submit(_run_in_child, pg_instance.get_ref(), pg_warehouse_url, KEYS)
+                for _ in range(2)
+            ]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not any(f.done() for f in futures):
+                if _waiting_writers(cur) >= 2:
+                    both_waited = True
+                    break
+                time.sleep(0.1)
+            cur.execute("SELECT pg_advisory_unlock_all()")
+            results = [f.result(timeout=180) for f in futures]
+    finally:
+        gate.close()
+    assert both_waited, "the two runs never wrote monitor_metrics at the same time"
+    assert [ok for ok, _ in results] == [True, True]
+    assert duplicate_keys(wh) == {name: 0 for name in TABLES}
+    log = wh.query("SELECT asset, count(*) AS n FROM partition_log GROUP BY asset ORDER BY asset")
+    assert {"ground_truth", "inference_logs"} <= set(log.asset)
+    assert set(log.n) == {len(KEYS)}, log
+    # Each partition holds one run's rows, never a mix of the two.
+    per_day = wh.query(
+        "SELECT partition_date, count(DISTINCT run_id) AS runs, count(*) AS n "
+        "FROM monitor_metrics WHERE metric = 'model_inference_requests' GROUP BY 1"
+    )
+    assert len(per_day) == len(KEYS) and set(per_day.runs) == {1} and set(per_day.n) == {1}
