@@ -308,7 +308,15 @@ class PgConnection:
             if cols is None:
                 return m.group(0)
             names = ", ".join(f'"{c}"' for c in cols)
-            return f"INSERT INTO {m.group('table')} ({names}) SELECT {names} FROM {m.group('src')}"
+            # Cast to the target's declared types: a column that is all NULL in the frame
+            # was registered as VARCHAR and would not insert into a TIMESTAMP column.
+            spec = TABLES.get(m.group("table"))
+            declared = spec.columns if spec is not None else {}
+            values = ", ".join(
+                f'CAST("{c}" AS {pg_type(declared[c])})' if c in declared else f'"{c}"'
+                for c in cols
+            )
+            return f"INSERT INTO {m.group('table')} ({names}) SELECT {values} FROM {m.group('src')}"
 
         return _BY_NAME.sub(repl, sql)
 
