@@ -47,7 +47,7 @@ def main() -> int:
 
     from monitoring_assets.config import load_project
     from monitoring_assets.streaming.consumer import reference_frame, reference_profile
-    from monitoring_assets.streaming.processor import StreamProcessor
+    from monitoring_assets.streaming.processor import StreamProcessor, tune_gc_for_streaming
     from monitoring_assets.streaming.producer import event_messages, simulated_frame
     from monitoring_assets.streaming.settings import StreamSettings
     from monitoring_assets.streaming.windows import DriftEvaluator, WindowSpec
@@ -104,6 +104,7 @@ def main() -> int:
         evaluate_every_seconds=0,
     )
     proc = StreamProcessor(model, DriftEvaluator(model, ref), settings)
+    tune_gc_for_streaming()  # as `driftwarden stream` does at start
     half = args.batch // 2
     t0 = time.perf_counter()
     results = []

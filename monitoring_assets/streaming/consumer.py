@@ -32,7 +32,7 @@ from monitoring_assets.stats.profile import DatasetProfile, profile_frame
 from monitoring_assets.streaming.findings import FindingsSink
 from monitoring_assets.streaming.health import HealthServer
 from monitoring_assets.streaming.landing import StreamLanding, stream_root
-from monitoring_assets.streaming.processor import Raw, StreamProcessor
+from monitoring_assets.streaming.processor import Raw, StreamProcessor, tune_gc_for_streaming
 from monitoring_assets.streaming.settings import StreamSettings
 from monitoring_assets.streaming.windows import DriftEvaluator, WindowResult, window_columns
 from resources.warehouse import Warehouse
@@ -162,6 +162,7 @@ class StreamConsumer:
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
         self.processor.restore()
+        tune_gc_for_streaming()
         if s.health_port is not None:
             self.health = HealthServer(self.status, port=s.health_port).start()
             log.info("health endpoint on http://127.0.0.1:%d/health", self.health.port)

@@ -536,6 +536,25 @@ class StreamProcessor:
         }
 
 
+def tune_gc_for_streaming() -> None:
+    """Make the cyclic garbage collector cheap for a long-running consumer.
+
+    The consumer keeps hundreds of thousands of long-lived small objects (the request-id
+    index, landing buffers, window blocks) and creates many short-lived tuples per
+    micro-batch; with the default thresholds every few batches trigger a collection that
+    rescans all of them (measured: more than half of the processing time). None of these
+    objects form reference cycles, so: move what exists now out of the collector's view
+    (``gc.freeze``) and collect the young generation less often. Memory is still freed
+    by reference counting as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, 100_000), max(gen1, 50), max(gen2, 100))
+
+
 def _pick(values: Sequence, idx: range | list[int]) -> list:
     if isinstance(idx, range):
         return list(values)
