@@ -37,6 +37,7 @@ from monitoring_assets.observability import metrics as m
 from monitoring_assets.observability.snapshot import (
     Snapshot,
     SnapshotUnavailable,
+    is_url,
     read_snapshot,
 )
 
@@ -64,14 +65,17 @@ class WarehouseCollector(Collector):
         clock: Callable[[], float] = time.time,
         max_reuse_seconds: float = 60.0,
     ) -> None:
-        self._path = Path(warehouse_path) if warehouse_path is not None else None
+        # A DuckDB file can be fingerprinted (size, mtime) to skip unchanged re-reads;
+        # a warehouse server (postgresql://) is read at every scrape.
+        local = warehouse_path is not None and not is_url(warehouse_path)
+        self._path = Path(warehouse_path) if local else None
         if reader is None:
-            if self._path is None:
+            if warehouse_path is None:
                 raise ValueError("WarehouseCollector needs warehouse_path or reader")
-            path = self._path
+            location = warehouse_path
 
             def reader() -> Snapshot:
-                return read_snapshot(path, lock_timeout=lock_timeout)
+                return read_snapshot(location, lock_timeout=lock_timeout)
 
         self._reader = reader
         self._clock = clock
@@ -369,7 +373,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="HTTP Prometheus exporter: reads the latest monitoring numbers "
         "from the warehouse at every scrape.",
     )
-    parser.add_argument("--warehouse", default=None, help="DuckDB warehouse file")
+    parser.add_argument(
+        "--warehouse",
+        default=None,
+        help="DuckDB warehouse file or postgresql:// URL (default: $DRIFTWARDEN_WAREHOUSE, "
+        "else the home's DuckDB file)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=9464, help="port to bind (default 9464)")
     parser.set_defaults(func=_serve_metrics_command)
@@ -382,8 +391,8 @@ def _serve_metrics_command(args: argparse.Namespace) -> int:
     if args.warehouse:
         path = args.warehouse
     elif getattr(args, "home", None):  # the driftwarden command's global --home
-        path = str(Home(Path(args.home).resolve()).warehouse)
+        path = Home(Path(args.home).resolve()).warehouse_location
     else:
-        path = str(Home.from_env().warehouse)
+        path = Home.from_env().warehouse_location
     serve_metrics(path, args.host, args.port)
     return 0

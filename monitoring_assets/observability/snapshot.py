@@ -83,8 +83,14 @@ class Snapshot:
         return out
 
 
+def is_url(location: str | Path) -> bool:
+    """Whether ``location`` names a warehouse server (``postgresql://…``), not a DuckDB file."""
+    return "://" in str(location) and not str(location).startswith("duckdb:///")
+
+
 def read_snapshot(path: str | Path, lock_timeout: float = 0.5) -> Snapshot:
-    """Read a :class:`Snapshot` from the DuckDB warehouse at ``path``.
+    """Read a :class:`Snapshot` from the warehouse at ``path``: a DuckDB file or a
+    ``postgresql://`` URL.
 
     A missing file is an empty warehouse (the file is not created); a missing table
     reads as empty. Raises :class:`SnapshotUnavailable` when the file cannot be
@@ -92,7 +98,10 @@ def read_snapshot(path: str | Path, lock_timeout: float = 0.5) -> Snapshot:
     """
     started = time.perf_counter()
     now = time.time()
-    path = Path(path)
+    if is_url(path):
+        rows = _read_server(str(path))
+        return _assemble(now, started, *rows)
+    path = Path(str(path).removeprefix("duckdb:///"))
     if not path.exists():
         return Snapshot.empty(now)
     warehouse = Warehouse(path, lock_timeout=lock_timeout)
@@ -142,7 +151,81 @@ def read_snapshot(path: str | Path, lock_timeout: float = 0.5) -> Snapshot:
         raise SnapshotUnavailable(str(exc)) from exc
     except duckdb.Error as exc:
         raise SnapshotUnavailable(f"cannot read warehouse {path}: {exc}") from exc
+    return _assemble(now, started, metric_rows, request_rows, histogram_rows, run_rows, alert_rows)
 
+
+# The same reads in Postgres SQL (DISTINCT ON for "the latest row per series").
+_PG_METRICS = """
+    SELECT DISTINCT ON (model, metric, coalesce(feature, ''))
+           model, coalesce(model_version, '') AS version, metric,
+           coalesce(feature, '') AS feature, value, partition_date
+    FROM monitor_metrics WHERE metric <> ?
+    ORDER BY model, metric, coalesce(feature, ''), partition_date DESC
+"""
+_PG_REQUESTS = """
+    SELECT model, coalesce(model_version, '') AS version, sum(value) AS total
+    FROM monitor_metrics WHERE metric = ? AND value BETWEEN -1e308 AND 1e308
+    GROUP BY 1, 2 ORDER BY 1, 2
+"""
+_PG_HISTOGRAM = """
+    WITH day_version AS (
+        SELECT model, partition_date, max(model_version) AS version
+        FROM monitor_metrics WHERE metric = ? GROUP BY model, partition_date
+    ), model_version AS (
+        SELECT DISTINCT ON (model) model, version FROM day_version
+        ORDER BY model, partition_date DESC
+    )
+    SELECT h.model, coalesce(d.version, mv.version, '') AS version, h.le,
+           sum(h.count) AS count,
+           sum(CASE WHEN h.le > 1e308 THEN h.sum_seconds ELSE 0 END) AS sum_seconds
+    FROM latency_histogram h
+    LEFT JOIN day_version d USING (model, partition_date)
+    LEFT JOIN model_version mv ON mv.model = h.model
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+_PG_RUNS = "SELECT model, max(written_at) AS written_at FROM partition_log GROUP BY model"
+_PG_ALERTS = (
+    "SELECT model, tier, count(*) AS n FROM alerts WHERE status = 'firing' GROUP BY model, tier"
+)
+
+
+def _read_server(url: str) -> tuple[list[tuple], ...]:
+    """The snapshot's rows from a Postgres warehouse (tables it lacks read as empty)."""
+    from resources.warehouse import open_warehouse
+
+    try:
+        warehouse = open_warehouse(url)
+        out = []
+        for sql, params in (
+            (_PG_METRICS, [m.INFERENCE_REQUESTS_ROWS]),
+            (_PG_REQUESTS, [m.INFERENCE_REQUESTS_ROWS]),
+            (_PG_HISTOGRAM, [m.INFERENCE_REQUESTS_ROWS]),
+            (_PG_RUNS, []),
+            (_PG_ALERTS, []),
+        ):
+            try:
+                frame = warehouse.query(sql, params)
+            except Exception as exc:  # noqa: BLE001 - only "no such table" is expected
+                if getattr(exc, "pgcode", None) != "42P01":  # undefined_table
+                    raise
+                out.append([])  # e.g. no alert was ever raised: the table is not there yet
+                continue
+            out.append(list(frame.itertuples(index=False, name=None)))
+    except WarehouseError as exc:
+        raise SnapshotUnavailable(str(exc)) from exc
+    return tuple(out)
+
+
+def _assemble(
+    now: float,
+    started: float,
+    metric_rows: list[tuple],
+    request_rows: list[tuple],
+    histogram_rows: list[tuple],
+    run_rows: list[tuple],
+    alert_rows: list[tuple],
+) -> Snapshot:
+    """Build the :class:`Snapshot` from the rows of the five reads (either backend)."""
     samples = tuple(
         Sample(
             metric=str(metric),
