@@ -39,7 +39,8 @@ def _ui(args) -> int:
 
     prepare_dagster_home(_home(args).ensure())
     workspace = INSTANCE_TEMPLATE.parent / "workspace.yaml"
-    cmd = ["dagster", "dev", "-w", str(workspace), "-p", str(args.port)]
+    # The interpreter's own dagster, so it works without an activated virtualenv.
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-p", str(args.port)]
     os.chdir(workspace.parent)
     os.execvp(cmd[0], cmd)
     return 0  # not reached
