@@ -115,7 +115,43 @@ class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message names the table and the rows concerned."""
 
 
-class Warehouse:
+class PartitionLog:
+    """``partition_log`` writes shared by every warehouse backend (built on ``replace``)."""
+
+    def log_partition(
+        self, model: str, asset: str, partition_date, rows: int, run_id: str, detail: str = ""
+    ) -> None:
+        self.log_partitions(model, asset, {partition_date: (rows, detail)}, run_id)
+
+    def log_partitions(
+        self, model: str, asset: str, days: Mapping[Any, tuple[int, str]], run_id: str
+    ) -> None:
+        """Record that ``asset`` was written for each day: {date: (rows, detail)}."""
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        frame = pd.DataFrame(
+            [
+                {
+                    "model": model,
+                    "asset": asset,
+                    "partition_date": pd.Timestamp(d).date(),
+                    "rows": int(rows),
+                    "run_id": run_id,
+                    "written_at": now,
+                    "detail": detail,
+                }
+                for d, (rows, detail) in days.items()
+            ],
+            columns=list(PARTITION_LOG.columns),
+        )
+        if len(frame):
+            self.replace(
+                PARTITION_LOG.name,
+                frame,
+                {"model": model, "asset": asset, "partition_date": list(frame.partition_date)},
+            )
+
+
+class Warehouse(PartitionLog):
     """A DuckDB-file warehouse.
 
     Connections are opened per operation so several processes (a run, the metrics
@@ -208,38 +244,6 @@ class Warehouse:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         with self.connect() as con:
             con.execute(sql, params or [])
-
-    def log_partition(
-        self, model: str, asset: str, partition_date, rows: int, run_id: str, detail: str = ""
-    ) -> None:
-        self.log_partitions(model, asset, {partition_date: (rows, detail)}, run_id)
-
-    def log_partitions(
-        self, model: str, asset: str, days: Mapping[Any, tuple[int, str]], run_id: str
-    ) -> None:
-        """Record that ``asset`` was written for each day: {date: (rows, detail)}."""
-        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        frame = pd.DataFrame(
-            [
-                {
-                    "model": model,
-                    "asset": asset,
-                    "partition_date": pd.Timestamp(d).date(),
-                    "rows": int(rows),
-                    "run_id": run_id,
-                    "written_at": now,
-                    "detail": detail,
-                }
-                for d, (rows, detail) in days.items()
-            ],
-            columns=list(PARTITION_LOG.columns),
-        )
-        if len(frame):
-            self.replace(
-                PARTITION_LOG.name,
-                frame,
-                {"model": model, "asset": asset, "partition_date": list(frame.partition_date)},
-            )
 
     @staticmethod
     def _spec(table: str) -> TableSpec:

@@ -41,7 +41,14 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql as pgsql
 
-from resources.warehouse import PARTITION_LOG, TABLES, TableSpec, WarehouseError, _where
+from resources.warehouse import (
+    PARTITION_LOG,
+    TABLES,
+    PartitionLog,
+    TableSpec,
+    WarehouseError,
+    _where,
+)
 
 # Portable (DuckDB) column types -> Postgres types; anything else passes through.
 PG_TYPES: dict[str, str] = {
@@ -341,7 +348,7 @@ def _insert_rows(cur: Any, target: Any, frame: pd.DataFrame, types: Mapping[str,
     )
 
 
-class PostgresWarehouse:
+class PostgresWarehouse(PartitionLog):
     """The warehouse in a Postgres schema. See the module docstring for the guarantees.
 
     ``lock_timeout`` bounds how long a writer waits for another writer of the same table;
@@ -598,40 +605,6 @@ class PostgresWarehouse:
             raise WarehouseError(
                 f"statement failed on {redact(self._url)}: {str(exc).strip()}"
             ) from exc
-
-    # ------------------------------------------------------------------ partition log
-
-    def log_partition(
-        self, model: str, asset: str, partition_date: Any, rows: int, run_id: str, detail: str = ""
-    ) -> None:
-        self.log_partitions(model, asset, {partition_date: (rows, detail)}, run_id)
-
-    def log_partitions(
-        self, model: str, asset: str, days: Mapping[Any, tuple[int, str]], run_id: str
-    ) -> None:
-        """Record that ``asset`` was written for each day: {date: (rows, detail)}."""
-        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        frame = pd.DataFrame(
-            [
-                {
-                    "model": model,
-                    "asset": asset,
-                    "partition_date": pd.Timestamp(d).date(),
-                    "rows": int(n),
-                    "run_id": run_id,
-                    "written_at": now,
-                    "detail": detail,
-                }
-                for d, (n, detail) in days.items()
-            ],
-            columns=list(PARTITION_LOG.columns),
-        )
-        if len(frame):
-            self.replace(
-                PARTITION_LOG.name,
-                frame,
-                {"model": model, "asset": asset, "partition_date": list(frame.partition_date)},
-            )
 
     def drop_schema(self) -> None:
         """Drop this warehouse's schema and everything in it (tests, teardown)."""
