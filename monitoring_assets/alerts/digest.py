@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from monitoring_assets.alerts.lineage import stable_id
-from monitoring_assets.alerts.routing import Alert
+from monitoring_assets.alerts.routing import Alert, alert_payload
 
 
 def week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -56,24 +56,5 @@ def digest_payload(alerts: list[Alert], start: dt.datetime, end: dt.datetime) ->
         "summary_lines": lines,
         "per_model": models,
         "created_at": end.isoformat(),
-        "alerts": [
-            {
-                "alert_id": a.alert_id,
-                "fingerprint": a.fingerprint,
-                "model": a.model,
-                "model_version": a.model_version,
-                "asset_key": a.asset_key,
-                "check": a.check_name,
-                "partition": a.partition_key,
-                "severity": a.severity,
-                "tier": a.tier,
-                "status": a.status,
-                "owners": a.owners,
-                "summary": f"{a.summary} — {a.status}",
-                "opened_at": a.opened_at.isoformat(),
-                "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
-                "lineage": a.lineage,
-            }
-            for a in info
-        ],
+        "alerts": [alert_payload(a, f"{a.summary} — {a.status}") for a in info],
     }

@@ -376,26 +376,28 @@ def _payload(
         "partitions": partitions,
         "group_by": [list(f) for f in fields],
         "created_at": now.isoformat(),
-        "alerts": [
-            {
-                "alert_id": a.alert_id,
-                "fingerprint": a.fingerprint,
-                "model": a.model,
-                "model_version": a.model_version,
-                "asset_key": a.asset_key,
-                "check": a.check_name,
-                "partition": a.partition_key,
-                "severity": a.severity,
-                "tier": a.tier,
-                "status": a.status,
-                "owners": a.owners,
-                "summary": a.summary,
-                "opened_at": a.opened_at.isoformat(),
-                "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
-                "lineage": a.lineage,
-            }
-            for a in group
-        ],
+        "alerts": [alert_payload(a) for a in group],
+    }
+
+
+def alert_payload(a: Alert, summary: str | None = None) -> dict[str, Any]:
+    """One alert as it appears in a message payload (every channel renders from this)."""
+    return {
+        "alert_id": a.alert_id,
+        "fingerprint": a.fingerprint,
+        "model": a.model,
+        "model_version": a.model_version,
+        "asset_key": a.asset_key,
+        "check": a.check_name,
+        "partition": a.partition_key,
+        "severity": a.severity,
+        "tier": a.tier,
+        "status": a.status,
+        "owners": a.owners,
+        "summary": a.summary if summary is None else summary,
+        "opened_at": a.opened_at.isoformat(),
+        "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+        "lineage": a.lineage,
     }
 
 
