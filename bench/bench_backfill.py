@@ -100,7 +100,7 @@ def run(root: Path, args: argparse.Namespace) -> None:
 
     import dagster as dg
 
-    from monitoring_assets.config import load_project
+    from monitoring_assets.core.config import load_project
     from monitoring_assets.definitions import build_definitions
     from monitoring_assets.demo import range_tags
 

@@ -45,7 +45,7 @@ def main() -> int:
 
     import pandas as pd
 
-    from monitoring_assets.config import load_project
+    from monitoring_assets.core.config import load_project
     from monitoring_assets.streaming.consumer import reference_frame, reference_profile
     from monitoring_assets.streaming.processor import StreamProcessor, tune_gc_for_streaming
     from monitoring_assets.streaming.producer import event_messages, simulated_frame

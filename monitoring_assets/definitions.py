@@ -9,9 +9,9 @@ from __future__ import annotations
 import dagster as dg
 
 import monitoring_assets.monitors  # noqa: F401  (plugs the monitors into the factory)
-from monitoring_assets.config import ProjectConfig, load_project
-from monitoring_assets.factory import MonitorDefs, build_model
+from monitoring_assets.core.config import ProjectConfig, load_project
 from monitoring_assets.home import Home
+from monitoring_assets.monitors.inference import MonitorDefs, build_model
 from resources.home import HomeResource
 from resources.lake import LakeResource
 from resources.model_registry import ModelRegistryResource

@@ -9,7 +9,7 @@ import time
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.config import ProjectConfig, load_project
+from monitoring_assets.core.config import ProjectConfig, load_project
 from monitoring_assets.home import Home
 from monitoring_assets.instance import prepare_dagster_home
 from monitoring_assets.scorecard import render, scorecard
@@ -105,8 +105,8 @@ def print_retraining(wh: Warehouse, out) -> None:
 
 def print_alerts(home: Home, instance: dg.DagsterInstance, out) -> None:
     """Every alert, one line each, then the critical ones with their lineage."""
-    from monitoring_assets.alerts.cli import render_alert
-    from monitoring_assets.alerts.outbox import AlertStore
+    from monitoring_assets.cli.alerts import render_alert
+    from monitoring_assets.core.alerts.outbox import AlertStore
 
     store = AlertStore(open_warehouse(home.warehouse_location))
     alerts = store.list_alerts()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 from resources.warehouse import Warehouse
 
 CellFn = Callable[[Warehouse, ModelConfig, Sequence[dt.date]], dict[dt.date, str]]

@@ -1,7 +1,7 @@
 """Alert channels: Slack, PagerDuty Events v2, email (SMTP), Alertmanager v2, a JSON webhook
 and the console/log sink, plus :class:`AlertingResource` that builds them.
 
-Each channel takes a message payload (planned by ``monitoring_assets.alerts.routing``)
+Each channel takes a message payload (planned by ``monitoring_assets.core.alerts.routing``)
 and either returns a reference (Slack ``ts``, e-mail Message-ID…) or raises
 :class:`DeliveryError` saying whether a retry can help. Secrets are passed in
 from environment variables and scrubbed from every error message.
@@ -30,7 +30,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from monitoring_assets.alerts.policy import (
+from monitoring_assets.core.alerts.policy import (
     AlertmanagerSettings,
     AlertPolicy,
     EmailSettings,

@@ -16,9 +16,9 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
-from monitoring_assets.config import FileSource, ModelConfig, SimulatorSource
-from monitoring_assets.schema import SchemaError
-from monitoring_assets.simulator import DayTruth, Simulator
+from monitoring_assets.core.config import FileSource, ModelConfig, SimulatorSource
+from monitoring_assets.core.schema import SchemaError
+from monitoring_assets.core.simulator import DayTruth, Simulator
 
 
 class Source(Protocol):

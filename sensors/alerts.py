@@ -16,17 +16,11 @@ from typing import Any
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from monitoring_assets.alerts.digest import digest_payload, week_bounds
-from monitoring_assets.alerts.events import (
-    INFERENCE_LOGS,
-    check_evaluation_records,
-    materialized_partitions,
-    to_check_event,
-)
-from monitoring_assets.alerts.lineage import CheckEvent, stable_id
-from monitoring_assets.alerts.outbox import AlertStore, DeliveryReport, deliver_pending, utcnow
-from monitoring_assets.alerts.policy import AlertPolicy, load_policy
-from monitoring_assets.alerts.routing import (
+from monitoring_assets.core.alerts.digest import digest_payload, week_bounds
+from monitoring_assets.core.alerts.lineage import CheckEvent, stable_id
+from monitoring_assets.core.alerts.outbox import AlertStore, DeliveryReport, deliver_pending, utcnow
+from monitoring_assets.core.alerts.policy import AlertPolicy, load_policy
+from monitoring_assets.core.alerts.routing import (
     ActionRequest,
     Alert,
     AlertBook,
@@ -34,9 +28,15 @@ from monitoring_assets.alerts.routing import (
     action_cooldown,
     plan_notifications,
 )
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 from resources.notifiers import AlertingResource
 from resources.warehouse import Warehouse, WarehouseResource
+from sensors.check_events import (
+    INFERENCE_LOGS,
+    check_evaluation_records,
+    materialized_partitions,
+    to_check_event,
+)
 
 log = logging.getLogger("driftwarden.alerts")
 

@@ -14,7 +14,7 @@ import json
 
 import dagster as dg
 
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.streaming.landing import read_watermarks
 from resources.lake import LakeResource
 

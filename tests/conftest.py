@@ -68,7 +68,7 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture
 def small_project(tmp_path, monkeypatch):
     """A 10-day, 300-rows-a-day churn model file in force."""
-    from monitoring_assets.config import load_project
+    from monitoring_assets.core.config import load_project
 
     path = tmp_path / "models.yaml"
     path.write_text(churn_yaml())

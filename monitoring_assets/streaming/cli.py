@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def _model(args):
-    from monitoring_assets.config import load_project
+    from monitoring_assets.core.config import load_project
 
     project = load_project(args.models)
     if args.model:
@@ -98,7 +98,7 @@ def _simulate(args) -> int:
     if args.labels:
         import pandas as pd
 
-        from monitoring_assets.simulator import Simulator
+        from monitoring_assets.core.simulator import Simulator
 
         sim = Simulator(model)
         labels = pd.concat([sim.labels_day(d) for d in days], ignore_index=True)

@@ -27,8 +27,8 @@ import pandas as pd
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from monitoring_assets.config import ModelConfig
-from monitoring_assets.stats.profile import DatasetProfile, profile_frame
+from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.profile import DatasetProfile, profile_frame
 from monitoring_assets.streaming.findings import FindingsSink
 from monitoring_assets.streaming.health import HealthServer
 from monitoring_assets.streaming.landing import StreamLanding, stream_root

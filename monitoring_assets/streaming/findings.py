@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.streaming.landing import day_of_us
 from monitoring_assets.streaming.windows import WindowResult
 from resources.warehouse import MONITOR_METRICS, Warehouse, WarehouseError
@@ -42,7 +42,7 @@ STREAM_PREDICTION_DRIFT = "ml_stream_prediction_drift_score"
 
 def check_event(model: ModelConfig, result: WindowResult, event_id: int):
     """The synthetic check evaluation of one window verdict."""
-    from monitoring_assets.alerts.lineage import CheckEvent
+    from monitoring_assets.core.alerts.lineage import CheckEvent
 
     day = day_of_us(result.newest_us) if result.newest_us is not None else None
     dd = result.drift
@@ -148,9 +148,9 @@ class FindingsSink:
             log.warning("stream metrics not written (warehouse busy?): %s", exc)
 
     def _alert(self, results: Sequence[WindowResult]) -> None:
-        from monitoring_assets.alerts.outbox import AlertStore
-        from monitoring_assets.alerts.policy import load_policy
-        from monitoring_assets.alerts.routing import AlertBook, plan_notifications
+        from monitoring_assets.core.alerts.outbox import AlertStore
+        from monitoring_assets.core.alerts.policy import load_policy
+        from monitoring_assets.core.alerts.routing import AlertBook, plan_notifications
 
         # Milliseconds since the epoch: unique and increasing across restarts.
         base = int(time.time() * 1000)

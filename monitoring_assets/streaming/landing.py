@@ -13,7 +13,7 @@ temporary file, fsynced and renamed into place; the checkpoint that records ``se
 is written after it. On restart, parts with a ``seq`` above the last checkpoint are
 orphans of a crash and are deleted (their events are consumed again), so every event
 lands exactly once. Inference parts have exactly the columns and dtypes of
-:func:`monitoring_assets.schema.validate_inference`, so a model whose source is
+:func:`monitoring_assets.core.schema.validate_inference`, so a model whose source is
 ``files`` with ``inference: "{lake}/{model}/stream/inference_logs/date={date}"``
 (see :func:`stream_file_source`) builds its daily partitions from the stream.
 """
@@ -33,8 +33,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from monitoring_assets.config import FileSource, ModelConfig
-from monitoring_assets.schema import inference_columns
+from monitoring_assets.core.config import FileSource, ModelConfig
+from monitoring_assets.core.schema import inference_columns
 
 INFERENCE = "inference_logs"
 LABELS = "ground_truth"

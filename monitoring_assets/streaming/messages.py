@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 
 #: Messages larger than this (bytes) are dead-lettered unread.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.streaming.landing import (
     INFERENCE,
     LABELS,

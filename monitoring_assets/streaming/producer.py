@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.streaming.messages import encode
 
 
@@ -63,8 +63,8 @@ def _py(v):
 
 def simulated_frame(model: ModelConfig, days: Sequence[dt.date]) -> pd.DataFrame:
     """The simulator's inference logs of ``days``, concatenated in time order."""
-    from monitoring_assets.schema import validate_inference
-    from monitoring_assets.simulator import Simulator
+    from monitoring_assets.core.schema import validate_inference
+    from monitoring_assets.core.simulator import Simulator
 
     sim = Simulator(model)
     frames = [validate_inference(sim.inference_day(d), model) for d in days]

@@ -4,9 +4,9 @@ A window keeps, per column, a counter of the values it holds (value -> count, mi
 and non-finite values included under their own keys). Adding a micro-batch updates the
 counters in one ``Counter.update`` per column (C speed, O(1) per event); events that
 leave the window are subtracted the same way. Nothing is rescanned: evaluating the
-window turns the counters into a :class:`~monitoring_assets.stats.profile.DatasetProfile`
+window turns the counters into a :class:`~monitoring_assets.core.profile.DatasetProfile`
 in O(distinct values), and the drift statistics are the batch monitors' own
-(:func:`~monitoring_assets.stats.drift.dataset_drift`), so a window and a batch
+(:func:`~monitoring_assets.core.drift.dataset_drift`), so a window and a batch
 partition holding the same events get the same verdict.
 
 Windows are *count-based* (the last ``size`` events) or *time-based* (events whose
@@ -25,9 +25,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitoring_assets.config import ModelConfig
-from monitoring_assets.stats.drift import ColumnDrift, DatasetDrift, column_drift, dataset_drift
-from monitoring_assets.stats.profile import (
+from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.drift import ColumnDrift, DatasetDrift, column_drift, dataset_drift
+from monitoring_assets.core.profile import (
     EXACT_CAP,
     SIG_DIGITS,
     ColumnProfile,

@@ -22,7 +22,7 @@ import dagster as dg
 import pytest
 from aiosmtpd.controller import Controller
 
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 from resources.warehouse import Warehouse
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from monitoring_assets.alerts.outbox import AlertStore
+from monitoring_assets.core.alerts.outbox import AlertStore
 from resources.notifiers import AlertingResource
 from sensors.alerts import alert_tick
 from tests.alerts.conftest import am_alerts, toy_model

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring_assets.alerts.outbox import AlertStore
+from monitoring_assets.core.alerts.outbox import AlertStore
 from resources.notifiers import AlertingResource
 from sensors.alerts import alert_tick
 from tests.alerts.conftest import FEATURES, PD_KEY, SLACK_TOKEN, Clock, toy_model

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 import dagster as dg
 import pytest
 
-from monitoring_assets.alerts.cli import add_cli
-from monitoring_assets.alerts.events import check_evaluation_records, latest_event_id
+from monitoring_assets.cli.alerts import add_cli
 from resources.notifiers import AlertingResource
 from sensors.alerts import alert_tick
+from sensors.check_events import check_evaluation_records, latest_event_id
 from tests.alerts.conftest import Toy, toy_model
 
 
@@ -88,8 +88,8 @@ def test_alerts_list_and_show(instance, toy, warehouse, tmp_path):
     assert "action       retrain requested run_key retrain:toy:" in out
 
     # the demo's view: with an instance, the run the alert triggered is shown
-    from monitoring_assets.alerts.cli import render_alert
-    from monitoring_assets.alerts.outbox import AlertStore
+    from monitoring_assets.cli.alerts import render_alert
+    from monitoring_assets.core.alerts.outbox import AlertStore
 
     store = AlertStore(warehouse)
     alert = store.get_alert(crit)
@@ -115,7 +115,7 @@ def test_per_day_evaluations_of_a_range_keep_their_day_and_materialization(insta
         AssetCheckEvaluationTargetMaterializationData as Target,
     )
 
-    from monitoring_assets.alerts.events import to_check_event
+    from sensors.check_events import to_check_event
 
     days = ["2026-06-05", "2026-06-06", "2026-06-07"]
     for pk in days:

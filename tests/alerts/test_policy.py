@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from monitoring_assets.alerts.policy import AlertPolicy, ConfigError, load_policy, parse_duration
+from monitoring_assets.core.alerts.policy import (
+    AlertPolicy,
+    ConfigError,
+    load_policy,
+    parse_duration,
+)
 
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "alert_policy.example.yaml"
 

@@ -6,7 +6,7 @@ import json
 import dagster as dg
 import pytest
 
-from monitoring_assets.alerts.outbox import AlertStore
+from monitoring_assets.core.alerts.outbox import AlertStore
 from resources.notifiers import AlertingResource
 from resources.warehouse import WarehouseResource
 from sensors.alerts import (

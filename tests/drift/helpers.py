@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.config import ProjectConfig, load_project
+from monitoring_assets.core.config import ProjectConfig, load_project
 from monitoring_assets.definitions import build_definitions
 from monitoring_assets.demo import range_tags
 from monitoring_assets.home import Home

@@ -8,8 +8,8 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from monitoring_assets.config import load_project
-from monitoring_assets.drift_assets import (
+from monitoring_assets.core.config import load_project
+from monitoring_assets.monitors.drift import (
     DRIFT_SHARE_BELOW_THRESHOLD,
     MISSING_SHARE_WITHIN_LIMIT,
     NO_UNSEEN_CATEGORIES,

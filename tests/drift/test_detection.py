@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from monitoring_assets.drift_assets import (
+from monitoring_assets.monitors.drift import (
     CRITICAL_FEATURES_NOT_DRIFTED,
     DRIFT_SHARE_BELOW_THRESHOLD,
     NO_UNSEEN_CATEGORIES,

@@ -1,6 +1,6 @@
 import pytest
 
-from monitoring_assets.config import ConfigError, load_project
+from monitoring_assets.core.config import ConfigError, load_project
 from tests.conftest import churn_yaml, write
 
 

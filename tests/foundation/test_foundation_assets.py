@@ -10,10 +10,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from monitoring_assets.config import load_project
+from monitoring_assets.core.config import load_project
+from monitoring_assets.core.schema import SchemaError, validate_inference
 from monitoring_assets.definitions import build_definitions
 from monitoring_assets.demo import materialize_history
-from monitoring_assets.schema import SchemaError, validate_inference
 from tests.conftest import churn_yaml, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,7 +182,7 @@ def test_bad_input_names_the_column_or_file_and_writes_nothing(home, fraud, corr
 def test_validate_inference_accepts_all_null_numeric_and_casts_categories():
     project = load_project()
     model = project.model("churn")
-    from monitoring_assets.simulator import Simulator
+    from monitoring_assets.core.simulator import Simulator
 
     frame = Simulator(model).inference_day(dt.date(2026, 6, 1)).head(20)
     frame["tenure"] = None

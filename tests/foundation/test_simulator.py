@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from monitoring_assets.config import load_project
-from monitoring_assets.simulator import FEATURES, Simulator, event_columns
+from monitoring_assets.core.config import load_project
+from monitoring_assets.core.simulator import FEATURES, Simulator, event_columns
 from tests.conftest import churn_yaml, write
 
 START = dt.date(2026, 3, 1)

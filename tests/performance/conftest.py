@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from monitoring_assets.config import ModelConfig, load_project
+from monitoring_assets.core.config import ModelConfig, load_project
 
 
 def churn_model(events: list[dict], days: int, rows_per_day: int = 2000, **extra) -> ModelConfig:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.isotonic import IsotonicRegression
 
-from monitoring_assets.performance import CBPE, classification_metrics
-from monitoring_assets.simulator import Simulator
+from monitoring_assets.core.performance import CBPE, classification_metrics
+from monitoring_assets.core.simulator import Simulator
 from tests.performance.conftest import day
 
 

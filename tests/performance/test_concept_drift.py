@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
 
-from monitoring_assets.performance import (
+from monitoring_assets.core.performance import (
     classification_metrics,
     cohens_h,
     error_rate_test,

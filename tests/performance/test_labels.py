@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring_assets.performance import (
+from monitoring_assets.core.performance import (
     PerformanceInputError,
     evaluate_day,
     join_labels,

@@ -8,7 +8,7 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 from sklearn.exceptions import UndefinedMetricWarning
 
-from monitoring_assets.performance import (
+from monitoring_assets.core.performance import (
     classification_metrics,
     evaluate_day,
     expected_calibration_error,

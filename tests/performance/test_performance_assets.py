@@ -8,9 +8,9 @@ import re
 import dagster as dg
 import pytest
 
-from monitoring_assets.config import load_project
+from monitoring_assets.core.config import load_project
 from monitoring_assets.demo import range_tags
-from monitoring_assets.performance_assets import (
+from monitoring_assets.monitors.performance import (
     ACCURACY_ABOVE_FLOOR,
     ACCURACY_DROP_WITHIN_LIMIT,
     CALIBRATION_ERROR_WITHIN_LIMIT,
@@ -158,9 +158,9 @@ def test_concept_drift_fails_performance_checks_within_delay_plus_two_days(
 
 def test_concept_drift_days_show_no_data_drift(tmp_path, monkeypatch) -> None:
     """Labels change, features do not: the data-drift statistics stay below threshold."""
-    from monitoring_assets.simulator import Simulator
-    from monitoring_assets.stats.drift import dataset_drift
-    from monitoring_assets.stats.profile import profile_frame
+    from monitoring_assets.core.drift import dataset_drift
+    from monitoring_assets.core.profile import profile_frame
+    from monitoring_assets.core.simulator import Simulator
 
     project = _project(
         tmp_path, monkeypatch, f"[{{kind: concept_drift, day: {CONCEPT_DAY}}}]", days=20, rows=600

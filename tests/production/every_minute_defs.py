@@ -7,9 +7,9 @@ partition. Everything else is the real ``build_definitions()``.
 
 import dagster as dg
 
-from monitoring_assets.config import load_project
+from monitoring_assets.core.config import load_project
 from monitoring_assets.definitions import build_definitions
-from monitoring_assets.factory import partitions_for
+from monitoring_assets.monitors.inference import partitions_for
 
 PROJECT = load_project()
 MODEL = PROJECT.models[0]

@@ -200,7 +200,7 @@ def test_dropped_connection_fails_the_run_clearly_and_a_retry_leaves_no_duplicat
 def _run_in_child(instance_ref, warehouse_url: str, keys: list[str]) -> tuple[bool, str]:
     """One run of ``monitor_churn`` in its own process (Dagster's in-process executor is
     not thread-safe), on the shared instance and warehouse."""
-    from monitoring_assets.config import load_project
+    from monitoring_assets.core.config import load_project
     from monitoring_assets.definitions import build_definitions
     from monitoring_assets.home import Home
 

@@ -6,18 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring_assets.config import QualityThresholds
-from monitoring_assets.stats import (
-    column_drift,
-    data_quality,
-    dataset_drift,
+from monitoring_assets.core.config import QualityThresholds
+from monitoring_assets.core.drift import column_drift, dataset_drift
+from monitoring_assets.core.profile import (
     merge_profiles,
     profile_frame,
     profile_from_rows,
     profile_partitions,
     profile_to_rows,
 )
-from monitoring_assets.stats.quality import worst
+from monitoring_assets.core.quality import data_quality, worst
 
 KINDS = {"num": "numerical", "cnt": "numerical", "cat": "categorical"}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring_assets.config import ProjectConfig, load_project
+from monitoring_assets.core.config import ProjectConfig, load_project
 from tests.conftest import IN_CI, churn_yaml
 
 SHOCK = "[{kind: sudden_shock, day: 1, magnitude: 1.35, share: 0.5}]"

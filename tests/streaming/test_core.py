@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from monitoring_assets.stats import dataset_drift, profile_frame
+from monitoring_assets.core.drift import dataset_drift
+from monitoring_assets.core.profile import profile_frame
 from monitoring_assets.streaming.findings import STREAM_ASSET, FindingsSink
 from monitoring_assets.streaming.landing import INFERENCE, StreamLanding
 from monitoring_assets.streaming.messages import MessageSchema, decode_values
@@ -155,7 +156,7 @@ def test_shock_alerts_within_one_evaluation_interval(tmp_path, model, reference,
     into the outbox, and the one before it does not."""
     import datetime as dt
 
-    from monitoring_assets.alerts.outbox import AlertStore
+    from monitoring_assets.core.alerts.outbox import AlertStore
     from resources.warehouse import Warehouse
 
     frame = simulated_frame(model, [day0, day0 + dt.timedelta(days=1)])

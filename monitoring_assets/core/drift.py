@@ -33,7 +33,7 @@ Every rule here mirrors ``evidently.legacy.calculations`` (``data_drift.get_one_
 
 Exactness: when both profiles count values exactly, every score equals Evidently's up
 to float rounding. When a side was rounded to ``k`` significant digits (see
-:mod:`monitoring_assets.stats.profile`), wasserstein carries a rigorous bound
+:mod:`monitoring_assets.core.profile`), wasserstein carries a rigorous bound
 ``(sum|x-round(x)|_ref/n_ref + sum|x-round(x)|_cur/n_cur) / norm``; ks's statistic moves
 by at most the largest rounded bucket's share; binned methods may move a value near a
 bin edge into the neighbouring bin. Such results carry ``exact=False``.
@@ -49,7 +49,7 @@ import numpy as np
 from scipy import stats as sps
 from scipy.spatial import distance
 
-from monitoring_assets.stats.profile import ColumnProfile, DatasetProfile
+from monitoring_assets.core.profile import ColumnProfile, DatasetProfile
 
 P_VALUE_METHODS = ("ks", "chisquare", "z")
 DISTANCE_METHODS = ("wasserstein", "jensenshannon", "psi", "kl_div", "hellinger")

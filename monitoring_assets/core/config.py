@@ -15,9 +15,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from monitoring_assets.yamlconf import ConfigError, load_model
+from monitoring_assets.core.yamlconf import ConfigError, load_model
 
-DEFAULT_MODELS_FILE = Path(__file__).parent / "models" / "churn.yaml"
+DEFAULT_MODELS_FILE = Path(__file__).parents[1] / "models" / "churn.yaml"
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 

@@ -24,7 +24,7 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
-from monitoring_assets.alerts.lineage import CheckEvent
+from monitoring_assets.core.alerts.lineage import CheckEvent
 
 log = logging.getLogger("driftwarden.alerts")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 # Modules that add their own subcommands with add_cli(subparsers), imported when present.
 PLUGINS = (
-    "monitoring_assets.alerts.cli",
+    "monitoring_assets.cli.alerts",
     "monitoring_assets.metrics_exporter",
     "monitoring_assets.streaming.cli",
 )
@@ -26,7 +26,7 @@ def _home(args) -> Home:  # noqa: F821
 
 
 def _demo(args) -> int:
-    from monitoring_assets.config import load_project
+    from monitoring_assets.core.config import load_project
     from monitoring_assets.demo import run_demo
 
     if args.models:
@@ -47,7 +47,7 @@ def _ui(args) -> int:
 
 
 def _validate(args) -> int:
-    from monitoring_assets.config import ConfigError, load_project
+    from monitoring_assets.core.config import ConfigError, load_project
 
     try:
         project = load_project(args.models)

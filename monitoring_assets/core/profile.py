@@ -10,7 +10,7 @@ that, numerical values are rounded to ``sig_digits`` significant digits before t
 counted, so a day of a million continuous values keeps tens of thousands of entries.
 Rounding moves each value by at most ``0.5 * 10**(1 - sig_digits) * |x|``; the profile
 keeps the exact sum of ``|x - round(x)|`` so every statistic derived from rounded values
-can state its own error bound (see :mod:`monitoring_assets.stats.drift`). Min, max,
+can state its own error bound (see :mod:`monitoring_assets.core.drift`). Min, max,
 mean and standard deviation are always computed from the raw values.
 
 Profiles merge (:func:`merge_profiles`): a window of days is a merge of day profiles,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitoring_assets.performance.metrics import Metrics
+from monitoring_assets.core.performance.metrics import Metrics
 
 # Below this many discordant pairs the chi-square approximation is poor; use the exact
 # binomial test instead (the usual rule of thumb).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from pandas.api import types as ptypes
 
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.config import ModelConfig
 
 
 class SchemaError(ValueError):

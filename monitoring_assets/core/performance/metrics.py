@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from monitoring_assets.performance.labels import (
+from monitoring_assets.core.performance.labels import (
     LABEL,
     PREDICTION,
     PREDICTION_VALID,

@@ -1,23 +1,23 @@
 """Model performance: realized metrics with late labels, concept drift, and CBPE estimates.
 
-Pure Python (no Dagster import); ``monitoring_assets.performance_assets`` wraps it.
+Pure Python (no Dagster import); ``monitoring_assets.monitors.performance`` wraps it.
 """
 
-from monitoring_assets.performance.cbpe import CBPE, EstimatedPerformance
-from monitoring_assets.performance.concept_drift import (
+from monitoring_assets.core.performance.cbpe import CBPE, EstimatedPerformance
+from monitoring_assets.core.performance.concept_drift import (
     ConceptDriftResult,
     McNemarResult,
     cohens_h,
     error_rate_test,
     mcnemar_paired,
 )
-from monitoring_assets.performance.labels import (
+from monitoring_assets.core.performance.labels import (
     DataIssue,
     LabeledDay,
     PerformanceInputError,
     join_labels,
 )
-from monitoring_assets.performance.metrics import (
+from monitoring_assets.core.performance.metrics import (
     ECE_BINS,
     Metrics,
     PerformanceReport,

@@ -39,10 +39,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from monitoring_assets.config import ModelConfig
-from monitoring_assets.factory import ModelGraph, MonitorDefs, partition_dates
-from monitoring_assets.partitioned_checks import CheckDeclaration, CheckOutcome, daily_checks
-from monitoring_assets.performance import (
+from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.performance import (
     CBPE,
     ConceptDriftResult,
     Metrics,
@@ -52,13 +50,15 @@ from monitoring_assets.performance import (
     evaluate_day,
     join_labels,
 )
-from monitoring_assets.retraining import (
+from monitoring_assets.core.retraining import (
     RetrainOutcome,
     RetrainPolicy,
     retrain,
     review_decision,
     score,
 )
+from monitoring_assets.monitors.daily_checks import CheckDeclaration, CheckOutcome, daily_checks
+from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
 from monitoring_assets.scorecard import ScorecardColumn, register_column
 from resources.lake import Lake, LakeResource
 from resources.model_registry import ModelRegistry, ModelRegistryResource

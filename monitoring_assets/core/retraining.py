@@ -1,7 +1,7 @@
 """Retraining: train a challenger, compare it with the champion on one holdout, decide.
 
 Pure core (no Dagster import); the ``retrain_<model>`` job in
-``monitoring_assets.performance_assets`` calls :func:`retrain`.
+``monitoring_assets.monitors.performance`` calls :func:`retrain`.
 
 1. The trigger (an id of the event that asked for retraining) is claimed in the
    registry; a trigger seen before returns its earlier outcome without training, so
@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from monitoring_assets.performance import (
+from monitoring_assets.core.performance import (
     CBPE,
     McNemarResult,
     Metrics,

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from monitoring_assets.yamlconf import ConfigError, load_model
+from monitoring_assets.core.yamlconf import ConfigError, load_model
 
 Tier = Literal["critical", "warning", "info"]
 Severity = Literal["WARN", "ERROR"]

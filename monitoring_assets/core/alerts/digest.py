@@ -6,8 +6,8 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from monitoring_assets.alerts.lineage import stable_id
-from monitoring_assets.alerts.routing import Alert, alert_payload
+from monitoring_assets.core.alerts.lineage import stable_id
+from monitoring_assets.core.alerts.routing import Alert, alert_payload
 
 
 def week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:

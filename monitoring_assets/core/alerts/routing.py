@@ -18,9 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from monitoring_assets.alerts.lineage import CheckEvent, build_lineage, stable_id, summarize
-from monitoring_assets.alerts.policy import AlertPolicy, tier_at_least
-from monitoring_assets.config import ModelConfig
+from monitoring_assets.core.alerts.lineage import CheckEvent, build_lineage, stable_id, summarize
+from monitoring_assets.core.alerts.policy import AlertPolicy, tier_at_least
+from monitoring_assets.core.config import ModelConfig
 
 # Channels whose own systems repeat and escalate; a re-notification would only re-trigger.
 _NO_RENOTIFY = {"pagerduty"}

@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from monitoring_assets.alerts.lineage import stable_id
-from monitoring_assets.alerts.policy import AlertPolicy
-from monitoring_assets.alerts.routing import ActionRequest, Alert, CheckState, Notification
+from monitoring_assets.core.alerts.lineage import stable_id
+from monitoring_assets.core.alerts.policy import AlertPolicy
+from monitoring_assets.core.alerts.routing import ActionRequest, Alert, CheckState, Notification
 from resources.notifiers import Channel, DeliveryError
 from resources.warehouse import TableSpec, Warehouse, register_table
 

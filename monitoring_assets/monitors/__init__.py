@@ -4,9 +4,9 @@ Import order matters only here: factory.py holds the list, each monitor module
 builds on factory.py, and this module joins them (so no module imports in a circle).
 """
 
-from monitoring_assets.drift_assets import build_drift_monitor
-from monitoring_assets.factory import MONITOR_BUILDERS, MonitorBuilder
-from monitoring_assets.performance_assets import build_performance_monitor
+from monitoring_assets.monitors.drift import build_drift_monitor
+from monitoring_assets.monitors.inference import MONITOR_BUILDERS, MonitorBuilder
+from monitoring_assets.monitors.performance import build_performance_monitor
 
 MONITORS: tuple[MonitorBuilder, ...] = (build_drift_monitor, build_performance_monitor)
 

@@ -1,4 +1,4 @@
-"""Drift and data-quality monitor: the Dagster shell around :mod:`monitoring_assets.stats`.
+"""Drift and data-quality monitor: the Dagster shell around :mod:`monitoring_assets.core`.
 
 Per model, under the model's key prefix (all daily, single-run backfill policy):
 
@@ -14,7 +14,7 @@ Per model, under the model's key prefix (all daily, single-run backfill policy):
   ``ml_feature_drift_score`` in ``monitor_metrics``.
 - ``prediction_drift``: the probability column (or the prediction when there is none);
   ``ml_prediction_drift_score``.
-- ``data_quality``: the rules of :mod:`monitoring_assets.stats.quality`; findings in
+- ``data_quality``: the rules of :mod:`monitoring_assets.core.quality`; findings in
   ``data_quality_findings`` and ``ml_data_missing_share`` per feature.
 - ``target_drift``: the label distribution of days whose labels have arrived; days with
   pending labels are recorded as pending, not as a result.
@@ -28,7 +28,7 @@ reference is the training snapshot (``reference.kind: training``) or, for
 (only the same weekday when ``same_weekday``) — never a rescan.
 
 Checks record one evaluation per day and check even in a range run (see
-:mod:`monitoring_assets.partitioned_checks`).
+:mod:`monitoring_assets.monitors.daily_checks`).
 """
 
 import datetime as dt
@@ -42,34 +42,21 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from monitoring_assets.config import ModelConfig
-from monitoring_assets.factory import (
-    ModelGraph,
-    MonitorDefs,
-    file_digest,
-    partition_dates,
-    write_metrics,
-)
-from monitoring_assets.partitioned_checks import CheckDeclaration, CheckOutcome, daily_checks
-from monitoring_assets.scorecard import ScorecardColumn, register_column
-from monitoring_assets.stats import (
+from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.drift import DISTANCE_METHODS, ColumnDrift, column_drift, dataset_drift
+from monitoring_assets.core.profile import (
     PROFILE_ROW_COLUMNS,
-    ColumnDrift,
+    ColumnProfile,
     DatasetProfile,
-    QualityFinding,
-    column_drift,
-    data_quality,
-    dataset_drift,
     empty_profile,
     merge_profiles,
     profile_frame,
     profile_from_rows,
     profile_partitions,
     profile_to_rows,
+    with_columns,
 )
-from monitoring_assets.stats.drift import DISTANCE_METHODS
-from monitoring_assets.stats.profile import ColumnProfile, with_columns
-from monitoring_assets.stats.quality import (
+from monitoring_assets.core.quality import (
     DUPLICATE_ID_SHARE,
     MISSING_SHARE,
     OUT_OF_RANGE_SHARE,
@@ -77,7 +64,18 @@ from monitoring_assets.stats.quality import (
     SCHEMA_MATCHES,
     STATUS_ORDER,
     UNSEEN_CATEGORY_SHARE,
+    QualityFinding,
+    data_quality,
 )
+from monitoring_assets.monitors.daily_checks import CheckDeclaration, CheckOutcome, daily_checks
+from monitoring_assets.monitors.inference import (
+    ModelGraph,
+    MonitorDefs,
+    file_digest,
+    partition_dates,
+    write_metrics,
+)
+from monitoring_assets.scorecard import ScorecardColumn, register_column
 from resources.home import HomeResource
 from resources.lake import Lake, LakeResource
 from resources.warehouse import TableSpec, Warehouse, WarehouseResource, register_table

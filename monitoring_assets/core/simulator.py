@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from monitoring_assets.config import ModelConfig, Scenario, ScenarioEvent, SimulatorSource
+from monitoring_assets.core.config import ModelConfig, Scenario, ScenarioEvent, SimulatorSource
 
 CONTRACTS = ["month_to_month", "one_year", "two_year"]
 CONTRACT_P = [0.55, 0.25, 0.20]

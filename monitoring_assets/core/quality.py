@@ -16,8 +16,8 @@ from typing import Literal
 
 import numpy as np
 
-from monitoring_assets.config import QualityThresholds
-from monitoring_assets.stats.profile import ColumnProfile, DatasetProfile, is_numeric_type
+from monitoring_assets.core.config import QualityThresholds
+from monitoring_assets.core.profile import ColumnProfile, DatasetProfile, is_numeric_type
 
 Status = Literal["ok", "warn", "error", "not_computable"]
 

@@ -15,8 +15,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from monitoring_assets.config import ModelConfig
-from monitoring_assets.schema import SchemaError, validate_inference, validate_labels
+from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.schema import SchemaError, validate_inference, validate_labels
 from resources.lake import LakeResource, StagedPartition
 from resources.sources import build_source
 from resources.warehouse import (

@@ -8,8 +8,8 @@ import os
 import sys
 from typing import Any, TextIO
 
-from monitoring_assets.alerts.outbox import AlertStore
-from monitoring_assets.alerts.routing import Alert
+from monitoring_assets.core.alerts.outbox import AlertStore
+from monitoring_assets.core.alerts.routing import Alert
 from monitoring_assets.home import Home
 from resources.warehouse import open_warehouse
 
@@ -169,7 +169,7 @@ def _brief(a: Alert) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the alerts CLI on its own (``python -m monitoring_assets.alerts.cli``)."""
+    """Run the alerts CLI on its own (``python -m monitoring_assets.cli.alerts``)."""
     parser = argparse.ArgumentParser(prog="driftwarden")
     add_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
