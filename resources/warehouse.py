@@ -6,8 +6,8 @@ configuration. Writers use :meth:`Warehouse.replace` (delete-then-insert in one
 transaction), so a rerun of a partition replaces its rows instead of duplicating
 them.
 
-Tables are declared with :class:`TableSpec` and registered by the module that owns
-them (``register_table``); :meth:`Warehouse.migrate` creates whatever is missing.
+Tables are declared once in :mod:`monitoring_assets.core.tables`;
+:meth:`Warehouse.migrate` creates whatever is missing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,95 +23,13 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A warehouse table: ordered ``columns`` (name -> portable SQL type) and its key."""
-
-    name: str
-    columns: Mapping[str, str]
-    key: Sequence[str] = field(default_factory=tuple)
-
-    def ddl(self) -> str:
-        cols = ", ".join(f"{c} {t}" for c, t in self.columns.items())
-        pk = f", PRIMARY KEY ({', '.join(self.key)})" if self.key else ""
-        return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols}{pk})"
-
-
-TABLES: dict[str, TableSpec] = {}
-
-
-def register_table(spec: TableSpec) -> TableSpec:
-    """Declare a table; registering the same name with other columns is an error."""
-    existing = TABLES.get(spec.name)
-    if existing is not None and existing != spec:
-        raise ValueError(f"warehouse table {spec.name!r} is declared twice with different columns")
-    TABLES[spec.name] = spec
-    return spec
-
-
-# Every run that touches a model partition leaves a row here; the demo scorecard,
-# the Prometheus exporter and freshness alerts read it.
-PARTITION_LOG = register_table(
-    TableSpec(
-        "partition_log",
-        {
-            "model": "VARCHAR",
-            "asset": "VARCHAR",
-            "partition_date": "DATE",
-            "rows": "BIGINT",
-            "run_id": "VARCHAR",
-            "written_at": "TIMESTAMP",
-            "detail": "VARCHAR",
-        },
-        key=("model", "asset", "partition_date"),
-    )
+from monitoring_assets.core.ports import TableSpec, WarehouseError
+from monitoring_assets.core.tables import (  # noqa: F401 (re-exported for the warehouse's users)
+    LATENCY_HISTOGRAM,
+    MONITOR_METRICS,
+    PARTITION_LOG,
+    TABLES,
 )
-
-
-# The headline number of every monitor, one row per (model, partition, metric, feature):
-# the Prometheus exporter, the demo scorecard and dashboards read this long table, so a
-# new monitor shows up everywhere by writing here. ``feature`` is '' for model-level
-# metrics. Metric names are the Prometheus names (ml_model_drift_score, model_accuracy…).
-MONITOR_METRICS = register_table(
-    TableSpec(
-        "monitor_metrics",
-        {
-            "model": "VARCHAR",
-            "model_version": "VARCHAR",
-            "partition_date": "DATE",
-            "metric": "VARCHAR",
-            "feature": "VARCHAR",
-            "value": "DOUBLE",
-            "run_id": "VARCHAR",
-            "computed_at": "TIMESTAMP",
-        },
-        key=("model", "partition_date", "metric", "feature"),
-    )
-)
-
-
-# Cumulative bucket counts of logged inference latencies per model and day. ``le`` is
-# the bucket's upper bound in seconds (+inf for the last bucket); ``count`` is how
-# many requests of the day took at most ``le``; ``sum_seconds`` is the day's total
-# latency, repeated on each bucket row (the exporter reads it from the +inf row).
-LATENCY_HISTOGRAM = register_table(
-    TableSpec(
-        "latency_histogram",
-        {
-            "model": "VARCHAR",
-            "partition_date": "DATE",
-            "le": "DOUBLE",
-            "count": "BIGINT",
-            "sum_seconds": "DOUBLE",
-        },
-        key=("model", "partition_date", "le"),
-    )
-)
-
-
-class WarehouseError(RuntimeError):
-    """A warehouse operation failed; the message names the table and the rows concerned."""
 
 
 class PartitionLog:

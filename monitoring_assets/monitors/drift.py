@@ -67,6 +67,12 @@ from monitoring_assets.core.quality import (
     QualityFinding,
     data_quality,
 )
+from monitoring_assets.core.tables import (
+    DRIFT_RESULTS_TABLE,
+    FEATURE_PROFILES_TABLE,
+    QUALITY_TABLE,
+    REFERENCE_PROFILES_TABLE,
+)
 from monitoring_assets.monitors.daily_checks import CheckDeclaration, CheckOutcome, daily_checks
 from monitoring_assets.monitors.inference import (
     ModelGraph,
@@ -78,7 +84,7 @@ from monitoring_assets.monitors.inference import (
 from monitoring_assets.scorecard import ScorecardColumn, register_column
 from resources.home import HomeResource
 from resources.lake import Lake, LakeResource
-from resources.warehouse import TableSpec, Warehouse, WarehouseResource, register_table
+from resources.warehouse import TableSpec, Warehouse, WarehouseResource
 
 # ----------------------------------------------------------------------------- names
 
@@ -115,72 +121,6 @@ TRAILING_DAYS = 7
 CHUNK_ROWS = 4_000_000
 
 # ----------------------------------------------------------------------------- tables
-
-FEATURE_PROFILES_TABLE = register_table(
-    TableSpec(
-        "feature_profiles",
-        {"model": "VARCHAR", "partition_date": "DATE", **PROFILE_ROW_COLUMNS},
-    )
-)
-REFERENCE_PROFILES_TABLE = register_table(
-    TableSpec(
-        "reference_profiles",
-        {
-            "model": "VARCHAR",
-            "model_version": "VARCHAR",
-            "source_digest": "VARCHAR",
-            **PROFILE_ROW_COLUMNS,
-        },
-    )
-)
-DRIFT_RESULTS_TABLE = register_table(
-    TableSpec(
-        "drift_results",
-        {
-            "model": "VARCHAR",
-            "model_version": "VARCHAR",
-            "partition_date": "DATE",
-            "role": "VARCHAR",  # feature | prediction | target
-            "column_name": "VARCHAR",
-            "kind": "VARCHAR",
-            "critical": "BOOLEAN",
-            "method": "VARCHAR",
-            "threshold": "DOUBLE",
-            "score": "DOUBLE",
-            "drifted": "BOOLEAN",
-            "computable": "BOOLEAN",
-            "reason": "VARCHAR",
-            "exact": "BOOLEAN",
-            "error_bound": "DOUBLE",
-            "reference": "VARCHAR",
-            "reference_rows": "BIGINT",
-            "current_rows": "BIGINT",
-            "run_id": "VARCHAR",
-            "computed_at": "TIMESTAMP",
-        },
-        key=("model", "partition_date", "role", "column_name"),
-    )
-)
-QUALITY_TABLE = register_table(
-    TableSpec(
-        "data_quality_findings",
-        {
-            "model": "VARCHAR",
-            "model_version": "VARCHAR",
-            "partition_date": "DATE",
-            "rule": "VARCHAR",
-            "column_name": "VARCHAR",
-            "value": "DOUBLE",
-            "status": "VARCHAR",
-            "reason": "VARCHAR",
-            "warn": "DOUBLE",
-            "error": "DOUBLE",
-            "run_id": "VARCHAR",
-            "computed_at": "TIMESTAMP",
-        },
-        key=("model", "partition_date", "rule", "column_name"),
-    )
-)
 
 
 def _now() -> pd.Timestamp:

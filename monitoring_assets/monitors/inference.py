@@ -17,31 +17,17 @@ import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.schema import SchemaError, validate_inference, validate_labels
+from monitoring_assets.core.tables import SIMULATOR_TRUTH
 from resources.lake import LakeResource, StagedPartition
 from resources.sources import build_source
 from resources.warehouse import (
     LATENCY_HISTOGRAM,
     MONITOR_METRICS,
-    TableSpec,
     WarehouseResource,
-    register_table,
 )
 
 # Cumulative latency buckets (seconds), Prometheus-style; +inf is implied last.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-SIMULATOR_TRUTH = register_table(
-    TableSpec(
-        "simulator_truth",
-        {
-            "model": "VARCHAR",
-            "partition_date": "DATE",
-            "events": "VARCHAR",
-            "columns": "VARCHAR",
-        },
-        key=("model", "partition_date"),
-    )
-)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from monitoring_assets.core.retraining import (
     review_decision,
     score,
 )
+from monitoring_assets.core.tables import ESTIMATED_TABLE, PERFORMANCE_TABLE, RETRAINING_TABLE
 from monitoring_assets.monitors.daily_checks import CheckDeclaration, CheckOutcome, daily_checks
 from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
 from monitoring_assets.scorecard import ScorecardColumn, register_column
@@ -67,7 +68,6 @@ from resources.warehouse import (
     TableSpec,
     Warehouse,
     WarehouseResource,
-    register_table,
 )
 
 # ----------------------------------------------------------------------------- names
@@ -98,109 +98,6 @@ REALIZED_METRICS = {
 }
 
 # ----------------------------------------------------------------------------- tables
-
-PERFORMANCE_TABLE = register_table(
-    TableSpec(
-        "model_performance",
-        {
-            "model": "VARCHAR",
-            "partition_date": "DATE",
-            "model_version": "VARCHAR",
-            "scored_by": "VARCHAR",
-            "status": "VARCHAR",
-            "reason": "VARCHAR",
-            "n_predictions": "BIGINT",
-            "n_labeled": "BIGINT",
-            "label_coverage": "DOUBLE",
-            "min_label_coverage": "DOUBLE",
-            "accuracy": "DOUBLE",
-            "precision": "DOUBLE",
-            "recall": "DOUBLE",
-            "f1": "DOUBLE",
-            "roc_auc": "DOUBLE",
-            "log_loss": "DOUBLE",
-            "calibration_error": "DOUBLE",
-            "positive_rate": "DOUBLE",
-            "label_positive_rate": "DOUBLE",
-            "predicted_negative": "BIGINT",
-            "predicted_positive": "BIGINT",
-            "label_negative": "BIGINT",
-            "label_positive": "BIGINT",
-            "tn": "BIGINT",
-            "fp": "BIGINT",
-            "fn": "BIGINT",
-            "tp": "BIGINT",
-            "reference_accuracy": "DOUBLE",
-            "reference_f1": "DOUBLE",
-            "accuracy_drop": "DOUBLE",
-            "f1_drop": "DOUBLE",
-            "error_rate": "DOUBLE",
-            "reference_error_rate": "DOUBLE",
-            "z_statistic": "DOUBLE",
-            "p_value": "DOUBLE",
-            "cohens_h": "DOUBLE",
-            "concept_drift": "BOOLEAN",
-            "concept_drift_explanation": "VARCHAR",
-            "issues": "VARCHAR",
-            "notes": "VARCHAR",
-            "run_id": "VARCHAR",
-            "computed_at": "TIMESTAMP",
-        },
-        key=("model", "partition_date"),
-    )
-)
-
-ESTIMATED_TABLE = register_table(
-    TableSpec(
-        "estimated_performance",
-        {
-            "model": "VARCHAR",
-            "partition_date": "DATE",
-            "model_version": "VARCHAR",
-            "scored_by": "VARCHAR",
-            "n_predictions": "BIGINT",
-            "n_estimated": "BIGINT",
-            "estimated_accuracy": "DOUBLE",
-            "estimated_precision": "DOUBLE",
-            "estimated_recall": "DOUBLE",
-            "estimated_f1": "DOUBLE",
-            "estimated_accuracy_std": "DOUBLE",
-            "reference_accuracy": "DOUBLE",
-            "estimated_accuracy_drop": "DOUBLE",
-            "notes": "VARCHAR",
-            "run_id": "VARCHAR",
-            "computed_at": "TIMESTAMP",
-        },
-        key=("model", "partition_date"),
-    )
-)
-
-RETRAINING_TABLE = register_table(
-    TableSpec(
-        "retraining_runs",
-        {
-            "model": "VARCHAR",
-            "trigger": "VARCHAR",
-            "run_id": "VARCHAR",
-            "decision": "VARCHAR",
-            "champion": "VARCHAR",
-            "challenger": "VARCHAR",
-            "metric": "VARCHAR",
-            "champion_value": "DOUBLE",
-            "challenger_value": "DOUBLE",
-            "mcnemar_p_value": "DOUBLE",
-            "n_holdout": "BIGINT",
-            "training_start": "DATE",
-            "training_end": "DATE",
-            "holdout_start": "DATE",
-            "holdout_end": "DATE",
-            "effective_from": "DATE",
-            "reason": "VARCHAR",
-            "finished_at": "TIMESTAMP",
-        },
-        key=("model", "trigger"),
-    )
-)
 
 
 def _now() -> pd.Timestamp:

@@ -23,102 +23,14 @@ import pandas as pd
 from monitoring_assets.core.alerts.lineage import stable_id
 from monitoring_assets.core.alerts.policy import AlertPolicy
 from monitoring_assets.core.alerts.routing import ActionRequest, Alert, CheckState, Notification
+from monitoring_assets.core.tables import ALERT_ACTIONS, ALERT_CHECK_STATE, ALERT_OUTBOX, ALERTS
 from resources.notifiers import Channel, DeliveryError
-from resources.warehouse import TableSpec, Warehouse, register_table
+from resources.warehouse import Warehouse
 
 log = logging.getLogger("driftwarden.alerts")
 
-# The Prometheus exporter reads open alerts by tier from here (status 'firing'/'resolved').
-ALERTS = register_table(
-    TableSpec(
-        "alerts",
-        {
-            "alert_id": "VARCHAR",
-            "fingerprint": "VARCHAR",
-            "model": "VARCHAR",
-            "model_version": "VARCHAR",
-            "asset_key": "VARCHAR",
-            "check_name": "VARCHAR",
-            "partition_key": "VARCHAR",
-            "severity": "VARCHAR",
-            "tier": "VARCHAR",
-            "status": "VARCHAR",
-            "category": "VARCHAR",
-            "channels": "VARCHAR",
-            "owners": "VARCHAR",
-            "muted": "BOOLEAN",
-            "opened_at": "TIMESTAMP",
-            "last_seen_at": "TIMESTAMP",
-            "trigger_event_id": "BIGINT",
-            "last_event_id": "BIGINT",
-            "failures": "BIGINT",
-            "resolved_at": "TIMESTAMP",
-            "resolve_event_id": "BIGINT",
-            "notified_at": "TIMESTAMP",
-            "last_notified_at": "TIMESTAMP",
-            "notify_count": "BIGINT",
-            "notify_group": "VARCHAR",
-            "resolve_notified": "BOOLEAN",
-            "summary": "VARCHAR",
-            "lineage": "VARCHAR",
-            "action": "VARCHAR",
-        },
-        key=("alert_id",),
-    )
-)
 
-# The newest evaluation per monitored condition, so a restart re-reading events is harmless.
-ALERT_CHECK_STATE = register_table(
-    TableSpec(
-        "alert_check_state",
-        {
-            "fingerprint": "VARCHAR",
-            "partition_key": "VARCHAR",
-            "last_event_id": "BIGINT",
-            "passed": "BOOLEAN",
-        },
-        key=("fingerprint",),
-    )
-)
-
-ALERT_OUTBOX = register_table(
-    TableSpec(
-        "alert_outbox",
-        {
-            "delivery_id": "VARCHAR",
-            "group_id": "VARCHAR",
-            "channel": "VARCHAR",
-            "kind": "VARCHAR",
-            "payload": "VARCHAR",
-            "status": "VARCHAR",  # pending | delivered | failed
-            "attempts": "BIGINT",
-            "next_attempt_at": "TIMESTAMP",
-            "last_error": "VARCHAR",
-            "created_at": "TIMESTAMP",
-            "delivered_at": "TIMESTAMP",
-            "external_ref": "VARCHAR",
-        },
-        key=("delivery_id",),
-    )
-)
-
-ALERT_ACTIONS = register_table(
-    TableSpec(
-        "alert_actions",
-        {
-            "run_key": "VARCHAR",
-            "kind": "VARCHAR",
-            "model": "VARCHAR",
-            "alert_id": "VARCHAR",
-            "trigger_event_id": "BIGINT",
-            "requested_at": "TIMESTAMP",
-            "status": "VARCHAR",  # requested | cooldown | no_job
-        },
-        key=("run_key",),
-    )
-)
-
-TABLES = (ALERTS, ALERT_CHECK_STATE, ALERT_OUTBOX, ALERT_ACTIONS)
+ALERT_TABLES = (ALERTS, ALERT_CHECK_STATE, ALERT_OUTBOX, ALERT_ACTIONS)
 _JSON_COLUMNS = {"channels", "owners", "lineage"}
 _TS_COLUMNS = {c for c, t in ALERTS.columns.items() if t == "TIMESTAMP"}
 
@@ -204,7 +116,7 @@ class AlertStore:
 
     def migrate(self) -> None:
         if not self._migrated:
-            self.warehouse.migrate(TABLES)
+            self.warehouse.migrate(ALERT_TABLES)
             self._migrated = True
 
     # ------------------------------------------------------------------ alert state

@@ -1,0 +1,332 @@
+"""Every warehouse table, declared once: name, ordered columns (portable SQL types) and key.
+
+The warehouses (DuckDB, Postgres) create what is missing from :data:`TABLES`; writers and
+readers name a table through its constant here, never a string of their own.
+"""
+
+from monitoring_assets.core.ports import TableSpec
+from monitoring_assets.core.profile import PROFILE_ROW_COLUMNS
+
+# Every run that touches a model partition leaves a row here; the demo scorecard,
+# the Prometheus exporter and freshness alerts read it.
+PARTITION_LOG = TableSpec(
+    "partition_log",
+    {
+        "model": "VARCHAR",
+        "asset": "VARCHAR",
+        "partition_date": "DATE",
+        "rows": "BIGINT",
+        "run_id": "VARCHAR",
+        "written_at": "TIMESTAMP",
+        "detail": "VARCHAR",
+    },
+    key=("model", "asset", "partition_date"),
+)
+
+# The headline number of every monitor, one row per (model, partition, metric, feature):
+# the Prometheus exporter, the demo scorecard and dashboards read this long table, so a
+# new monitor shows up everywhere by writing here. ``feature`` is '' for model-level
+# metrics. Metric names are the Prometheus names (ml_model_drift_score, model_accuracy…).
+MONITOR_METRICS = TableSpec(
+    "monitor_metrics",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "partition_date": "DATE",
+        "metric": "VARCHAR",
+        "feature": "VARCHAR",
+        "value": "DOUBLE",
+        "run_id": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "partition_date", "metric", "feature"),
+)
+
+# Cumulative bucket counts of logged inference latencies per model and day. ``le`` is
+# the bucket's upper bound in seconds (+inf for the last bucket); ``count`` is how
+# many requests of the day took at most ``le``; ``sum_seconds`` is the day's total
+# latency, repeated on each bucket row (the exporter reads it from the +inf row).
+LATENCY_HISTOGRAM = TableSpec(
+    "latency_histogram",
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "le": "DOUBLE",
+        "count": "BIGINT",
+        "sum_seconds": "DOUBLE",
+    },
+    key=("model", "partition_date", "le"),
+)
+
+SIMULATOR_TRUTH = TableSpec(
+    "simulator_truth",
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "events": "VARCHAR",
+        "columns": "VARCHAR",
+    },
+    key=("model", "partition_date"),
+)
+
+FEATURE_PROFILES_TABLE = TableSpec(
+    "feature_profiles",
+    {"model": "VARCHAR", "partition_date": "DATE", **PROFILE_ROW_COLUMNS},
+)
+
+REFERENCE_PROFILES_TABLE = TableSpec(
+    "reference_profiles",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "source_digest": "VARCHAR",
+        **PROFILE_ROW_COLUMNS,
+    },
+)
+
+DRIFT_RESULTS_TABLE = TableSpec(
+    "drift_results",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "partition_date": "DATE",
+        "role": "VARCHAR",  # feature | prediction | target
+        "column_name": "VARCHAR",
+        "kind": "VARCHAR",
+        "critical": "BOOLEAN",
+        "method": "VARCHAR",
+        "threshold": "DOUBLE",
+        "score": "DOUBLE",
+        "drifted": "BOOLEAN",
+        "computable": "BOOLEAN",
+        "reason": "VARCHAR",
+        "exact": "BOOLEAN",
+        "error_bound": "DOUBLE",
+        "reference": "VARCHAR",
+        "reference_rows": "BIGINT",
+        "current_rows": "BIGINT",
+        "run_id": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "partition_date", "role", "column_name"),
+)
+
+QUALITY_TABLE = TableSpec(
+    "data_quality_findings",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "partition_date": "DATE",
+        "rule": "VARCHAR",
+        "column_name": "VARCHAR",
+        "value": "DOUBLE",
+        "status": "VARCHAR",
+        "reason": "VARCHAR",
+        "warn": "DOUBLE",
+        "error": "DOUBLE",
+        "run_id": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "partition_date", "rule", "column_name"),
+)
+
+PERFORMANCE_TABLE = TableSpec(
+    "model_performance",
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "model_version": "VARCHAR",
+        "scored_by": "VARCHAR",
+        "status": "VARCHAR",
+        "reason": "VARCHAR",
+        "n_predictions": "BIGINT",
+        "n_labeled": "BIGINT",
+        "label_coverage": "DOUBLE",
+        "min_label_coverage": "DOUBLE",
+        "accuracy": "DOUBLE",
+        "precision": "DOUBLE",
+        "recall": "DOUBLE",
+        "f1": "DOUBLE",
+        "roc_auc": "DOUBLE",
+        "log_loss": "DOUBLE",
+        "calibration_error": "DOUBLE",
+        "positive_rate": "DOUBLE",
+        "label_positive_rate": "DOUBLE",
+        "predicted_negative": "BIGINT",
+        "predicted_positive": "BIGINT",
+        "label_negative": "BIGINT",
+        "label_positive": "BIGINT",
+        "tn": "BIGINT",
+        "fp": "BIGINT",
+        "fn": "BIGINT",
+        "tp": "BIGINT",
+        "reference_accuracy": "DOUBLE",
+        "reference_f1": "DOUBLE",
+        "accuracy_drop": "DOUBLE",
+        "f1_drop": "DOUBLE",
+        "error_rate": "DOUBLE",
+        "reference_error_rate": "DOUBLE",
+        "z_statistic": "DOUBLE",
+        "p_value": "DOUBLE",
+        "cohens_h": "DOUBLE",
+        "concept_drift": "BOOLEAN",
+        "concept_drift_explanation": "VARCHAR",
+        "issues": "VARCHAR",
+        "notes": "VARCHAR",
+        "run_id": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "partition_date"),
+)
+
+ESTIMATED_TABLE = TableSpec(
+    "estimated_performance",
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "model_version": "VARCHAR",
+        "scored_by": "VARCHAR",
+        "n_predictions": "BIGINT",
+        "n_estimated": "BIGINT",
+        "estimated_accuracy": "DOUBLE",
+        "estimated_precision": "DOUBLE",
+        "estimated_recall": "DOUBLE",
+        "estimated_f1": "DOUBLE",
+        "estimated_accuracy_std": "DOUBLE",
+        "reference_accuracy": "DOUBLE",
+        "estimated_accuracy_drop": "DOUBLE",
+        "notes": "VARCHAR",
+        "run_id": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "partition_date"),
+)
+
+RETRAINING_TABLE = TableSpec(
+    "retraining_runs",
+    {
+        "model": "VARCHAR",
+        "trigger": "VARCHAR",
+        "run_id": "VARCHAR",
+        "decision": "VARCHAR",
+        "champion": "VARCHAR",
+        "challenger": "VARCHAR",
+        "metric": "VARCHAR",
+        "champion_value": "DOUBLE",
+        "challenger_value": "DOUBLE",
+        "mcnemar_p_value": "DOUBLE",
+        "n_holdout": "BIGINT",
+        "training_start": "DATE",
+        "training_end": "DATE",
+        "holdout_start": "DATE",
+        "holdout_end": "DATE",
+        "effective_from": "DATE",
+        "reason": "VARCHAR",
+        "finished_at": "TIMESTAMP",
+    },
+    key=("model", "trigger"),
+)
+
+# The Prometheus exporter reads open alerts by tier from here (status 'firing'/'resolved').
+ALERTS = TableSpec(
+    "alerts",
+    {
+        "alert_id": "VARCHAR",
+        "fingerprint": "VARCHAR",
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "asset_key": "VARCHAR",
+        "check_name": "VARCHAR",
+        "partition_key": "VARCHAR",
+        "severity": "VARCHAR",
+        "tier": "VARCHAR",
+        "status": "VARCHAR",
+        "category": "VARCHAR",
+        "channels": "VARCHAR",
+        "owners": "VARCHAR",
+        "muted": "BOOLEAN",
+        "opened_at": "TIMESTAMP",
+        "last_seen_at": "TIMESTAMP",
+        "trigger_event_id": "BIGINT",
+        "last_event_id": "BIGINT",
+        "failures": "BIGINT",
+        "resolved_at": "TIMESTAMP",
+        "resolve_event_id": "BIGINT",
+        "notified_at": "TIMESTAMP",
+        "last_notified_at": "TIMESTAMP",
+        "notify_count": "BIGINT",
+        "notify_group": "VARCHAR",
+        "resolve_notified": "BOOLEAN",
+        "summary": "VARCHAR",
+        "lineage": "VARCHAR",
+        "action": "VARCHAR",
+    },
+    key=("alert_id",),
+)
+
+# The newest evaluation per monitored condition, so a restart re-reading events is harmless.
+ALERT_CHECK_STATE = TableSpec(
+    "alert_check_state",
+    {
+        "fingerprint": "VARCHAR",
+        "partition_key": "VARCHAR",
+        "last_event_id": "BIGINT",
+        "passed": "BOOLEAN",
+    },
+    key=("fingerprint",),
+)
+
+ALERT_OUTBOX = TableSpec(
+    "alert_outbox",
+    {
+        "delivery_id": "VARCHAR",
+        "group_id": "VARCHAR",
+        "channel": "VARCHAR",
+        "kind": "VARCHAR",
+        "payload": "VARCHAR",
+        "status": "VARCHAR",  # pending | delivered | failed
+        "attempts": "BIGINT",
+        "next_attempt_at": "TIMESTAMP",
+        "last_error": "VARCHAR",
+        "created_at": "TIMESTAMP",
+        "delivered_at": "TIMESTAMP",
+        "external_ref": "VARCHAR",
+    },
+    key=("delivery_id",),
+)
+
+ALERT_ACTIONS = TableSpec(
+    "alert_actions",
+    {
+        "run_key": "VARCHAR",
+        "kind": "VARCHAR",
+        "model": "VARCHAR",
+        "alert_id": "VARCHAR",
+        "trigger_event_id": "BIGINT",
+        "requested_at": "TIMESTAMP",
+        "status": "VARCHAR",  # requested | cooldown | no_job
+    },
+    key=("run_key",),
+)
+
+#: Every table by name.
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        PARTITION_LOG,
+        MONITOR_METRICS,
+        LATENCY_HISTOGRAM,
+        SIMULATOR_TRUTH,
+        FEATURE_PROFILES_TABLE,
+        REFERENCE_PROFILES_TABLE,
+        DRIFT_RESULTS_TABLE,
+        QUALITY_TABLE,
+        PERFORMANCE_TABLE,
+        ESTIMATED_TABLE,
+        RETRAINING_TABLE,
+        ALERTS,
+        ALERT_CHECK_STATE,
+        ALERT_OUTBOX,
+        ALERT_ACTIONS,
+    )
+}
