@@ -12,9 +12,8 @@ Monitors supply an ``evaluate(context, partition_keys)`` function yielding
 ``(partition_key, CheckOutcome)`` pairs computed from what their asset stored.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import dagster as dg
 
@@ -23,32 +22,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-Severity = Literal["WARN", "ERROR"]
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """The result of one check on one day.
-
-    ``severity`` is the severity of a failure (a passing outcome keeps it as the level the
-    check would fail at). ``metadata`` should hold the measured value(s) and threshold(s)
-    as numbers, so the UI plots them across partitions and alerts can quote them.
-    """
-
-    check: str
-    passed: bool
-    severity: Severity = "WARN"
-    description: str = ""
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CheckDeclaration:
-    """A check's name and what must hold, e.g. ('drift_share_below_threshold', '...')."""
-
-    name: str
-    description: str
-
+from monitoring_assets.core.checks import CheckDeclaration, CheckOutcome
 
 Evaluator = Callable[
     [dg.AssetCheckExecutionContext, Sequence[str]], Iterable[tuple[str, CheckOutcome]]

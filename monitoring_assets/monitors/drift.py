@@ -42,6 +42,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from monitoring_assets.core.checks import CheckDeclaration, CheckOutcome
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.drift import DISTANCE_METHODS, ColumnDrift, column_drift, dataset_drift
 from monitoring_assets.core.profile import (
@@ -73,7 +74,7 @@ from monitoring_assets.core.tables import (
     QUALITY_TABLE,
     REFERENCE_PROFILES_TABLE,
 )
-from monitoring_assets.monitors.daily_checks import CheckDeclaration, CheckOutcome, daily_checks
+from monitoring_assets.monitors.daily_checks import daily_checks
 from monitoring_assets.monitors.inference import (
     ModelGraph,
     MonitorDefs,

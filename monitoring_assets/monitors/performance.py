@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from monitoring_assets.core.checks import CheckDeclaration, CheckOutcome
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.performance import (
     CBPE,
@@ -58,7 +59,7 @@ from monitoring_assets.core.retraining import (
     score,
 )
 from monitoring_assets.core.tables import ESTIMATED_TABLE, PERFORMANCE_TABLE, RETRAINING_TABLE
-from monitoring_assets.monitors.daily_checks import CheckDeclaration, CheckOutcome, daily_checks
+from monitoring_assets.monitors.daily_checks import daily_checks
 from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
 from monitoring_assets.scorecard import ScorecardColumn, register_column
 from resources.lake import Lake, LakeResource
