@@ -1,4 +1,8 @@
-"""DRIFTWARDEN_HOME as a Dagster resource (report and registry folders live under it)."""
+"""DRIFTWARDEN_HOME as a Dagster resource: the folders reports and the registry live in.
+
+:class:`~monitoring_assets.core.home.Home` is the Dagster-free description of the
+home; this resource only carries its folder into a run.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from monitoring_assets.home import Home
+from monitoring_assets.core.home import Home
 
 
 class HomeResource(dg.ConfigurableResource):

@@ -1,9 +1,11 @@
 """The Parquet lake on any pyarrow filesystem: ``s3://``, ``gs://``, ``file://`` or a local path.
 
-:class:`FsLake` keeps :class:`resources.lake.Lake`'s layout
-(``{root}/{model}/{dataset}/date=YYYY-MM-DD/part-0.parquet``) and its method names, so a
-monitor written against ``Lake`` works on object storage. Paths are strings in the
-filesystem's own namespace (``bucket/prefix/...`` for object stores), not ``Path``.
+:class:`FsLake` implements :class:`monitoring_assets.core.ports.Lake` with the same layout
+as the embedded :class:`resources.lake.Lake`
+(``{root}/{model}/{dataset}/date=YYYY-MM-DD/part-0.parquet``), so a monitor written
+against the port works on object storage. Locations are strings in the filesystem's own
+namespace (``bucket/prefix/...`` for object stores). :func:`resources.lake.open_lake`
+chooses this backend for a URI.
 
 Reads for computation go through Arrow: :meth:`FsLake.dataset` is a Hive-partitioned
 ``pyarrow.dataset`` over the filesystem and :meth:`FsLake.register` hands it to a DuckDB
@@ -21,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
-import dagster as dg
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -30,7 +32,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from resources.lake import Lake
+from monitoring_assets.core.ports import PART_FILE, date_key
 
 
 def _has_rename(fs: pafs.FileSystem) -> bool:
@@ -50,7 +52,7 @@ class FsStagedPartition:
 
     @property
     def file(self) -> str:
-        return f"{self.final}/part-0.parquet"
+        return f"{self.final}/{PART_FILE}"
 
     def commit(self) -> str:
         if _has_rename(self.fs):
@@ -65,7 +67,7 @@ class FsStagedPartition:
             return self.file
         self.fs.create_dir(self.final, recursive=True)
         self.fs.delete_dir_contents(self.final, missing_dir_ok=True)
-        self.fs.copy_file(f"{self.staging}/part-0.parquet", self.file)
+        self.fs.copy_file(f"{self.staging}/{PART_FILE}", self.file)
         self.fs.delete_dir(self.staging)
         return self.file
 
@@ -100,26 +102,47 @@ class FsLake:
         head = self.root if self.root else ""
         return "/".join(p for p in (head, *parts) if p)
 
-    def dataset_dir(self, model: str, dataset: str) -> str:
-        return self._join(model, dataset)
-
-    def partition_dir(self, model: str, dataset: str, key: str) -> str:
-        return self._join(model, dataset, key)
-
     @staticmethod
     def date_key(date: dt.date) -> str:
-        return Lake.date_key(date)
+        return date_key(date)
+
+    # -- locations (strings in the filesystem's namespace)
+
+    def dataset_location(self, model: str, dataset: str) -> str:
+        return self._join(model, dataset)
+
+    def partition_location(self, model: str, dataset: str, key: str) -> str:
+        return self._join(model, dataset, key)
+
+    def file_location(self, model: str, dataset: str, key: str) -> str:
+        return self._join(model, dataset, key, PART_FILE)
+
+    def day_location(self, model: str, dataset: str, date: dt.date) -> str:
+        return self.file_location(model, dataset, date_key(date))
+
+    def exists(self, location: str) -> bool:
+        return self.fs.get_file_info(location).type != pafs.FileType.NotFound
+
+    def has_partition(self, model: str, dataset: str, key: str) -> bool:
+        location = self.file_location(model, dataset, key)
+        return self.fs.get_file_info(location).type == pafs.FileType.File
+
+    def has_day(self, model: str, dataset: str, date: dt.date) -> bool:
+        return self.has_partition(model, dataset, date_key(date))
+
+    def open_input(self, location: str) -> BinaryIO:
+        return self.fs.open_input_stream(location)
+
+    # -- writes and reads
 
     def stage(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> FsStagedPartition:
         """Write ``frame`` under a staging path without touching the current copy."""
-        final = self.partition_dir(model, dataset, key)
+        final = self.partition_location(model, dataset, key)
         staging = self._join(model, dataset, f".{key}.staging-{uuid.uuid4().hex}")
         self.fs.create_dir(staging, recursive=True)
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            pq.write_table(
-                table, f"{staging}/part-0.parquet", compression="zstd", filesystem=self.fs
-            )
+            pq.write_table(table, f"{staging}/{PART_FILE}", compression="zstd", filesystem=self.fs)
         except BaseException:
             self.fs.delete_dir(staging)
             raise
@@ -130,25 +153,27 @@ class FsLake:
         return self.stage(model, dataset, key, frame).commit()
 
     def write_day(self, model: str, dataset: str, date: dt.date, frame: pd.DataFrame) -> str:
-        return self.write(model, dataset, self.date_key(date), frame)
+        return self.write(model, dataset, date_key(date), frame)
 
-    def day_path(self, model: str, dataset: str, date: dt.date) -> str:
-        return f"{self.partition_dir(model, dataset, self.date_key(date))}/part-0.parquet"
-
-    def has_day(self, model: str, dataset: str, date: dt.date) -> bool:
-        return self.fs.get_file_info(self.day_path(model, dataset, date)).type == pafs.FileType.File
+    def read_partition(self, model: str, dataset: str, key: str) -> pd.DataFrame:
+        location = self.file_location(model, dataset, key)
+        if not self.has_partition(model, dataset, key):
+            raise FileNotFoundError(
+                f"no {dataset} partition {key} for model {model!r}: {location} is missing"
+            )
+        return pq.read_table(location, filesystem=self.fs).to_pandas()
 
     def read_day(self, model: str, dataset: str, date: dt.date) -> pd.DataFrame:
-        path = self.day_path(model, dataset, date)
+        location = self.day_location(model, dataset, date)
         if not self.has_day(model, dataset, date):
             raise FileNotFoundError(
-                f"no {dataset} partition for model {model!r} on {date}: {path} is missing"
+                f"no {dataset} partition for model {model!r} on {date}: {location} is missing"
             )
-        return pq.read_table(path, filesystem=self.fs).to_pandas()
+        return pq.read_table(location, filesystem=self.fs).to_pandas()
 
     def days(self, model: str, dataset: str) -> list[dt.date]:
         """The days that have a partition, ascending."""
-        selector = pafs.FileSelector(self.dataset_dir(model, dataset), allow_not_found=True)
+        selector = pafs.FileSelector(self.dataset_location(model, dataset), allow_not_found=True)
         out = []
         for info in self.fs.get_file_info(selector):
             if info.type == pafs.FileType.Directory and info.base_name.startswith("date="):
@@ -157,17 +182,18 @@ class FsLake:
 
     def dataset(self, model: str, dataset: str) -> pads.Dataset:
         """Every partition of ``dataset`` as one Arrow dataset with a ``date`` column (Hive)."""
-        files = [self.day_path(model, dataset, d) for d in self.days(model, dataset)]
+        files = [self.day_location(model, dataset, d) for d in self.days(model, dataset)]
         if not files:
             raise FileNotFoundError(
-                f"no {dataset} partitions for model {model!r} under {self.dataset_dir(model, dataset)}"
+                f"no {dataset} partitions for model {model!r} under "
+                f"{self.dataset_location(model, dataset)}"
             )
         return pads.dataset(
             files,
             filesystem=self.fs,
             format="parquet",
             partitioning=pads.partitioning(pa.schema([("date", pa.date32())]), flavor="hive"),
-            partition_base_dir=self.dataset_dir(model, dataset),
+            partition_base_dir=self.dataset_location(model, dataset),
         )
 
     def register(
@@ -176,20 +202,16 @@ class FsLake:
         """Make ``dataset`` queryable as view ``name`` on ``con`` (DuckDB scans the Arrow dataset)."""
         return con.register(name, self.dataset(model, dataset))
 
+    # -- kept while the monitors move to the locations above (same strings)
 
-def open_lake(location: str | Path) -> Lake | FsLake:
-    """The lake at ``location``: a plain local folder is the embedded :class:`Lake`;
-    a URI (``s3://``, ``gs://``, ``file://``) is an :class:`FsLake`."""
-    text = str(location)
-    if "://" in text:
-        return FsLake.from_uri(text)
-    return Lake(text)
+    def dataset_dir(self, model: str, dataset: str) -> str:
+        """Deprecated: use :meth:`dataset_location`."""
+        return self.dataset_location(model, dataset)
 
+    def partition_dir(self, model: str, dataset: str, key: str) -> str:
+        """Deprecated: use :meth:`partition_location` / :meth:`file_location`."""
+        return self.partition_location(model, dataset, key)
 
-class LakeFsResource(dg.ConfigurableResource):
-    """The lake as a Dagster resource. ``uri`` is a folder or an ``s3://``/``gs://``/``file://`` URI."""
-
-    uri: str
-
-    def get(self) -> Lake | FsLake:
-        return open_lake(self.uri)
+    def day_path(self, model: str, dataset: str, date: dt.date) -> str:
+        """Deprecated: use :meth:`day_location` and :meth:`has_day`."""
+        return self.day_location(model, dataset, date)

@@ -1,13 +1,16 @@
 """The warehouse: where metrics, profiles, findings and the alert outbox live.
 
-One small interface over DuckDB (the embedded default, a file under
-DRIFTWARDEN_HOME) so the same monitors can write to another SQL store chosen by
-configuration. Writers use :meth:`Warehouse.replace` (delete-then-insert in one
-transaction), so a rerun of a partition replaces its rows instead of duplicating
-them.
+This module owns the embedded backend (:class:`Warehouse`, a DuckDB file under
+DRIFTWARDEN_HOME), :func:`open_warehouse` (the one place a location becomes a backend:
+a ``postgresql://`` URL is :class:`~resources.warehouse_postgres.PostgresWarehouse`,
+anything else a DuckDB file) and the Dagster resource around it. Both backends
+implement :class:`monitoring_assets.core.ports.Warehouse` and share
+:mod:`resources.warehouse_base`.
 
-Tables are declared once in :mod:`monitoring_assets.core.tables`;
-:meth:`Warehouse.migrate` creates whatever is missing.
+Writers use :meth:`Warehouse.replace` (delete-then-insert in one transaction), so a
+rerun of a partition replaces its rows instead of duplicating them. Tables are declared
+once in :mod:`monitoring_assets.core.tables`; :meth:`Warehouse.migrate` creates whatever
+is missing.
 """
 
 from __future__ import annotations
@@ -30,42 +33,10 @@ from monitoring_assets.core.tables import (  # noqa: F401 (re-exported for the w
     PARTITION_LOG,
     TABLES,
 )
+from resources.warehouse_base import PartitionLog, rows_for, where_clause
 
-
-class PartitionLog:
-    """``partition_log`` writes shared by every warehouse backend (built on ``replace``)."""
-
-    def log_partition(
-        self, model: str, asset: str, partition_date, rows: int, run_id: str, detail: str = ""
-    ) -> None:
-        self.log_partitions(model, asset, {partition_date: (rows, detail)}, run_id)
-
-    def log_partitions(
-        self, model: str, asset: str, days: Mapping[Any, tuple[int, str]], run_id: str
-    ) -> None:
-        """Record that ``asset`` was written for each day: {date: (rows, detail)}."""
-        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        frame = pd.DataFrame(
-            [
-                {
-                    "model": model,
-                    "asset": asset,
-                    "partition_date": pd.Timestamp(d).date(),
-                    "rows": int(rows),
-                    "run_id": run_id,
-                    "written_at": now,
-                    "detail": detail,
-                }
-                for d, (rows, detail) in days.items()
-            ],
-            columns=list(PARTITION_LOG.columns),
-        )
-        if len(frame):
-            self.replace(
-                PARTITION_LOG.name,
-                frame,
-                {"model": model, "asset": asset, "partition_date": list(frame.partition_date)},
-            )
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+DUCKDB_SCHEME = "duckdb:///"
 
 
 class Warehouse(PartitionLog):
@@ -121,15 +92,8 @@ class Warehouse(PartitionLog):
     def replace(self, table: str, rows: pd.DataFrame, where: Mapping[str, Any]) -> int:
         """Delete rows matching ``where`` (equality; a (lo, hi) inclusive range for a tuple;
         membership for a list), then insert ``rows``, in one transaction. Returns rows inserted."""
-        spec = self._spec(table)
-        missing = [c for c in spec.columns if c not in rows.columns]
-        extra = [c for c in rows.columns if c not in spec.columns]
-        if missing or extra:
-            raise WarehouseError(
-                f"rows for table {table!r} do not match its columns: missing {missing}, unexpected {extra}"
-            )
-        clause, params = _where(where)
-        frame = rows[list(spec.columns)]
+        spec, frame = rows_for(table, rows)
+        clause, params = where_clause(where)
         with self.connect() as con:
             con.execute(spec.ddl())
             con.execute("BEGIN TRANSACTION")
@@ -162,51 +126,28 @@ class Warehouse(PartitionLog):
         with self.connect() as con:
             con.execute(sql, params or [])
 
-    @staticmethod
-    def _spec(table: str) -> TableSpec:
-        try:
-            return TABLES[table]
-        except KeyError:
-            raise WarehouseError(
-                f"unknown warehouse table {table!r}; registered: {sorted(TABLES)}"
-            ) from None
 
-
-def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    if not where:
-        raise WarehouseError(
-            "replace() needs a non-empty 'where': refusing to replace a whole table"
-        )
-    parts, params = [], []
-    for col, value in where.items():
-        if isinstance(value, (list, set, frozenset)):
-            values = sorted(value)
-            if not values:
-                raise WarehouseError(
-                    f"replace() where {col!r} IN (): an empty list matches nothing"
-                )
-            parts.append(f"{col} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
-        elif isinstance(value, tuple):
-            parts.append(f"{col} BETWEEN ? AND ?")
-            params.extend(value)
-        else:
-            parts.append(f"{col} = ?")
-            params.append(value)
-    return " AND ".join(parts), params
-
-
-def open_warehouse(location: str | Path):
+def open_warehouse(location: str | Path, lock_timeout: float | None = None):
     """The warehouse at ``location``: a ``postgresql://`` URL, or a DuckDB file path
-    (optionally ``duckdb:///path``)."""
+    (optionally ``duckdb:///path``). ``lock_timeout`` (seconds a writer waits for
+    another) defaults to the backend's own.
+
+    Every entry point (the Dagster resource, the CLI, the demo, the exporter, the stream
+    consumer) opens its warehouse here, typically as
+    ``open_warehouse(home.warehouse_location)``.
+    """
     text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
+    options = {} if lock_timeout is None else {"lock_timeout": lock_timeout}
+    if text.startswith(POSTGRES_SCHEMES):
         from resources.warehouse_postgres import PostgresWarehouse
 
-        return PostgresWarehouse(text)
-    if text.startswith("duckdb:///"):
-        text = text[len("duckdb:///") :]
-    return Warehouse(text)
+        return PostgresWarehouse(text, **options)
+    return Warehouse(text.removeprefix(DUCKDB_SCHEME), **options)
+
+
+def is_server(location: str | Path) -> bool:
+    """Whether ``location`` names a warehouse server rather than a DuckDB file."""
+    return str(location).startswith(POSTGRES_SCHEMES)
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -1,4 +1,4 @@
-"""The warehouse on Postgres: the same interface as the DuckDB :class:`~resources.warehouse.Warehouse`.
+"""The warehouse on Postgres: the same port as the DuckDB :class:`~resources.warehouse.Warehouse`.
 
 Chosen by configuration: ``open_warehouse("postgresql://user@host:5432/db?schema=driftwarden")``
 (``schema`` is ours, not libpq's: the tables live in that schema, created if missing).
@@ -9,11 +9,11 @@ two runs writing the same partition at once serialize: the second one's DELETE s
 first one's committed rows and replaces them, and the table ends with one result. A
 writer waits at most ``lock_timeout`` seconds, then fails with an error naming the table.
 A dropped connection rolls the transaction back (nothing of that write is kept) and
-raises :class:`~resources.warehouse.WarehouseError`; rerunning the partition repairs it.
+raises :class:`~monitoring_assets.core.ports.WarehouseError`; rerunning the partition repairs it.
 
 Migrations: :meth:`PostgresWarehouse.migrate` applies the numbered :data:`MIGRATIONS`
 not yet recorded in ``schema_version``, then creates every registered
-:class:`~resources.warehouse.TableSpec` that is missing and adds columns a spec gained.
+:class:`~monitoring_assets.core.ports.TableSpec` that is missing and adds columns a spec gained.
 It is idempotent and safe to run from several processes at once.
 
 ``connect()`` yields a :class:`PgConnection`, a thin DuckDB-shaped adapter (``execute``
@@ -41,14 +41,9 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql as pgsql
 
-from resources.warehouse import (
-    PARTITION_LOG,
-    TABLES,
-    PartitionLog,
-    TableSpec,
-    WarehouseError,
-    _where,
-)
+from monitoring_assets.core.ports import TableSpec, WarehouseError
+from monitoring_assets.core.tables import PARTITION_LOG, TABLES
+from resources.warehouse_base import PartitionLog, rows_for, table_spec, where_clause
 
 # Portable (DuckDB) column types -> Postgres types; anything else passes through.
 PG_TYPES: dict[str, str] = {
@@ -528,15 +523,8 @@ class PostgresWarehouse(PartitionLog):
         """Delete rows matching ``where`` (equality; a (lo, hi) inclusive range for a tuple;
         membership for a list), then insert ``rows``, in one transaction serialized with
         other writers of ``table``. Returns rows inserted."""
-        spec = _spec(table)
-        missing = [c for c in spec.columns if c not in rows.columns]
-        extra = [c for c in rows.columns if c not in spec.columns]
-        if missing or extra:
-            raise WarehouseError(
-                f"rows for table {table!r} do not match its columns: missing {missing}, unexpected {extra}"
-            )
-        clause, params = _where(where)
-        frame = rows[list(spec.columns)]
+        spec, frame = rows_for(table, rows)
+        clause, params = where_clause(where)
         self._ensure(spec)
         what = f"write to {table!r} where {dict(where)}"
         for attempt in (1, 2):
@@ -565,7 +553,7 @@ class PostgresWarehouse(PartitionLog):
 
     def insert(self, table: str, rows: pd.DataFrame) -> int:
         """Append ``rows`` to ``table`` in one transaction. Returns rows inserted."""
-        spec = _spec(table)
+        spec = table_spec(table)
         extra = [c for c in rows.columns if c not in spec.columns]
         if extra:
             raise WarehouseError(f"rows for table {table!r} have unexpected columns {extra}")
@@ -624,12 +612,3 @@ def _qualified(schema: str, table: str) -> str:
 def _rollback(conn: Any) -> None:
     with contextlib.suppress(psycopg2.Error):
         conn.rollback()
-
-
-def _spec(table: str) -> TableSpec:
-    try:
-        return TABLES[table]
-    except KeyError:
-        raise WarehouseError(
-            f"unknown warehouse table {table!r}; registered: {sorted(TABLES)}"
-        ) from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import pandas as pd
 
@@ -50,27 +50,80 @@ class Warehouse(Protocol):
     def log_partitions(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
+# The lake's layout, shared by every adapter: {root}/{model}/{dataset}/{key}/part-0.parquet,
+# with key ``date=YYYY-MM-DD`` for daily partitions (Hive style, so DuckDB and Arrow read
+# ``date`` as a column) and ``version=<v>`` for per-version snapshots.
+PART_FILE = "part-0.parquet"
+
+
+def date_key(date: dt.date) -> str:
+    """The partition key of a day: ``date=YYYY-MM-DD``."""
+    return f"date={date.isoformat()}"
+
+
+def version_key(version: str) -> str:
+    """The partition key of a model version's snapshot: ``version=<version>``."""
+    return f"version={version}"
+
+
 class StagedPartition(Protocol):
     """A partition written to a staging place, made visible by :meth:`commit`."""
 
-    def commit(self) -> Any: ...
+    def commit(self) -> str:
+        """Put the partition in place; returns the location of its file."""
+        ...
 
     def discard(self) -> None: ...
 
 
 class Lake(Protocol):
-    """Hive-partitioned Parquet: inference logs, labels, references (local or object storage)."""
+    """Hive-partitioned Parquet: inference logs, labels, references (local or object storage).
 
-    def dataset_dir(self, model: str, dataset: str) -> Any: ...
+    Locations are strings, never ``Path``: a local path for a folder on disk, the
+    filesystem's own path (``bucket/prefix/...``) for object storage. Ask the lake
+    whether a location exists (:meth:`exists`, :meth:`has_partition`, :meth:`has_day`)
+    and read through it (:meth:`read_partition`, :meth:`read_day`, :meth:`open_input`):
+    a location may not be on this machine's disk.
+    """
 
-    def partition_dir(self, model: str, dataset: str, key: str) -> Any: ...
+    def date_key(self, date: dt.date) -> str: ...
+
+    def dataset_location(self, model: str, dataset: str) -> str: ...
+
+    def partition_location(self, model: str, dataset: str, key: str) -> str:
+        """The folder of partition ``key``."""
+        ...
+
+    def file_location(self, model: str, dataset: str, key: str) -> str:
+        """The Parquet file of partition ``key``."""
+        ...
+
+    def day_location(self, model: str, dataset: str, date: dt.date) -> str: ...
+
+    def exists(self, location: str) -> bool: ...
+
+    def has_partition(self, model: str, dataset: str, key: str) -> bool: ...
+
+    def has_day(self, model: str, dataset: str, date: dt.date) -> bool: ...
+
+    def open_input(self, location: str) -> BinaryIO:
+        """A binary reader of the file at ``location`` (e.g. to hash it)."""
+        ...
 
     def stage(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> StagedPartition: ...
 
-    def write_day(self, model: str, dataset: str, date: dt.date, frame: pd.DataFrame) -> Any: ...
+    def write(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> str:
+        """Replace partition ``key`` with ``frame``; returns its file's location."""
+        ...
 
-    def day_path(self, model: str, dataset: str, date: dt.date) -> Any: ...
+    def write_day(self, model: str, dataset: str, date: dt.date, frame: pd.DataFrame) -> str: ...
+
+    def read_partition(self, model: str, dataset: str, key: str) -> pd.DataFrame:
+        """Partition ``key``; ``FileNotFoundError`` naming it when absent."""
+        ...
 
     def read_day(self, model: str, dataset: str, date: dt.date) -> pd.DataFrame: ...
 
-    def has_day(self, model: str, dataset: str, date: dt.date) -> bool: ...
+    def days(self, model: str, dataset: str) -> list[dt.date]:
+        """The days that have a partition, ascending."""
+        ...

@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow.fs as pafs
 import pytest
 
-from resources.lake import Lake
-from resources.lake_fs import FsLake, open_lake
+from resources.lake import Lake, open_lake
+from resources.lake_fs import FsLake
 from resources.warehouse import (
     MONITOR_METRICS,
     TableSpec,
@@ -210,3 +210,43 @@ def test_open_lake_dispatches_on_scheme(tmp_path):
     assert isinstance(open_lake(f"file://{tmp_path}"), FsLake)
     with pytest.raises(ValueError, match="cannot open the lake"):
         open_lake("nosuchscheme://bucket/x")
+
+
+@pytest.mark.parametrize("kind", ["embedded", "pyarrow"])
+def test_both_lakes_honour_the_port_locations_are_strings(tmp_path, kind):
+    """core.ports.Lake: every location is a str, existence and reads go through the lake."""
+    import hashlib
+
+    lake = Lake(tmp_path) if kind == "embedded" else open_lake(f"file://{tmp_path}")
+    frame = pd.DataFrame({"x": [1.0, 2.0]})
+    written = lake.write("churn", "reference", "version=v1", frame)
+    day_file = lake.write_day("churn", "inference_logs", D1, frame)
+    locations = [
+        written,
+        day_file,
+        lake.dataset_location("churn", "inference_logs"),
+        lake.partition_location("churn", "reference", "version=v1"),
+        lake.file_location("churn", "reference", "version=v1"),
+        lake.day_location("churn", "inference_logs", D1),
+    ]
+    assert all(type(loc) is str for loc in locations)
+    assert written == lake.file_location("churn", "reference", "version=v1")
+    assert day_file == lake.day_location("churn", "inference_logs", D1)
+    assert lake.exists(written) and lake.exists(lake.dataset_location("churn", "inference_logs"))
+    assert not lake.exists(lake.file_location("churn", "reference", "version=v2"))
+    assert lake.has_partition("churn", "reference", "version=v1")
+    assert not lake.has_partition("churn", "reference", "version=v2")
+    assert lake.has_day("churn", "inference_logs", D1)
+    assert not lake.has_day("churn", "inference_logs", D2)
+    assert lake.days("churn", "inference_logs") == [D1]
+    assert lake.read_partition("churn", "reference", "version=v1").x.tolist() == [1.0, 2.0]
+    with pytest.raises(FileNotFoundError, match="version=v2"):
+        lake.read_partition("churn", "reference", "version=v2")
+    with lake.open_input(written) as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    on_disk = tmp_path / "churn" / "reference" / "version=v1" / "part-0.parquet"
+    assert digest == hashlib.sha256(on_disk.read_bytes()).hexdigest()
+    staged = lake.stage("churn", "inference_logs", lake.date_key(D2), frame.head(1))
+    assert not lake.has_day("churn", "inference_logs", D2)  # staged, not yet visible
+    assert staged.commit() == lake.day_location("churn", "inference_logs", D2)
+    assert len(lake.read_day("churn", "inference_logs", D2)) == 1
