@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitoring_assets.observability.exporter import start_metrics_server  # noqa: E402
-from monitoring_assets.observability.synthetic import write_fleet  # noqa: E402
 from resources.warehouse import Warehouse  # noqa: E402
+from tests.observability.synthetic import write_fleet  # noqa: E402
 
 TARGET_MS = 100.0
 

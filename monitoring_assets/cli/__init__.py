@@ -9,19 +9,20 @@ import sys
 import warnings
 from pathlib import Path
 
+from monitoring_assets.core.home import HOME_ENV, Home
+
 # Modules that add their own subcommands with add_cli(subparsers), imported when present.
 PLUGINS = (
     "monitoring_assets.cli.alerts",
-    "monitoring_assets.metrics_exporter",
+    "monitoring_assets.observability.exporter",
     "monitoring_assets.streaming.cli",
 )
 
 
-def _home(args) -> Home:  # noqa: F821
-    from monitoring_assets.home import Home
-
+def _home(args) -> Home:
     if args.home:
-        os.environ["DRIFTWARDEN_HOME"] = str(Path(args.home).resolve())
+        # Exported too: the Dagster processes this command starts find the same home.
+        os.environ[HOME_ENV] = str(Path(args.home).resolve())
     return Home.from_env()
 
 

@@ -33,13 +33,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from monitoring_assets.observability import metrics as m
-from monitoring_assets.observability.snapshot import (
-    Snapshot,
-    SnapshotUnavailable,
-    is_url,
-    read_snapshot,
-)
+from monitoring_assets.core import metrics as m
+from monitoring_assets.core.home import Home
+from monitoring_assets.observability.snapshot import Snapshot, SnapshotUnavailable, read_snapshot
+from resources.warehouse import DUCKDB_SCHEME, is_server
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +64,8 @@ class WarehouseCollector(Collector):
     ) -> None:
         # A DuckDB file can be fingerprinted (size, mtime) to skip unchanged re-reads;
         # a warehouse server (postgresql://) is read at every scrape.
-        local = warehouse_path is not None and not is_url(warehouse_path)
-        self._path = Path(warehouse_path) if local else None
+        local = warehouse_path is not None and not is_server(warehouse_path)
+        self._path = Path(str(warehouse_path).removeprefix(DUCKDB_SCHEME)) if local else None
         if reader is None:
             if warehouse_path is None:
                 raise ValueError("WarehouseCollector needs warehouse_path or reader")
@@ -118,36 +115,26 @@ class WarehouseCollector(Collector):
             yield from snapshot_metrics(snap)
 
     def _exporter_metrics(self, snap: Snapshot | None, fresh: bool) -> Iterator[Metric]:
-        up = GaugeMetricFamily(
-            m.EXPORTER_WAREHOUSE_UP,
-            "1 if this scrape read the warehouse, 0 if it served the last good snapshot",
-            value=1.0 if fresh else 0.0,
-        )
-        yield up
-        errors = CounterMetricFamily(
-            m.EXPORTER_READ_ERRORS,
-            "Scrapes that could not read the warehouse (locked by a writer, or failing)",
-            value=float(self._read_errors),
-        )
-        yield errors
+        yield _gauge(m.EXPORTER_WAREHOUSE_UP, value=1.0 if fresh else 0.0)
+        yield _counter(m.EXPORTER_READ_ERRORS, value=float(self._read_errors))
         if snap is None:
             return
-        yield GaugeMetricFamily(
-            m.EXPORTER_SNAPSHOT_AGE,
-            "Seconds since the served numbers were last known to match the warehouse "
-            "(grows while a writer holds the warehouse)",
-            value=max(0.0, self._clock() - self._confirmed_at),
-        )
-        yield GaugeMetricFamily(
-            m.EXPORTER_SNAPSHOT_TIMESTAMP,
-            "Unix time at which the served snapshot was read from the warehouse",
-            value=snap.read_at,
-        )
-        yield GaugeMetricFamily(
-            m.EXPORTER_READ_DURATION,
-            "Seconds the served snapshot took to read from the warehouse",
-            value=snap.read_seconds,
-        )
+        yield _gauge(m.EXPORTER_SNAPSHOT_AGE, value=max(0.0, self._clock() - self._confirmed_at))
+        yield _gauge(m.EXPORTER_SNAPSHOT_TIMESTAMP, value=snap.read_at)
+        yield _gauge(m.EXPORTER_READ_DURATION, value=snap.read_seconds)
+
+
+def _gauge(family: m.MetricFamily, **kwargs) -> GaugeMetricFamily:
+    """An empty (or, with ``value=``, unlabelled) gauge family as the catalogue declares it."""
+    if "value" in kwargs:
+        return GaugeMetricFamily(family.name, family.help, **kwargs)
+    return GaugeMetricFamily(family.name, family.help, labels=family.labels, **kwargs)
+
+
+def _counter(family: m.MetricFamily, **kwargs) -> CounterMetricFamily:
+    if "value" in kwargs:
+        return CounterMetricFamily(family.name, family.help, **kwargs)
+    return CounterMetricFamily(family.name, family.help, labels=family.labels, **kwargs)
 
 
 def _fingerprint(path: Path) -> tuple | None:
@@ -167,15 +154,16 @@ def _fingerprint(path: Path) -> tuple | None:
 
 def snapshot_metrics(snap: Snapshot) -> Iterator[Metric]:
     """The monitoring metric families of a snapshot (shared by the collector and the push)."""
-    families: dict[str, GaugeMetricFamily] = {}
-    for spec in m.GAUGES.values():
-        families[spec.name] = GaugeMetricFamily(spec.name, spec.documentation, labels=spec.labels)
+    families: dict[str, GaugeMetricFamily] = {
+        name: _gauge(family) for name, family in m.MONITOR_GAUGES.items()
+    }
     generic_feature: dict[str, bool] = {}
     for s in snap.samples:
-        if s.metric in m.GAUGES or not _generic_ok(s.metric):
+        if s.metric in m.MONITOR_GAUGES or not _generic_ok(s.metric):
             continue
         generic_feature[s.metric] = generic_feature.get(s.metric, False) or bool(s.feature)
     for name, per_feature in sorted(generic_feature.items()):
+        # Undeclared names a monitor wrote are still served, with a generic help text.
         families[name] = GaugeMetricFamily(
             name,
             f"driftwarden monitor metric {name} (latest partition of monitor_metrics)",
@@ -186,25 +174,19 @@ def snapshot_metrics(snap: Snapshot) -> Iterator[Metric]:
         family = families.get(s.metric)
         if family is None:
             continue
-        spec = m.GAUGES.get(s.metric)
+        spec = m.MONITOR_GAUGES.get(s.metric)
         per_feature = spec.per_feature if spec else generic_feature[s.metric]
         labels = [s.model, s.version, s.feature] if per_feature else [s.model, s.version]
         family.add_metric(labels, s.value)
     yield from families.values()
 
-    requests = CounterMetricFamily(
-        m.INFERENCE_REQUESTS,
-        "Inference requests logged (rows of the daily inference partitions, summed)",
-        labels=m.MODEL_LABELS,
-    )
+    requests = _counter(m.INFERENCE_REQUESTS)
     for model, version, total in snap.requests:
         requests.add_metric([model, version], total if math.isfinite(total) else 0.0)
     yield requests
 
     duration = HistogramMetricFamily(
-        m.INFERENCE_DURATION,
-        "Logged inference latency in seconds, over all monitored partitions",
-        labels=m.MODEL_LABELS,
+        m.INFERENCE_DURATION.name, m.INFERENCE_DURATION.help, labels=m.INFERENCE_DURATION.labels
     )
     for h in snap.histograms:
         duration.add_metric(
@@ -214,29 +196,17 @@ def snapshot_metrics(snap: Snapshot) -> Iterator[Metric]:
         )
     yield duration
 
-    last = GaugeMetricFamily(
-        m.LAST_SUCCESS,
-        "Unix time of the last successful monitoring write for the model (partition_log)",
-        labels=["model"],
-    )
+    last = _gauge(m.LAST_SUCCESS)
     for model, ts in snap.last_success:
         last.add_metric([model], ts)
     yield last
 
-    latest = GaugeMetricFamily(
-        m.LATEST_PARTITION,
-        "Unix time (midnight UTC) of the newest partition with monitoring metrics",
-        labels=["model"],
-    )
+    latest = _gauge(m.LATEST_PARTITION)
     for model, ts in sorted(snap.latest_partition().items()):
         latest.add_metric([model], ts)
     yield latest
 
-    alerts = GaugeMetricFamily(
-        m.OPEN_ALERTS,
-        "Open (firing) driftwarden alerts by tier; 0 when none or no alert table yet",
-        labels=["model", "tier"],
-    )
+    alerts = _gauge(m.OPEN_ALERTS)
     counts = {(model, tier): n for model, tier, n in snap.open_alerts}
     for model in snap.models:
         for tier in m.ALERT_TIERS:
@@ -365,7 +335,8 @@ def push_if_configured(
 def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``serve-metrics`` to a ``driftwarden`` argparse CLI; returns its parser.
 
-    The warehouse defaults to ``$DRIFTWARDEN_HOME/warehouse.duckdb``.
+    The warehouse defaults to the home's (``$DRIFTWARDEN_WAREHOUSE``, else
+    ``$DRIFTWARDEN_HOME/warehouse.duckdb``).
     """
     parser = subparsers.add_parser(
         "serve-metrics",
@@ -386,13 +357,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _serve_metrics_command(args: argparse.Namespace) -> int:
-    from monitoring_assets.home import Home
-
-    if args.warehouse:
-        path = args.warehouse
-    elif getattr(args, "home", None):  # the driftwarden command's global --home
-        path = Home(Path(args.home).resolve()).warehouse_location
-    else:
-        path = Home.from_env().warehouse_location
+    # The driftwarden command's global --home, else $DRIFTWARDEN_HOME; an explicit
+    # --warehouse wins over both.
+    path = args.warehouse or Home.from_env(root=getattr(args, "home", None)).warehouse_location
     serve_metrics(path, args.host, args.port)
     return 0

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-from monitoring_assets.observability import metrics as m
-from resources.warehouse import LATENCY_HISTOGRAM, Warehouse, WarehouseError  # noqa: F401 (re-export)
+from monitoring_assets.core import metrics as m
+from monitoring_assets.core.ports import WarehouseError
+from resources.warehouse import DUCKDB_SCHEME, Warehouse, is_server, open_warehouse
 
 
 class SnapshotUnavailable(RuntimeError):
@@ -83,11 +84,6 @@ class Snapshot:
         return out
 
 
-def is_url(location: str | Path) -> bool:
-    """Whether ``location`` names a warehouse server (``postgresql://…``), not a DuckDB file."""
-    return "://" in str(location) and not str(location).startswith("duckdb:///")
-
-
 def read_snapshot(path: str | Path, lock_timeout: float = 0.5) -> Snapshot:
     """Read a :class:`Snapshot` from the warehouse at ``path``: a DuckDB file or a
     ``postgresql://`` URL.
@@ -98,10 +94,10 @@ def read_snapshot(path: str | Path, lock_timeout: float = 0.5) -> Snapshot:
     """
     started = time.perf_counter()
     now = time.time()
-    if is_url(path):
+    if is_server(path):
         rows = _read_server(str(path))
         return _assemble(now, started, *rows)
-    path = Path(str(path).removeprefix("duckdb:///"))
+    path = Path(str(path).removeprefix(DUCKDB_SCHEME))
     if not path.exists():
         return Snapshot.empty(now)
     warehouse = Warehouse(path, lock_timeout=lock_timeout)
@@ -124,7 +120,7 @@ def read_snapshot(path: str | Path, lock_timeout: float = 0.5) -> Snapshot:
                 GROUP BY model, metric, feature
                 ORDER BY model, metric, feature
                 """,
-                [m.INFERENCE_REQUESTS_ROWS],
+                [m.INFERENCE_REQUESTS.name],
             )
             request_rows = _rows(
                 con,
@@ -133,7 +129,7 @@ def read_snapshot(path: str | Path, lock_timeout: float = 0.5) -> Snapshot:
                 FROM monitor_metrics WHERE metric = ? AND isfinite(value)
                 GROUP BY ALL ORDER BY ALL
                 """,
-                [m.INFERENCE_REQUESTS_ROWS],
+                [m.INFERENCE_REQUESTS.name],
             )
             histogram_rows = _histogram_rows(con)
             run_rows = _rows(
@@ -191,15 +187,13 @@ _PG_ALERTS = (
 
 def _read_server(url: str) -> tuple[list[tuple], ...]:
     """The snapshot's rows from a Postgres warehouse (tables it lacks read as empty)."""
-    from resources.warehouse import open_warehouse
-
     try:
         warehouse = open_warehouse(url)
         out = []
         for sql, params in (
-            (_PG_METRICS, [m.INFERENCE_REQUESTS_ROWS]),
-            (_PG_REQUESTS, [m.INFERENCE_REQUESTS_ROWS]),
-            (_PG_HISTOGRAM, [m.INFERENCE_REQUESTS_ROWS]),
+            (_PG_METRICS, [m.INFERENCE_REQUESTS.name]),
+            (_PG_REQUESTS, [m.INFERENCE_REQUESTS.name]),
+            (_PG_HISTOGRAM, [m.INFERENCE_REQUESTS.name]),
             (_PG_RUNS, []),
             (_PG_ALERTS, []),
         ):
@@ -294,7 +288,7 @@ def _histogram_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         GROUP BY ALL
         ORDER BY 1, 2, 3
         """,
-        [m.INFERENCE_REQUESTS_ROWS],
+        [m.INFERENCE_REQUESTS.name],
     )
 
 

@@ -4,11 +4,11 @@ variables substituted) and alerting rules."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
-
-from monitoring_assets.observability.dashboards import promql_expressions
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -20,6 +20,32 @@ SUBSTITUTIONS = {
     "$model": ".*",
     "$feature": ".*",
 }
+
+
+def promql_expressions(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every PromQL expression of a dashboard model: ``(where, expr)``, including the
+    model/feature variables' ``label_values(...)`` queries (as their metric selector)."""
+    for panel in _panels(dashboard.get("panels", [])):
+        for target in panel.get("targets", []):
+            if target.get("expr"):
+                yield (
+                    f"{dashboard['uid']}: {panel.get('title')} [{target.get('refId')}]",
+                    target["expr"],
+                )
+    for var in dashboard.get("templating", {}).get("list", []):
+        query = var.get("query")
+        if isinstance(query, dict):
+            query = query.get("query")
+        if isinstance(query, str) and query.startswith("label_values("):
+            inner = query[len("label_values(") : -1]
+            selector = inner.rsplit(",", 1)[0].strip()
+            yield f"{dashboard['uid']}: variable {var.get('name')}", selector
+
+
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for p in panels:
+        yield p
+        yield from _panels(p.get("panels", []) or [])
 
 
 def substitute(expr: str) -> str:

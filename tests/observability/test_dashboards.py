@@ -1,23 +1,42 @@
-"""Grafana dashboards as code: generated files are current, valid and use the thresholds."""
+"""Grafana dashboards as code (deploy/grafana/generate.py): generated files are current,
+valid, and draw the model file's default thresholds."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 
 import yaml
 
-from monitoring_assets.observability.dashboards import (
-    DASHBOARDS,
-    DATASOURCE_UID,
-    dashboard_json,
-    render_all,
+from monitoring_assets.core.config import (
+    DriftThresholds,
+    PerformanceThresholds,
+    QualityThresholds,
+    Thresholds,
 )
 from tests.conftest import require_binary
 from tests.observability.promql import DEPLOY, dashboard_expressions
 
 GRAFANA = DEPLOY / "grafana"
+
+
+def _load_generator():
+    """deploy/grafana/generate.py as a module (it is a script, outside the package)."""
+    spec = importlib.util.spec_from_file_location(
+        "driftwarden_grafana_generate", GRAFANA / "generate.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generator = _load_generator()
+DASHBOARDS = generator.DASHBOARDS
+DATASOURCE_UID = generator.DATASOURCE_UID
+dashboard_json = generator.dashboard_json
+render_all = generator.render_all
 
 
 def test_generated_files_are_current():
@@ -77,7 +96,7 @@ def _steps(panel: dict) -> list:
     return [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
 
 
-def test_drift_panels_use_the_03_05_thresholds():
+def test_drift_panels_use_the_model_file_default_thresholds():
     overview = json.loads((GRAFANA / "dashboards" / "model-health-overview.json").read_text())
     drift = json.loads((GRAFANA / "dashboards" / "drift-analysis.json").read_text())
     drift_panels = [
@@ -88,6 +107,8 @@ def test_drift_panels_use_the_03_05_thresholds():
         and p["type"] in ("stat", "timeseries")
     ]
     assert len(drift_panels) >= 3
+    defaults = DriftThresholds()
+    assert (defaults.drift_share_warn, defaults.drift_share_error) == (0.3, 0.5)
     for p in drift_panels:
         assert _steps(p) == [None, 0.3, 0.5], p["title"]
 
@@ -98,7 +119,27 @@ def test_performance_dashboard_shows_realized_and_estimated():
     exprs = [t["expr"] for t in panel["targets"]]
     assert any(e.startswith("model_accuracy") for e in exprs)
     assert any(e.startswith("model_estimated_accuracy") for e in exprs)
+    assert PerformanceThresholds().accuracy_floor == 0.85
     assert _steps(panel) == [None, 0.85]
+
+
+def test_panel_thresholds_are_the_config_thresholds():
+    """The generator draws what the config models say, not copies of the numbers."""
+    t = Thresholds(
+        drift=DriftThresholds(drift_share_warn=0.25, drift_share_error=0.4),
+        performance=PerformanceThresholds(accuracy_floor=0.9, min_label_coverage=0.7),
+        quality=QualityThresholds(missing_share_warn=0.01, missing_share_error=0.1),
+    )
+    drift = dashboard_json(generator.drift(t))
+    perf = dashboard_json(generator.performance(t))
+    by_title = {p["title"]: p for d in (drift, perf) for p in d["panels"]}
+    assert _steps(by_title["Dataset drift score"]) == [None, 0.25, 0.4]
+    assert "0.25 warning, 0.4 critical" in drift["description"]
+    assert _steps(by_title["Missing share over time"]) == [None, 0.01, 0.1]
+    assert _steps(by_title["Accuracy: realized vs estimated"]) == [None, 0.9]
+    assert _steps(by_title["Label coverage"]) == [None, 0.7]
+    # The files under deploy/ are the defaults' rendering.
+    assert generator.DEFAULT_THRESHOLDS == Thresholds()
 
 
 def test_provisioning_points_at_the_dashboards_and_datasource():

@@ -10,14 +10,13 @@ import urllib.request
 import pandas as pd
 import pytest
 
-from monitoring_assets.observability import metrics as m
+from monitoring_assets.core import metrics as m
 from monitoring_assets.observability.exporter import (
     WarehouseCollector,
     add_cli,
     start_metrics_server,
 )
 from monitoring_assets.observability.snapshot import Snapshot, SnapshotUnavailable, read_snapshot
-from monitoring_assets.observability.synthetic import DayValues, write_day
 from resources.warehouse import MONITOR_METRICS, Warehouse
 from tests.observability.helpers import (
     assert_valid_exposition,
@@ -27,6 +26,7 @@ from tests.observability.helpers import (
     value,
     writer_holding_lock,
 )
+from tests.observability.synthetic import DayValues, write_day
 
 DAY = dt.date(2026, 7, 1)
 FEATURES = ["tenure", "monthly_charges", "total_charges"]
@@ -75,7 +75,7 @@ def test_latest_partition_values_with_labels(warehouse):
     assert value(series, "model_f1", model="churn", version="v2") == pytest.approx(0.735)
     assert value(series, "model_estimated_accuracy", model="churn", version="v2") == 0.88
     assert value(series, "ml_label_coverage", model="churn", version="v2") == 1.0
-    assert value(series, m.EXPORTER_WAREHOUSE_UP) == 1.0
+    assert value(series, m.EXPORTER_WAREHOUSE_UP.name) == 1.0
 
 
 def test_requests_counter_and_latency_histogram(warehouse):
@@ -101,13 +101,13 @@ def test_requests_counter_and_latency_histogram(warehouse):
 def test_last_run_timestamp_latest_partition_and_alerts_default_zero(warehouse):
     before = dt.datetime.now(dt.UTC).timestamp()
     series = assert_valid_exposition(scrape(WarehouseCollector(warehouse.path)))
-    last = value(series, m.LAST_SUCCESS, model="churn")
+    last = value(series, m.LAST_SUCCESS.name, model="churn")
     assert before - 120 < last <= before + 1
-    latest = value(series, m.LATEST_PARTITION, model="churn")
+    latest = value(series, m.LATEST_PARTITION.name, model="churn")
     assert latest == dt.datetime(2026, 7, 3, tzinfo=dt.UTC).timestamp()
     # No alerts table yet: every tier reads 0.
     for tier in m.ALERT_TIERS:
-        assert value(series, m.OPEN_ALERTS, model="churn", tier=tier) == 0
+        assert value(series, m.OPEN_ALERTS.name, model="churn", tier=tier) == 0
 
 
 def test_open_alerts_by_tier_from_alerts_table(warehouse):
@@ -117,15 +117,15 @@ def test_open_alerts_by_tier_from_alerts_table(warehouse):
         " ('churn','warning','resolved'), ('churn','info','firing'), ('churn','bogus','firing')"
     )
     series = assert_valid_exposition(scrape(WarehouseCollector(warehouse.path)))
-    assert value(series, m.OPEN_ALERTS, model="churn", tier="critical") == 2
-    assert value(series, m.OPEN_ALERTS, model="churn", tier="warning") == 0
-    assert value(series, m.OPEN_ALERTS, model="churn", tier="info") == 1
+    assert value(series, m.OPEN_ALERTS.name, model="churn", tier="critical") == 2
+    assert value(series, m.OPEN_ALERTS.name, model="churn", tier="warning") == 0
+    assert value(series, m.OPEN_ALERTS.name, model="churn", tier="info") == 1
 
 
 def test_missing_warehouse_file_is_an_empty_warehouse(tmp_path):
     path = tmp_path / "none" / "warehouse.duckdb"
     series = assert_valid_exposition(scrape(WarehouseCollector(path)))
-    assert value(series, m.EXPORTER_WAREHOUSE_UP) == 1
+    assert value(series, m.EXPORTER_WAREHOUSE_UP.name) == 1
     assert not any(n.startswith(("ml_", "model_")) for n in names(series))
     assert not path.exists(), "a scrape must not create the warehouse"
 
@@ -137,7 +137,7 @@ def test_warehouse_without_tables(tmp_path):
     duckdb.connect(str(path)).close()
     text = scrape(WarehouseCollector(path))
     series = assert_valid_exposition(text)
-    assert value(series, m.EXPORTER_WAREHOUSE_UP) == 1
+    assert value(series, m.EXPORTER_WAREHOUSE_UP.name) == 1
     assert "# TYPE model_inference_duration_seconds histogram" in text
 
 
@@ -203,26 +203,26 @@ def test_scrape_while_a_run_writes_serves_last_good_snapshot(warehouse):
 
     collector._reader = reader
     first = assert_valid_exposition(scrape(collector))
-    assert value(first, m.EXPORTER_WAREHOUSE_UP) == 1
+    assert value(first, m.EXPORTER_WAREHOUSE_UP.name) == 1
     now[0] = 1042.0
     with writer_holding_lock(warehouse.path):
         text = scrape(collector)
     stale = assert_valid_exposition(text)
-    assert value(stale, m.EXPORTER_WAREHOUSE_UP) == 0
-    assert value(stale, m.EXPORTER_SNAPSHOT_AGE) == pytest.approx(42.0)
-    assert value(stale, m.EXPORTER_READ_ERRORS + "_total") == 1
+    assert value(stale, m.EXPORTER_WAREHOUSE_UP.name) == 0
+    assert value(stale, m.EXPORTER_SNAPSHOT_AGE.name) == pytest.approx(42.0)
+    assert value(stale, m.EXPORTER_READ_ERRORS.name + "_total") == 1
     assert value(stale, "ml_model_drift_score", model="churn", version="v2") == pytest.approx(0.62)
     # Once the writer is done, the next scrape reads afresh.
     fresh = assert_valid_exposition(scrape(collector))
-    assert value(fresh, m.EXPORTER_WAREHOUSE_UP) == 1
-    assert value(fresh, m.EXPORTER_SNAPSHOT_AGE) == 0
+    assert value(fresh, m.EXPORTER_WAREHOUSE_UP.name) == 1
+    assert value(fresh, m.EXPORTER_SNAPSHOT_AGE.name) == 0
 
 
 def test_locked_on_the_first_scrape_serves_exporter_metrics_only(warehouse):
     collector = WarehouseCollector(warehouse.path, lock_timeout=0.1)
     with writer_holding_lock(warehouse.path):
         series = assert_valid_exposition(scrape(collector))
-    assert value(series, m.EXPORTER_WAREHOUSE_UP) == 0
+    assert value(series, m.EXPORTER_WAREHOUSE_UP.name) == 0
     assert "ml_model_drift_score" not in names(series)
 
 
@@ -286,8 +286,8 @@ def test_unchanged_warehouse_is_not_read_again_until_it_changes(warehouse):
     now[0] += 5
     series = assert_valid_exposition(scrape(collector))
     assert len(reads) == 1
-    assert value(series, m.EXPORTER_WAREHOUSE_UP) == 1
-    assert value(series, m.EXPORTER_SNAPSHOT_AGE) == 0
+    assert value(series, m.EXPORTER_WAREHOUSE_UP.name) == 1
+    assert value(series, m.EXPORTER_SNAPSHOT_AGE.name) == 0
     # A run writes: the next scrape reads the new numbers.
     write_day(warehouse, "churn", "v2", DAY + dt.timedelta(days=5), DayValues(drift_score=0.7), [])
     series = assert_valid_exposition(scrape(collector))
@@ -308,7 +308,7 @@ def test_serve_metrics_process_answers_scrapes(warehouse):
 
     port = free_port()
     code = (
-        "from monitoring_assets.observability import serve_metrics\n"
+        "from monitoring_assets.observability.exporter import serve_metrics\n"
         f"serve_metrics({str(warehouse.path)!r}, '127.0.0.1', {port})\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

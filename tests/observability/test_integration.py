@@ -22,7 +22,6 @@ from monitoring_assets.observability.exporter import (
     push_metrics,
     start_metrics_server,
 )
-from monitoring_assets.observability.synthetic import DayValues, write_day
 from resources.warehouse import Warehouse
 from tests.conftest import require_binary
 from tests.observability.helpers import parse, value, writer_holding_lock
@@ -38,6 +37,7 @@ from tests.observability.servers import (
     start_webhook,
     wait_for,
 )
+from tests.observability.synthetic import DayValues, write_day
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import urllib.request
 
 from monitoring_assets.observability.exporter import start_metrics_server
 from monitoring_assets.observability.snapshot import read_snapshot
-from monitoring_assets.observability.synthetic import write_fleet
+from tests.observability.synthetic import write_fleet
 from resources.warehouse import Warehouse, open_warehouse
 
 

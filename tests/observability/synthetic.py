@@ -1,4 +1,4 @@
-"""A synthetic fleet of monitored models written straight into the warehouse tables.
+"""Test fixture: a synthetic fleet of monitored models written straight into the warehouse.
 
 For the exporter's tests, ``bench/bench_scrape.py`` and trying the dashboards locally
 without running the monitors: the rows have the shapes and value ranges the monitors
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from monitoring_assets.observability import metrics as m
-from monitoring_assets.observability.snapshot import LATENCY_HISTOGRAM
-from resources.warehouse import MONITOR_METRICS, PARTITION_LOG, Warehouse
+from monitoring_assets.core import metrics as m
+from monitoring_assets.core.ports import Warehouse
+from monitoring_assets.core.tables import LATENCY_HISTOGRAM, MONITOR_METRICS, PARTITION_LOG
 
 LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, math.inf)
 
@@ -90,22 +90,22 @@ def day_frames(
         )
 
     drifted = sum(1 for v in values.feature_drift if v >= drift_threshold)
-    put("ml_model_drift_score", values.drift_score)
-    put("ml_model_drifted_features", float(drifted))
+    put(m.DRIFT_SCORE.name, values.drift_score)
+    put(m.DRIFTED_FEATURES.name, float(drifted))
     for name, v in zip(features, values.feature_drift, strict=False):
-        put("ml_feature_drift_score", v, name)
+        put(m.FEATURE_DRIFT_SCORE.name, v, name)
     for name, v in zip(features, values.missing_share, strict=False):
-        put("ml_data_missing_share", v, name)
+        put(m.MISSING_SHARE.name, v, name)
     if values.accuracy is not None:
-        put("model_accuracy", values.accuracy)
-        put("model_precision", values.accuracy - 0.05)
-        put("model_recall", values.accuracy - 0.1)
-        put("model_f1", values.accuracy - 0.075)
+        put(m.ACCURACY.name, values.accuracy)
+        put(m.PRECISION.name, values.accuracy - 0.05)
+        put(m.RECALL.name, values.accuracy - 0.1)
+        put(m.F1.name, values.accuracy - 0.075)
     if values.estimated_accuracy is not None:
-        put("model_estimated_accuracy", values.estimated_accuracy)
+        put(m.ESTIMATED_ACCURACY.name, values.estimated_accuracy)
     if values.label_coverage is not None:
-        put("ml_label_coverage", values.label_coverage)
-    put(m.INFERENCE_REQUESTS_ROWS, float(values.rows))
+        put(m.LABEL_COVERAGE.name, values.label_coverage)
+    put(m.INFERENCE_REQUESTS.name, float(values.rows))
     for metric, v in values.extra.items():
         put(metric, v)
     log = pd.DataFrame(
