@@ -1,4 +1,16 @@
-"""The Dagster code location: one asset graph per model in the model file.
+"""The Dagster code location, and the one place its parts are chosen.
+
+- :data:`MONITORS`: which monitors every model gets, in order (an explicit list;
+  importing a monitor registers nothing).
+- :func:`build_resources`: every resource the assets, checks, sensors and jobs use.
+  Where the warehouse and the lake live comes from the :class:`Home` in force
+  (:meth:`Home.from_env` reads ``DRIFTWARDEN_HOME``, ``DRIFTWARDEN_WAREHOUSE`` and
+  ``DRIFTWARDEN_LAKE``); which backend serves a location (DuckDB or Postgres, a local
+  folder or a pyarrow filesystem) is decided by ``resources.warehouse.open_warehouse``
+  and ``resources.lake.open_lake``, the same two functions the CLI, the demo, the
+  exporter and the stream consumer call.
+- :func:`build_definitions`: one asset graph per model in the model file, the alert
+  sensors and schedules, the stream sensors, and those resources.
 
 Loading this module reads the model file and builds definitions only; it trains,
 reads and imports nothing heavy (evidently is imported inside the assets that use it).
@@ -6,44 +18,64 @@ reads and imports nothing heavy (evidently is imported inside the assets that us
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
-import monitoring_assets.monitors  # noqa: F401  (plugs the monitors into the factory)
 from monitoring_assets.core.config import ProjectConfig, load_project
-from monitoring_assets.home import Home
-from monitoring_assets.monitors.inference import MonitorDefs, build_model
+from monitoring_assets.core.home import Home
+from monitoring_assets.monitors.drift import build_drift_monitor
+from monitoring_assets.monitors.inference import (
+    MonitorBuilder,
+    MonitorDefs,
+    build_foundation,
+    build_model,
+)
+from monitoring_assets.monitors.performance import build_performance_monitor
 from resources.home import HomeResource
 from resources.lake import LakeResource
 from resources.model_registry import ModelRegistryResource
+from resources.notifiers import AlertingResource
 from resources.warehouse import WarehouseResource
+from sensors.alerts import build_alert_definitions
+from sensors.metrics_push import push_metrics_after_run
+from sensors.stream_days import build_stream_sensors
+
+#: The monitors every model gets, in order: the foundation (reference data, inference
+#: logs, ground truth) first, then drift and data quality, then performance.
+MONITORS: tuple[MonitorBuilder, ...] = (
+    build_foundation,
+    build_drift_monitor,
+    build_performance_monitor,
+)
 
 
-def build_resources(home: Home) -> dict:
-    """Resources chosen by configuration; the embedded default keeps everything under
-    DRIFTWARDEN_HOME. ``DRIFTWARDEN_WAREHOUSE`` and ``DRIFTWARDEN_LAKE`` move the warehouse
-    and the Parquet lake elsewhere (see docs/deployment.md)."""
+def build_resources(home: Home) -> dict[str, Any]:
+    """Every resource of the code location, for ``home``: ``warehouse``, ``lake``,
+    ``home``, ``model_registry`` and ``alerting`` (channels and secrets from the
+    environment, see ``resources.notifiers``)."""
     return {
         "warehouse": WarehouseResource(path=home.warehouse_location),
         "lake": LakeResource(root=home.lake_location),
         "home": HomeResource(root=str(home.root)),
         "model_registry": ModelRegistryResource(root=str(home.registry)),
+        "alerting": AlertingResource.from_env(),
     }
 
 
 def build_definitions(
-    project: ProjectConfig | None = None, home: Home | None = None
+    project: ProjectConfig | None = None,
+    home: Home | None = None,
+    monitors: tuple[MonitorBuilder, ...] = MONITORS,
 ) -> dg.Definitions:
-    """Definitions for every model in ``project`` (default: the model file in force)."""
+    """Definitions for every model in ``project`` (default: the model file in force),
+    with the resources of ``home`` (default: :meth:`Home.from_env`)."""
     project = project or load_project()
     home = home or Home.from_env()
     everything = MonitorDefs()
     for model in project.models:
-        _, defs = build_model(model)
+        _, defs = build_model(model, monitors)
         everything.extend(defs)
-    from sensors.alerts import build_alert_definitions
-    from sensors.metrics_push import push_metrics_after_run
-    from sensors.stream_days import build_stream_sensors
-
     retrain_jobs = [j for j in everything.jobs if j.name.startswith("retrain_")]
     alerts = build_alert_definitions(project.models, retrain_jobs=retrain_jobs)
     return dg.Definitions(
@@ -57,7 +89,7 @@ def build_definitions(
             push_metrics_after_run,
         ],
         schedules=[*everything.schedules, *alerts.schedules],
-        resources={**build_resources(home), **alerts.resources},
+        resources=build_resources(home),
     )
 
 

@@ -258,7 +258,6 @@ class AlertDefinitions:
     schedules: list[dg.ScheduleDefinition]
     assets: list[dg.AssetSpec]
     jobs: list[dg.JobDefinition]
-    resources: dict[str, Any]
 
 
 def build_alert_definitions(
@@ -276,7 +275,8 @@ def build_alert_definitions(
     gets its actions recorded as ``no_job`` instead of a run. ``alert_deps``: the
     asset names each model's ``alerts`` asset is drawn downstream of.
     Requires resources ``warehouse`` (WarehouseResource) and ``alerting``
-    (AlertingResource; a default from the environment is in ``.resources``).
+    (AlertingResource), chosen with every other resource in
+    ``monitoring_assets.definitions.build_resources``.
     """
     models = list(models)
     policy = policy or load_policy()
@@ -359,7 +359,6 @@ def build_alert_definitions(
         schedules=[schedule],
         assets=assets,
         jobs=[digest_job],
-        resources={"alerting": AlertingResource.from_env()},
     )
 
 

@@ -1,14 +1,15 @@
 """Asset factories: one Dagster graph per configured model, under the model's key prefix.
 
 The foundation assets live here (``reference_data``, ``inference_logs``,
-``ground_truth``); monitors (drift, quality, performance, …) plug in through
-:data:`MONITOR_BUILDERS`, each a function of :class:`ModelGraph` returning
-:class:`MonitorDefs`. A second model is a config entry, not code.
+``ground_truth``); monitors (drift, quality, performance, …) are builders, each a
+function of :class:`ModelGraph` returning :class:`MonitorDefs`, and
+:func:`build_model` applies the ones it is given (the list is
+``monitoring_assets.definitions.MONITORS``). A second model is a config entry, not code.
 """
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -16,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.ports import Lake, StagedPartition
 from monitoring_assets.core.schema import SchemaError, validate_inference, validate_labels
 from monitoring_assets.core.tables import SIMULATOR_TRUTH
-from resources.lake import LakeResource, StagedPartition
+from resources.lake import LakeResource
 from resources.sources import build_source
 from resources.warehouse import (
     LATENCY_HISTOGRAM,
@@ -82,10 +84,11 @@ def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
     return [dt.date.fromisoformat(k) for k in context.partition_keys]
 
 
-def file_digest(path) -> str:
-    """A content hash used as the partition's data version."""
+def file_digest(path, lake: Lake | None = None) -> str:
+    """A content hash used as the partition's data version; with ``lake``, ``path`` is a
+    location read through it (it may be on object storage)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with lake.open_input(str(path)) if lake is not None else open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:16]
@@ -251,7 +254,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             path = part.commit()
             rows = len(stats)
             total += rows
-            version = file_digest(path)
+            version = file_digest(path, store)
             logged[date] = (rows, version)
             metrics[date] = {("model_inference_requests", ""): rows}
             if model.columns.latency:
@@ -357,15 +360,15 @@ def _with_missing_latency(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFra
     return out
 
 
-# Monitor builders add their assets/checks per model; the foundation comes first.
-MONITOR_BUILDERS: list[MonitorBuilder] = [build_foundation]
-
-
-def build_model(model: ModelConfig) -> tuple[ModelGraph, MonitorDefs]:
-    """Every definition of one model."""
+def build_model(
+    model: ModelConfig, monitors: Sequence[MonitorBuilder]
+) -> tuple[ModelGraph, MonitorDefs]:
+    """Every definition of one model: what each of ``monitors`` builds (in order; the
+    foundation is one of them), the ``monitor_<model>``/``labels_<model>`` jobs and
+    their schedules."""
     graph = ModelGraph(model, partitions_for(model))
     defs = MonitorDefs()
-    for builder in MONITOR_BUILDERS:
+    for builder in monitors:
         defs.extend(builder(graph))
     selection = dg.AssetSelection.groups(graph.group)
     monitor_job = dg.define_asset_job(
