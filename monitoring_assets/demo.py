@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from monitoring_assets.core.config import ProjectConfig, load_project
-from monitoring_assets.home import Home
+from monitoring_assets.core.home import Home
 from monitoring_assets.instance import prepare_dagster_home
 from monitoring_assets.scorecard import render, scorecard
 from resources.warehouse import Warehouse, open_warehouse

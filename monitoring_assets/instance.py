@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from monitoring_assets.home import Home
+from monitoring_assets.core.home import Home
 
 # The repository's dagster.yaml is the instance template (installed editable, the
 # package sits beside it).

@@ -1,9 +1,14 @@
 """The ports: what the core needs from the outside world, implemented by ``resources/``.
 
 The core (profiles, drift, quality, performance, retraining, alerts) talks to storage only
-through these protocols; the DuckDB/Postgres warehouses, the local/pyarrow lakes and the
-model registry in ``resources/`` implement them, and ``monitoring_assets/definitions.py``
-chooses which.
+through these protocols; the DuckDB/Postgres warehouses and the local/pyarrow lakes in
+``resources/`` implement them. ``resources.warehouse.open_warehouse`` and
+``resources.lake.open_lake`` turn a location into an adapter, and
+``monitoring_assets/definitions.py`` (``build_resources``) is where the code location's
+resources are chosen.
+
+The lake's layout (:data:`PART_FILE`, :func:`date_key`, :func:`version_key`) is part of
+the contract: every adapter writes the same Hive-style paths.
 """
 
 from __future__ import annotations

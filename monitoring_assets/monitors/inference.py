@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.metrics import INFERENCE_REQUESTS
 from monitoring_assets.core.ports import Lake, StagedPartition
 from monitoring_assets.core.schema import SchemaError, validate_inference, validate_labels
 from monitoring_assets.core.tables import SIMULATOR_TRUTH
@@ -256,7 +257,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             total += rows
             version = file_digest(path, store)
             logged[date] = (rows, version)
-            metrics[date] = {("model_inference_requests", ""): rows}
+            metrics[date] = {(INFERENCE_REQUESTS.name, ""): rows}
             if model.columns.latency:
                 histograms.append(latency_rows(model.name, date, stats[model.columns.latency]))
             truth = source.truth(date)

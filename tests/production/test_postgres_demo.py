@@ -201,8 +201,8 @@ def _run_in_child(instance_ref, warehouse_url: str, keys: list[str]) -> tuple[bo
     """One run of ``monitor_churn`` in its own process (Dagster's in-process executor is
     not thread-safe), on the shared instance and warehouse."""
     from monitoring_assets.core.config import load_project
+    from monitoring_assets.core.home import Home
     from monitoring_assets.definitions import build_definitions
-    from monitoring_assets.home import Home
 
     defs = with_warehouse(build_definitions(load_project(), Home.from_env()), warehouse_url)
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
