@@ -143,10 +143,12 @@ def test_writers_in_two_processes_leave_one_result(backend, tmp_path, request):
     assert len(out) == 1 and int(out.n.iloc[0]) == 50
 
 
-def _hold_duckdb(path: str, seconds: float) -> None:
+def _hold_duckdb(path: str, seconds: float, holding=None) -> None:
     import duckdb
 
     con = duckdb.connect(path)
+    if holding is not None:
+        holding.set()
     time.sleep(seconds)
     con.close()
 
@@ -155,10 +157,13 @@ def test_duckdb_writer_fails_clearly_when_another_process_holds_the_file(tmp_pat
     path = tmp_path / "w.duckdb"
     Warehouse(path).migrate()
     ctx = multiprocessing.get_context("spawn")
-    holder = ctx.Process(target=_hold_duckdb, args=(str(path), 6.0))
+    holding = ctx.Event()
+    holder = ctx.Process(target=_hold_duckdb, args=(str(path), 4.0, holding))
     holder.start()
     try:
-        time.sleep(2.5)  # the holder has the file lock
+        # Wait until the holder has the file lock (a spawned process starts slowly on a
+        # busy machine; a fixed sleep made this test flaky).
+        assert holding.wait(timeout=60), "the holder process did not open the file"
         started = time.monotonic()
         with pytest.raises(WarehouseError, match=f"cannot open warehouse {path}"):
             Warehouse(path, lock_timeout=1.0).replace(
