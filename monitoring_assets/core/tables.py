@@ -26,7 +26,7 @@ PARTITION_LOG = TableSpec(
 # The headline number of every monitor, one row per (model, partition, metric, feature):
 # the Prometheus exporter, the demo scorecard and dashboards read this long table, so a
 # new monitor shows up everywhere by writing here. ``feature`` is '' for model-level
-# metrics. Metric names are the Prometheus names (ml_model_drift_score, model_accuracy…).
+# metrics. Metric names are the Prometheus family names declared in core/metrics.py.
 MONITOR_METRICS = TableSpec(
     "monitor_metrics",
     {
