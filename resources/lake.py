@@ -4,6 +4,10 @@ Layout: ``{root}/{model}/{dataset}/date=YYYY-MM-DD/part-0.parquet``. A partition
 written to a temporary folder beside its final place and swapped in by rename, so a
 rerun replaces it whole and a failed write leaves the previous copy untouched.
 DuckDB reads the same layout with ``read_parquet(..., hive_partitioning=true)``.
+
+Every path segment is checked (:func:`lake_segments`): model and dataset are safe names,
+a partition is ``key=<safe name>`` (:mod:`monitoring_assets.names`), so no value can
+lead a write outside ``{root}/{model}/{dataset}``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,16 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from monitoring_assets.names import check_partition_key, check_safe_name
+
+
+def lake_segments(model: str, dataset: str, key: str | None = None) -> list[str]:
+    """The checked path segments ``[model, dataset(, key)]``; ``ValueError`` names the bad one."""
+    out = [check_safe_name(model, "model name"), check_safe_name(dataset, "lake dataset")]
+    if key is not None:
+        out.append(check_partition_key(key, "lake partition"))
+    return out
 
 
 class StagedPartition:
@@ -52,10 +66,10 @@ class Lake:
         self.root = Path(root)
 
     def dataset_dir(self, model: str, dataset: str) -> Path:
-        return self.root / model / dataset
+        return self.root.joinpath(*lake_segments(model, dataset))
 
     def partition_dir(self, model: str, dataset: str, key: str) -> Path:
-        return self.dataset_dir(model, dataset) / key
+        return self.root.joinpath(*lake_segments(model, dataset, key))
 
     @staticmethod
     def date_key(date: dt.date) -> str:

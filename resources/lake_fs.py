@@ -30,7 +30,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from resources.lake import Lake
+from resources.lake import Lake, lake_segments
 
 
 def _has_rename(fs: pafs.FileSystem) -> bool:
@@ -101,10 +101,10 @@ class FsLake:
         return "/".join(p for p in (head, *parts) if p)
 
     def dataset_dir(self, model: str, dataset: str) -> str:
-        return self._join(model, dataset)
+        return self._join(*lake_segments(model, dataset))
 
     def partition_dir(self, model: str, dataset: str, key: str) -> str:
-        return self._join(model, dataset, key)
+        return self._join(*lake_segments(model, dataset, key))
 
     @staticmethod
     def date_key(date: dt.date) -> str:
@@ -113,7 +113,7 @@ class FsLake:
     def stage(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> FsStagedPartition:
         """Write ``frame`` under a staging path without touching the current copy."""
         final = self.partition_dir(model, dataset, key)
-        staging = self._join(model, dataset, f".{key}.staging-{uuid.uuid4().hex}")
+        staging = f"{self.dataset_dir(model, dataset)}/.{key}.staging-{uuid.uuid4().hex}"
         self.fs.create_dir(staging, recursive=True)
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -8,11 +8,15 @@ them.
 
 Tables are declared with :class:`TableSpec` and registered by the module that owns
 them (``register_table``); :meth:`Warehouse.migrate` creates whatever is missing.
+
+Table and column names are plain identifiers fixed in code (checked when a spec is
+declared) and are quoted where SQL is built; every value is a bound parameter.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,6 +28,10 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from monitoring_assets.names import quote_ident
+
+_PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -33,10 +41,23 @@ class TableSpec:
     columns: Mapping[str, str]
     key: Sequence[str] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        for what, name in [("table", self.name), *(("column", c) for c in self.columns)]:
+            if not _PLAIN_IDENTIFIER.fullmatch(name):
+                raise ValueError(
+                    f"warehouse {what} name {name!r} (table {self.name!r}) is not a plain "
+                    "lowercase identifier"
+                )
+        unknown = [k for k in self.key if k not in self.columns]
+        if unknown:
+            raise ValueError(
+                f"warehouse table {self.name!r}: key columns {unknown} are not columns"
+            )
+
     def ddl(self) -> str:
-        cols = ", ".join(f"{c} {t}" for c, t in self.columns.items())
-        pk = f", PRIMARY KEY ({', '.join(self.key)})" if self.key else ""
-        return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols}{pk})"
+        cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in self.columns.items())
+        pk = f", PRIMARY KEY ({', '.join(map(quote_ident, self.key))})" if self.key else ""
+        return f"CREATE TABLE IF NOT EXISTS {quote_ident(self.name)} ({cols}{pk})"
 
 
 TABLES: dict[str, TableSpec] = {}
@@ -211,16 +232,17 @@ class Warehouse(PartitionLog):
             raise WarehouseError(
                 f"rows for table {table!r} do not match its columns: missing {missing}, unexpected {extra}"
             )
-        clause, params = _where(where)
+        clause, params = _where(where, spec)
         frame = rows[list(spec.columns)]
+        target = quote_ident(spec.name)
         with self.connect() as con:
             con.execute(spec.ddl())
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"DELETE FROM {table} WHERE {clause}", params)
+                con.execute(f"DELETE FROM {target} WHERE {clause}", params)
                 if len(frame):
                     con.register("_incoming", frame)
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _incoming")
                     con.unregister("_incoming")
                 con.execute("COMMIT")
             except Exception as exc:
@@ -255,18 +277,23 @@ class Warehouse(PartitionLog):
             ) from None
 
 
-def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
+def _where(where: Mapping[str, Any], spec: TableSpec) -> tuple[str, list[Any]]:
+    """``where`` as SQL with ``?`` parameters: columns of ``spec`` quoted, values bound."""
     if not where:
         raise WarehouseError(
             "replace() needs a non-empty 'where': refusing to replace a whole table"
         )
+    unknown = [c for c in where if c not in spec.columns]
+    if unknown:
+        raise WarehouseError(f"replace() on {spec.name!r}: where names unknown column(s) {unknown}")
     parts, params = [], []
-    for col, value in where.items():
+    for name, value in where.items():
+        col = quote_ident(name)
         if isinstance(value, (list, set, frozenset)):
             values = sorted(value)
             if not values:
                 raise WarehouseError(
-                    f"replace() where {col!r} IN (): an empty list matches nothing"
+                    f"replace() where {name!r} IN (): an empty list matches nothing"
                 )
             parts.append(f"{col} IN ({', '.join('?' * len(values))})")
             params.extend(values)

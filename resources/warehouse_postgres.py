@@ -41,6 +41,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql as pgsql
 
+from monitoring_assets.names import quote_ident
 from resources.warehouse import (
     PARTITION_LOG,
     TABLES,
@@ -314,13 +315,15 @@ class PgConnection:
             cols = self._registered.get(m.group("src"))
             if cols is None:
                 return m.group(0)
-            names = ", ".join(f'"{c}"' for c in cols)
+            names = ", ".join(map(quote_ident, cols))
             # Cast to the target's declared types: a column that is all NULL in the frame
             # was registered as VARCHAR and would not insert into a TIMESTAMP column.
             spec = TABLES.get(m.group("table"))
             declared = spec.columns if spec is not None else {}
             values = ", ".join(
-                f'CAST("{c}" AS {pg_type(declared[c])})' if c in declared else f'"{c}"'
+                f"CAST({quote_ident(c)} AS {pg_type(declared[c])})"
+                if c in declared
+                else quote_ident(c)
                 for c in cols
             )
             return f"INSERT INTO {m.group('table')} ({names}) SELECT {values} FROM {m.group('src')}"
@@ -484,12 +487,13 @@ class PostgresWarehouse(PartitionLog):
         """The highest applied migration (0 before the first :meth:`migrate`)."""
         with self.connect(read_only=True) as con:
             found = con.execute(
-                "SELECT to_regclass(?)", [f'"{self.schema}".{SCHEMA_VERSION_TABLE}']
+                "SELECT to_regclass(?)",
+                [f"{quote_ident(self.schema)}.{quote_ident(SCHEMA_VERSION_TABLE)}"],
             ).fetchone()
             if found is None or found[0] is None:
                 return 0
             row = con.execute(
-                f"SELECT coalesce(max(version), 0) FROM {SCHEMA_VERSION_TABLE}"
+                f"SELECT coalesce(max(version), 0) FROM {quote_ident(SCHEMA_VERSION_TABLE)}"
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -535,7 +539,7 @@ class PostgresWarehouse(PartitionLog):
             raise WarehouseError(
                 f"rows for table {table!r} do not match its columns: missing {missing}, unexpected {extra}"
             )
-        clause, params = _where(where)
+        clause, params = _where(where, spec)
         frame = rows[list(spec.columns)]
         self._ensure(spec)
         what = f"write to {table!r} where {dict(where)}"
@@ -618,7 +622,7 @@ class PostgresWarehouse(PartitionLog):
 
 
 def _qualified(schema: str, table: str) -> str:
-    return f'"{schema}"."{table}"'
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
 def _rollback(conn: Any) -> None:
