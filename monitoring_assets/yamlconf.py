@@ -56,13 +56,22 @@ def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> int | None:
     return None
 
 
+def _key_part(part: Any) -> str:
+    # A mapping key is user data (possibly megabytes, or with newlines): show it safely.
+    text = str(part)
+    if text.isprintable() and len(text) <= 60:
+        return text
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:50] + "…"
+
+
 def validation_message(path: Path, exc: ValidationError, lines: dict[tuple, int]) -> str:
     """Render a pydantic ValidationError as 'file:line: key: what was expected' lines."""
     parts = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         line = _nearest_line(loc, lines)
-        key = ".".join(str(p) for p in loc) or "<root>"
+        key = ".".join(_key_part(p) for p in loc) or "<root>"
         where = f"{path}:{line}" if line else str(path)
         parts.append(f"{where}: {key}: {err['msg']}")
     return "invalid configuration\n  " + "\n  ".join(parts)

@@ -438,6 +438,7 @@ class LocalModelRegistry(ModelRegistry):
         """Record the sha256 of the artifact file as it is now (for versions registered
         before hashes were recorded, or a file deliberately replaced); returns the hash.
         Only for a file you trust: from then on, loading it unpickles it."""
+        self.get(model, version)
         path = self.artifact_path(model, version)
         if not path.exists():
             raise RegistryError(f"model {model!r} version {version!r}: artifact {path} is missing")
