@@ -204,3 +204,19 @@ def test_postgres_warehouse_binds_values(tmp_path):
     finally:
         wh.drop_schema()
     assert_no_side_effects(tmp_path)
+
+
+@pytest.mark.parametrize("which", ["traversal", "copy", "nul", "lookalike"])
+def test_stream_files_refuse_hostile_group_names(tmp_path, model, which):
+    from monitoring_assets.streaming.landing import StreamLanding
+    from monitoring_assets.streaming.settings import StreamSettings
+
+    bad = hostile_values(tmp_path)[which]
+    with pytest.raises(ValueError, match="group_id .* is not a safe name"):
+        StreamSettings(group_id=bad + "-{model}").group_for(model.name)
+    landing = StreamLanding(tmp_path / "lake", model)
+    with pytest.raises(ValueError, match="consumer group .* is not a safe name"):
+        landing.checkpoint_path(bad)
+    with pytest.raises(ValueError, match="consumer group .* is not a safe name"):
+        landing.write_watermark(bad, {})
+    assert not list(tmp_path.rglob("*.state")) and not list(tmp_path.rglob("*.json"))
