@@ -243,9 +243,14 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[Any] = []
+        # Called with the message after it is kept, before the server answers 250.
+        self.before_answer: Any = None
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
-        self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
+        msg = message_from_bytes(envelope.content, policy=email_policy.default)
+        self.messages.append(msg)
+        if self.before_answer is not None:
+            self.before_answer(self, msg)
         return "250 OK"
 
 
