@@ -579,12 +579,10 @@ class WebhookChannel:
         timeout: float = 10.0,
         inline_retry_after_max: float = 5.0,
     ):
-        # The URL itself can be the credential (a secret path or query): both are secrets.
-        parts = urllib.parse.urlsplit(settings.url)
-        secret_path = parts.path.strip("/") + (f"?{parts.query}" if parts.query else "")
-        register_secret(token, *url_secrets(settings.url))
-        if len(secret_path) >= 8:
-            register_secret(secret_path, *[p for p in secret_path.split("/") if len(p) >= 8])
+        # The URL itself can be the credential (Slack-style /services/T…/B…/XXXX paths):
+        # every token-looking path segment is a secret, and so are URL credentials.
+        segments = urllib.parse.urlsplit(settings.url).path.split("/")
+        register_secret(token, *url_secrets(settings.url), *filter(_token_like, segments))
         self.settings = settings
         self._token = token
         self.http = HttpClient(self.name, timeout, inline_retry_after_max)
@@ -598,6 +596,12 @@ class WebhookChannel:
         )
         raise_for_status(self.name, reply, " (webhook)")
         return payload["group_id"]
+
+
+def _token_like(segment: str) -> bool:
+    # Random tokens mix character classes; words like "services" or "alerts" do not.
+    classes = sum(any(test(c) for c in segment) for test in (str.islower, str.isupper, str.isdigit))
+    return len(segment) >= 8 and classes >= 2
 
 
 # --------------------------------------------------------------------------- resource
