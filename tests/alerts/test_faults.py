@@ -10,7 +10,9 @@ must reach the rest of the tier, and no tick may raise.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import io
 import json
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from monitoring_assets.alerts.cli import add_cli
 from monitoring_assets.alerts.outbox import AlertStore
 from resources.notifiers import AlertingResource, PagerDutyChannel
 from resources.warehouse import WarehouseResource
@@ -182,6 +185,31 @@ def test_channel_recovers_and_says_so(rig, services, toy):
     assert set(pagerduty.incidents.values()) == {"triggered", "resolved"}
     health = store.channel_health()["slack"]
     assert health.status == "ok" and health.recovered_at is not None
+
+
+def test_failed_messages_can_be_queued_again(rig, services, toy, warehouse):
+    tick, clock, store = rig
+    services["slack"].fault = Fault("status", 503)
+    toy.run("2026-06-02", failing={"f1"})
+    for _ in range(3):
+        tick()
+        clock.advance(seconds=5.5)
+    assert store.outbox().set_index("channel").loc["slack"].status == "failed"
+    services["slack"].fault = None
+    parser = argparse.ArgumentParser(prog="driftwarden")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(
+        ["alerts", "--warehouse", str(warehouse.path), "retry", "--channel", "slack"]
+    )
+    out = io.StringIO()
+    assert args.func(args, out) == 0
+    assert out.getvalue().startswith("1 failed slack message(s) queued again")
+    tick()
+    row = store.outbox().set_index("channel").loc["slack"]
+    assert row.status == "delivered" and row.attempts == 1
+    assert len(originals(services["slack"])) == 1
+    with pytest.raises(SystemExit):
+        parser.parse_args(["alerts", "retry", "--channel", "teams"])
 
 
 class Exploding(PagerDutyChannel):
