@@ -6,7 +6,7 @@ and either returns a reference (Slack ``ts``, e-mail Message-ID…) or raises
 :class:`DeliveryError` saying whether a retry can help.
 
 HTTP channels share :class:`HttpClient`: one kept urllib3 pool per channel, a
-deadline per request (connect, answer and body), at most 64 KiB of any answer read,
+deadline per request (connect, answer and body), at most 1 MiB of any answer read,
 and one inline wait for a short, valid ``Retry-After`` (429/503). Status retries
 are decided here rather than by urllib3's ``Retry``: it raises ``InvalidHeader`` on
 a malformed ``Retry-After`` and cannot tell a wait worth sleeping through from one
@@ -191,8 +191,13 @@ class HttpReply:
     url: str
 
     def text(self, limit: int = REASON_LIMIT) -> str:
-        """The body as text, scrubbed, then cut to ``limit`` characters."""
-        text = " ".join(self.body.decode(errors="replace").split())
+        """The body as text, scrubbed, then cut to ``limit`` characters.
+
+        Only a prefix well past ``limit`` is scrubbed (a 1 MiB body would be slow): a
+        secret cut at its end is masked by its pieces, and what is left of it lies
+        beyond ``limit``.
+        """
+        text = " ".join(self.body[: 4 * limit + 1024].decode(errors="replace").split())
         return scrub(text, limit=limit)
 
     def json(self) -> Any:
@@ -225,7 +230,7 @@ class HttpClient:
     :class:`DeliveryError` (retryable); every HTTP answer is returned.
     """
 
-    MAX_BODY = 64 * 1024
+    MAX_BODY = 1024 * 1024  # Slack echoes the posted message; 10 MB of garbage is cut here
 
     def __init__(
         self,
