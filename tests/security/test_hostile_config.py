@@ -9,7 +9,6 @@ import copy
 import datetime as dt
 import io
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -224,17 +223,19 @@ def test_every_alert_policy_string_field(tmp_path, model):
             # Routing is pattern matching in Python; nothing is spliced anywhere.
             policy.route(model.name, "data_drift", "drift_share_below_threshold", "ERROR")
     # Values a policy accepted reach the warehouse as data, through the alert store.
+    from monitoring_assets.alerts.outbox import AlertStore
+    from resources.warehouse import Warehouse
+
+    store = AlertStore(Warehouse(home / "alerts.duckdb"))
     for name, fields in accepted.items():
-        _store_alert_with(home, model, name, hostile_values(tmp_path)[name], fields)
+        _store_alert_with(store, model, hostile_values(tmp_path)[name], fields)
     assert_no_side_effects(tmp_path)
 
 
-def _store_alert_with(home: Path, model, name: str, value: str, fields: list) -> None:
+def _store_alert_with(store, model, value: str, fields: list) -> None:
     from monitoring_assets.alerts.lineage import CheckEvent
-    from monitoring_assets.alerts.outbox import AlertStore
     from monitoring_assets.alerts.policy import AlertPolicy
     from monitoring_assets.alerts.routing import AlertBook
-    from resources.warehouse import Warehouse
 
     doc = POLICY_BASE
     for field in fields:
@@ -251,7 +252,6 @@ def _store_alert_with(home: Path, model, name: str, value: str, fields: list) ->
         "2026-03-01",
     )
     changes = AlertBook(policy, {model.name: model}, [], []).apply([event], now)
-    store = AlertStore(Warehouse(home / f"alerts_{name}.duckdb"))
     store.save(alerts=changes.alerts.values(), states=changes.states.values(), now=now)
     (alert,) = store.list_alerts(model=model.name)
     if any(f[-2:] == ("owners", 0) for f in fields):
