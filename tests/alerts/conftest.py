@@ -46,7 +46,8 @@ class Fault:
 
     kinds: ``status`` (answer ``status`` with ``headers`` and raw ``body``), ``hang``
     (read the request, never answer), ``slow_body`` (headers, then the body one byte
-    every ``seconds``), ``reset`` (TCP reset), ``garbage`` (not HTTP at all),
+    every ``seconds``), ``slow_headers`` (the status line and headers one byte every
+    ``seconds``), ``reset`` (TCP reset), ``garbage`` (not HTTP at all),
     ``echo`` (answer ``status`` with the whole request as plain text).
     """
 
@@ -165,6 +166,16 @@ class FakeService:
                 if self.closing.wait(fault.seconds):
                     return
                 h.wfile.write(body[i : i + 1])
+                h.wfile.flush()
+            return
+        if fault.kind == "slow_headers":
+            # Every byte within the read timeout, the whole answer never: only a
+            # deadline on the send as a whole ends this.
+            head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 400
+            for i in range(len(head)):
+                if self.closing.wait(fault.seconds):
+                    return
+                h.wfile.write(head[i : i + 1])
                 h.wfile.flush()
             return
         if fault.kind == "reset":

@@ -108,6 +108,7 @@ FAULTS = {
     "503 storm": ("pagerduty", Fault("status", 503, {"Retry-After": "0"}), "HTTP 503"),
     "hang": ("webhook", Fault("hang", seconds=60), "timed out"),
     "slow body": ("slack", Fault("slow_body", 200, seconds=0.2), "still arriving"),
+    "slow headers": ("webhook", Fault("slow_headers", seconds=0.1), "no result within 2.3s"),
     "connection reset": ("alertmanager", Fault("reset"), "cannot reach"),
     "10 MB body": ("pagerduty", Fault("status", 500, body=TEN_MB), "HTTP 500"),
     "not HTTP": ("webhook", Fault("garbage"), "cannot reach"),
