@@ -4,6 +4,7 @@ backend (DuckDB, Postgres)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from monitoring_assets.alerts.routing import Notification
 from resources.notifiers import build_channels
 from resources.warehouse import Warehouse, open_warehouse
 from tests.alerts.conftest import PD_KEY, SLACK_TOKEN, Clock, Fault
-from tests.production.conftest import IN_CI, PG_DSN, _drop_schema, pg_available
+from tests.production.conftest import PG_DSN, pg_available
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -25,12 +26,18 @@ def any_warehouse(request, tmp_path) -> Iterator:
         return
     reason = pg_available()
     if reason:
-        if IN_CI:
+        if os.environ.get("CI") == "true":
             pytest.fail(f"Postgres at {PG_DSN} is not reachable in CI: {reason}")
         pytest.skip(f"Postgres at {PG_DSN} is not reachable: {reason}")
     schema = f"dw_alerts_{uuid.uuid4().hex[:10]}"
     yield open_warehouse(f"{PG_DSN}?schema={schema}")
-    _drop_schema(schema)
+    import psycopg2
+
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    conn.close()
 
 
 def message(group: str, channel: str, now: dt.datetime) -> Notification:
