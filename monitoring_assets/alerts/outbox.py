@@ -775,7 +775,9 @@ class _Pass:
         if h is None or h.status != "failing":
             h = ChannelHealth(channel, "failing", t, t, reason, 1, tier)
         else:
-            urgent = tier if tier_at_least(tier, h.tier) else h.tier
+            # Escalate until announced; after that the recovery must reach the same channels.
+            escalate = not h.announced_group and tier_at_least(tier, h.tier)
+            urgent = tier if escalate else h.tier
             h = replace(
                 h, last_failure_at=t, last_error=reason, failures=h.failures + 1, tier=urgent
             )
