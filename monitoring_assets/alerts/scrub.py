@@ -39,10 +39,10 @@ _registered: set[str] = set()
 _grams: frozenset[str] = frozenset()
 
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@]+@")
+_SECRET_WORDS = r"(?:token|secret|passw|pwd|key|sig|signature|auth|credential|session)"
+_SECRET_NAME = re.compile(_SECRET_WORDS, re.IGNORECASE)
 _SECRET_PARAM = re.compile(
-    r"(?P<name>[?&;](?:[^=&;\s#]*?)"
-    r"(?:token|secret|passw|pwd|key|sig|signature|auth|credential|session)[^=&;\s#]*=)"
-    r"[^&;\s#\"'<>]+",
+    rf"(?P<name>[?&;](?:[^=&;\s#]*?){_SECRET_WORDS}[^=&;\s#]*=)[^&;\s#\"'<>]+",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"\b(?P<kind>Bearer)\s+[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)
@@ -77,6 +77,20 @@ def url_secrets(url: str) -> list[str]:
         out += [user, password, f"{user}:{password}"]
         out.append(base64.b64encode(f"{user}:{password}".encode()).decode())
     return [s for s in out if s]
+
+
+def strip_credentials(url: str) -> str:
+    """``url`` without ``user:pass@`` and without token-looking query parameters (for links
+    that go into messages and tables)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return scrub(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(
+        p for p in parts.query.split("&") if p and not _SECRET_NAME.search(p.partition("=")[0])
+    )
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def safe_url(url: str) -> str:
@@ -201,5 +215,6 @@ __all__ = [
     "registered_secrets",
     "safe_url",
     "scrub",
+    "strip_credentials",
     "url_secrets",
 ]

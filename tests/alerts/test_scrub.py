@@ -14,6 +14,7 @@ from monitoring_assets.alerts.scrub import (
     register_secret,
     safe_url,
     scrub,
+    strip_credentials,
     url_secrets,
 )
 from resources.notifiers import DeliveryError, parse_retry_after, split_credentials
@@ -79,6 +80,16 @@ def test_urls_lose_credentials_and_paths():
     assert headers["Authorization"].startswith("Basic ")
     assert {"dw", "pa55-word-x", "dw:pa55-word-x"} <= set(url_secrets(url))
     assert safe_url("http://[::1]:99999/x") == "<unparseable url>"
+    assert strip_credentials("https://u:p@ui.example/x?view=checks&access_token=abc") == (
+        "https://ui.example/x?view=checks"
+    )
+
+
+def test_lineage_links_carry_no_credentials():
+    from monitoring_assets.alerts.lineage import UiLinks
+
+    links = UiLinks("https://admin:ui-pass-77@dagster.example:3000/?token=tok-1")
+    assert links.run("r1") == "https://dagster.example:3000/runs/r1"
 
 
 @pytest.mark.parametrize(
