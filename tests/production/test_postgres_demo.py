@@ -16,7 +16,7 @@ import pytest
 from monitoring_assets.demo import evaluate_alerts, materialize_history
 from resources.warehouse import TABLES, Warehouse, WarehouseResource, open_warehouse
 from resources.warehouse_postgres import APPLICATION_NAME, _lock_key
-from tests.production.conftest import PG_DSN
+from tests.production.conftest import PG_DSN, duplicate_keys
 
 # Columns that legitimately differ between two runs of the same history.
 VOLATILE = {"run_id", "computed_at", "written_at", "created_at", "updated_at", "delivered_at"}
@@ -49,19 +49,6 @@ def snapshot(warehouse) -> dict[str, pd.DataFrame]:
             else:
                 frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
         out[name] = frame
-    return out
-
-
-def duplicate_keys(warehouse) -> dict[str, int]:
-    """Rows beyond the first per key, per table (0 everywhere when nothing is duplicated)."""
-    out = {}
-    for name, spec in TABLES.items():
-        key = list(spec.key) or list(spec.columns)
-        frame = warehouse.query(
-            f"SELECT count(*) AS n FROM (SELECT {', '.join(key)} FROM {name} "
-            f"GROUP BY {', '.join(key)} HAVING count(*) > 1) d"
-        )
-        out[name] = int(frame.n.iloc[0])
     return out
 
 
