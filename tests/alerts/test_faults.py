@@ -136,7 +136,7 @@ def test_a_failing_channel_never_blocks_the_others(name, rig, services, toy):
     row = store.outbox().set_index("channel").loc[channel]
     assert row.status == "pending" and row.attempts == 1
     assert reason in row.last_error, row.last_error
-    assert res.wall < 3 * TIMEOUT + 4  # one bounded attempt, never the fault's 60 s
+    assert res.wall < 15  # one bounded attempt (at most 2.3 s here), never the 40-60 s fault
     requests_after_first = len(bad.requests)
 
     attempts = [int(row.attempts)]
@@ -275,5 +275,5 @@ def test_sensor_tick_with_a_hanging_channel_moves_its_cursor(tmp_path, services,
         )
         cursor = result.cursor
     assert len(originals(services["slack"])) == 2  # both days, each in its own tick
-    assert max(walls) < 3 * TIMEOUT + 6
+    assert max(walls) < 15  # the hang lasts 60 s
     print(f"sensor ticks with a hanging webhook: {', '.join(f'{w:.2f}s' for w in walls)}")
