@@ -87,7 +87,7 @@ def main() -> None:
 
 
 def run(root: Path, args: argparse.Namespace) -> None:
-    from monitoring_assets.home import Home
+    from monitoring_assets.core.home import Home
     from monitoring_assets.instance import prepare_dagster_home
 
     home = Home(root / "home").ensure()

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from monitoring_assets.core.ports import PART_FILE, date_key
+from monitoring_assets.core.ports import PART_FILE, date_key, lake_segments
 from monitoring_assets.core.ports import Lake as LakePort
 
 
@@ -69,8 +69,7 @@ class Lake:
         return date_key(date)
 
     def _dir(self, model: str, dataset: str, key: str | None = None) -> Path:
-        base = self.root / model / dataset
-        return base / key if key is not None else base
+        return self.root.joinpath(*lake_segments(model, dataset, key))
 
     # -- locations (strings; see monitoring_assets.core.ports.Lake)
 

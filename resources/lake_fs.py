@@ -32,7 +32,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from monitoring_assets.core.ports import PART_FILE, date_key
+from monitoring_assets.core.ports import PART_FILE, date_key, lake_segments
 
 
 def _has_rename(fs: pafs.FileSystem) -> bool:
@@ -109,13 +109,13 @@ class FsLake:
     # -- locations (strings in the filesystem's namespace)
 
     def dataset_location(self, model: str, dataset: str) -> str:
-        return self._join(model, dataset)
+        return self._join(*lake_segments(model, dataset))
 
     def partition_location(self, model: str, dataset: str, key: str) -> str:
-        return self._join(model, dataset, key)
+        return self._join(*lake_segments(model, dataset, key))
 
     def file_location(self, model: str, dataset: str, key: str) -> str:
-        return self._join(model, dataset, key, PART_FILE)
+        return self._join(*lake_segments(model, dataset, key), PART_FILE)
 
     def day_location(self, model: str, dataset: str, date: dt.date) -> str:
         return self.file_location(model, dataset, date_key(date))
@@ -138,7 +138,7 @@ class FsLake:
     def stage(self, model: str, dataset: str, key: str, frame: pd.DataFrame) -> FsStagedPartition:
         """Write ``frame`` under a staging path without touching the current copy."""
         final = self.partition_location(model, dataset, key)
-        staging = self._join(model, dataset, f".{key}.staging-{uuid.uuid4().hex}")
+        staging = f"{self.dataset_location(model, dataset)}/.{key}.staging-{uuid.uuid4().hex}"
         self.fs.create_dir(staging, recursive=True)
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -17,9 +17,22 @@ later partitions follow the new version while earlier ones keep theirs
 Retraining is idempotent per trigger: :meth:`ModelRegistry.claim_trigger` atomically
 records that a trigger is being handled, so the same trigger twice trains once.
 
+Trust boundary: an artifact is a pickle, and unpickling runs code, so the registry
+folder must be as trusted as the code itself. To catch a file swapped or altered after
+it was registered, :meth:`LocalModelRegistry.register` records the artifact's sha256 in
+the index and :meth:`LocalModelRegistry.load_artifact` refuses a file whose hash differs
+(or that has no recorded hash) before unpickling it. A registry written before hashes
+were recorded is refused version by version until someone who trusts the files records
+their hashes explicitly::
+
+    python -m resources.model_registry trust <registry folder> <model> <version>
+
+Names that become folders (model, version, artifact names) follow the safe-name rule of
+:mod:`monitoring_assets.core.names`.
+
 Local layout::
 
-    {root}/{model}/registry.json          versions, champion history, triggers
+    {root}/{model}/registry.json          versions (with artifact sha256), champions, triggers
     {root}/{model}/{version}/model.pkl    the pickled estimator
     {root}/{model}/{version}/{name}.json  extra artifacts (e.g. the CBPE calibration)
     {root}/{model}/{version}/{name}.parquet  tables (reference data, validation set)
@@ -27,13 +40,16 @@ Local layout::
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import pickle
 import re
+import sys
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -46,6 +62,8 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from monitoring_assets.core.names import check_safe_name
 
 
 class ModelStatus(StrEnum):
@@ -74,6 +92,7 @@ class ModelVersion:
     parent: str | None = None
     effective_from: str | None = None
     note: str = ""
+    sha256: str | None = None  # of the artifact file, recorded when it was written
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -95,6 +114,7 @@ class ModelVersion:
             parent=d.get("parent"),
             effective_from=d.get("effective_from"),
             note=d.get("note", ""),
+            sha256=d.get("sha256"),
         )
 
 
@@ -138,7 +158,8 @@ class ModelRegistry(ABC):
 
     @abstractmethod
     def load_artifact(self, model: str, version: str) -> Any:
-        """The stored estimator of ``model`` ``version``."""
+        """The stored estimator of ``model`` ``version``, after checking the file is the one
+        registered (:class:`RegistryError` otherwise)."""
 
     @abstractmethod
     def set_status(
@@ -254,14 +275,32 @@ class ModelRegistry(ABC):
 
 
 _VERSION = re.compile(r"^v(\d+)$")
-_SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
+ARTIFACT = "model.pkl"
+
+
+def _safe(value: str, what: str) -> str:
+    try:
+        return check_safe_name(value, what)
+    except ValueError as exc:
+        raise RegistryError(str(exc)) from None
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 class LocalModelRegistry(ModelRegistry):
     """A registry in a local folder: JSON index per model plus pickled artifacts.
 
     Writes take an exclusive file lock and replace the index by rename, so concurrent
-    runs (two sensors firing the same trigger) see a consistent registry.
+    runs (two sensors firing the same trigger) see a consistent registry. Artifacts are
+    loaded only when their sha256 matches the one recorded at registration (see the
+    module docstring).
     """
 
     def __init__(self, root: str | Path):
@@ -269,9 +308,7 @@ class LocalModelRegistry(ModelRegistry):
 
     # ---------------------------------------------------------------- storage
     def _dir(self, model: str) -> Path:
-        if not _SAFE.match(model):
-            raise RegistryError(f"model name {model!r} is not a safe folder name")
-        return self.root / model
+        return self.root / _safe(model, "model name")
 
     def _index_path(self, model: str) -> Path:
         return self._dir(model) / "registry.json"
@@ -337,14 +374,13 @@ class LocalModelRegistry(ModelRegistry):
                 version = f"v{max(nums, default=0) + 1}"
             if version in taken:
                 raise RegistryError(f"model {model!r} already has a version {version!r}")
-            if not _SAFE.match(version):
-                raise RegistryError(f"version {version!r} is not a safe folder name")
+            _safe(version, "version")
             vdir = self._dir(model) / version
             vdir.mkdir(parents=True, exist_ok=True)
-            tmp = vdir / ".model.pkl.tmp"
-            with open(tmp, "wb") as fh:
-                pickle.dump(artifact, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, vdir / "model.pkl")
+            data = pickle.dumps(artifact, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp = vdir / f".{ARTIFACT}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, vdir / ARTIFACT)
             mv = ModelVersion(
                 model=model,
                 version=version,
@@ -359,6 +395,7 @@ class LocalModelRegistry(ModelRegistry):
                 metrics=_jsonable(dict(metrics or {})),
                 parent=parent,
                 note=note,
+                sha256=hashlib.sha256(data).hexdigest(),
             )
             index["versions"].append(mv.to_json())
         return mv
@@ -366,13 +403,49 @@ class LocalModelRegistry(ModelRegistry):
     def versions(self, model: str) -> list[ModelVersion]:
         return [ModelVersion.from_json(v) for v in self._read(model)["versions"]]
 
+    def artifact_path(self, model: str, version: str) -> Path:
+        """Where the pickled estimator of ``model`` ``version`` lives."""
+        return self._dir(model) / _safe(version, "version") / ARTIFACT
+
     def load_artifact(self, model: str, version: str) -> Any:
+        recorded = self.get(model, version).sha256
+        path = self.artifact_path(model, version)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise RegistryError(
+                f"model {model!r} version {version!r}: artifact {path} is missing"
+            ) from None
+        if recorded is None:
+            raise RegistryError(
+                f"model {model!r} version {version!r}: no sha256 is recorded for {path} "
+                "(registered before the registry recorded hashes), so it is not unpickled. "
+                "If you trust this file, record its hash with: python -m "
+                f"resources.model_registry trust {self.root} {model} {version}"
+            )
+        # Hash the bytes that are unpickled (not the file again): nothing can change between.
+        found = hashlib.sha256(data).hexdigest()
+        if found != recorded:
+            raise RegistryError(
+                f"model {model!r} version {version!r}: artifact {path} has sha256 "
+                f"{found[:12]}…, but {recorded[:12]}… was recorded when it was registered; "
+                "the file was changed after registration and is not unpickled. Restore the "
+                "registered file, or register the new one as a new version"
+            )
+        return pickle.loads(data)  # the registry folder is a trust boundary: module docstring
+
+    def trust_artifact(self, model: str, version: str) -> str:
+        """Record the sha256 of the artifact file as it is now (for versions registered
+        before hashes were recorded, or a file deliberately replaced); returns the hash.
+        Only for a file you trust: from then on, loading it unpickles it."""
         self.get(model, version)
-        path = self._dir(model) / version / "model.pkl"
+        path = self.artifact_path(model, version)
         if not path.exists():
             raise RegistryError(f"model {model!r} version {version!r}: artifact {path} is missing")
-        with open(path, "rb") as fh:
-            return pickle.load(fh)  # the registry folder is trusted, like a model store
+        digest = file_sha256(path)
+        with self._locked(model) as index:
+            self._find(index, model, version)["sha256"] = digest
+        return digest
 
     def set_status(
         self, model: str, version: str, status: ModelStatus, note: str = ""
@@ -486,9 +559,9 @@ class LocalModelRegistry(ModelRegistry):
         return pq.read_table(path).to_pandas() if path.exists() else None
 
     def _artifact(self, model: str, version: str, name: str, ext: str) -> Path:
-        if not _SAFE.match(name) or not _SAFE.match(version):
-            raise RegistryError(f"artifact {version!r}/{name!r} is not a safe file name")
-        return self._dir(model) / version / f"{name}.{ext}"
+        return (
+            self._dir(model) / _safe(version, "version") / f"{_safe(name, 'artifact name')}.{ext}"
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -515,6 +588,26 @@ class ModelRegistryResource(dg.ConfigurableResource):
         return LocalModelRegistry(self.root)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m resources.model_registry trust ROOT MODEL VERSION``: record the
+    artifact's current sha256 (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m resources.model_registry")
+    sub = parser.add_subparsers(dest="command", required=True)
+    trust = sub.add_parser("trust", help="record the sha256 of an artifact you trust")
+    trust.add_argument("root", help="the registry folder (Home.registry: <home>/registry)")
+    trust.add_argument("model")
+    trust.add_argument("version")
+    args = parser.parse_args(argv)
+    registry = LocalModelRegistry(args.root)
+    try:
+        digest = registry.trust_artifact(args.model, args.version)
+    except RegistryError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"{registry.artifact_path(args.model, args.version)}: recorded sha256 {digest}")
+    return 0
+
+
 __all__ = [
     "LocalModelRegistry",
     "ModelRegistry",
@@ -523,4 +616,9 @@ __all__ = [
     "ModelVersion",
     "RegistryError",
     "TriggerClaim",
+    "file_sha256",
 ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,32 +3,45 @@ and the console/log sink, plus :class:`AlertingResource` that builds them.
 
 Each channel takes a message payload (planned by ``monitoring_assets.core.alerts.routing``)
 and either returns a reference (Slack ``ts``, e-mail Message-ID…) or raises
-:class:`DeliveryError` saying whether a retry can help. Secrets are passed in
-from environment variables and scrubbed from every error message.
+:class:`DeliveryError` saying whether a retry can help.
+
+HTTP channels share :class:`HttpClient`: one kept urllib3 pool per channel, a
+deadline per request (connect, answer and body), at most 1 MiB of any answer read,
+and one inline wait for a short, valid ``Retry-After`` (429/503). Status retries
+are decided here rather than by urllib3's ``Retry``: it raises ``InvalidHeader`` on
+a malformed ``Retry-After`` and cannot tell a wait worth sleeping through from one
+to schedule; longer waits and every other failure go back to the outbox, which
+retries with backoff. Slack is spoken through the same client (``chat.postMessage``
+is one JSON POST) so its answers get the same deadline, size cap and lenient
+``Retry-After``.
+
+Secrets are passed in from environment variables, registered with
+:func:`monitoring_assets.core.alerts.scrub.register_secret` when a channel is built, and
+scrubbed from every error reason (:class:`DeliveryError` scrubs its own text).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.utils
 import json
 import logging
+import math
 import os
+import re
 import smtplib
 import ssl
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
 import dagster as dg
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+import urllib3
 
 from monitoring_assets.core.alerts.policy import (
     AlertmanagerSettings,
@@ -39,6 +52,7 @@ from monitoring_assets.core.alerts.policy import (
     WebhookSettings,
     load_policy,
 )
+from monitoring_assets.core.alerts.scrub import register_secret, safe_url, scrub, url_secrets
 
 log = logging.getLogger("driftwarden.alerts")
 
@@ -55,13 +69,20 @@ _SLACK_FATAL = {
     "invalid_blocks": "Slack rejected the message blocks",
 }
 
+# Error reasons keep this many characters (after scrubbing).
+REASON_LIMIT = 300
+
 
 class DeliveryError(Exception):
-    """A channel did not accept a message; ``retryable`` says whether trying again can help."""
+    """A channel did not accept a message; ``retryable`` says whether trying again can help.
+
+    The reason is scrubbed of secrets here, so no caller can forget to.
+    """
 
     def __init__(
         self, channel: str, reason: str, retryable: bool, retry_after: float | None = None
     ):
+        reason = scrub(reason, limit=REASON_LIMIT)
         super().__init__(f"{channel}: {reason}")
         self.channel = channel
         self.reason = reason
@@ -77,12 +98,33 @@ class Channel(Protocol):
     def send(self, payload: dict[str, Any], origin_ref: str | None = None) -> str | None: ...
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every secret occurring in ``text`` with ``***``."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
+_DELTA_SECONDS = re.compile(r"^\s*\d+(\.\d+)?\s*$")
+
+
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value, or None when it is absent or unusable.
+
+    Accepted: delta-seconds (``120``) and HTTP dates with a zone (``Wed, 21 Oct 2026
+    07:28:00 GMT``; a past date means 0). Anything else (garbage, a date without a
+    zone, ``1e400``, ``inf``, ``nan``, negative numbers) gives None, and the caller
+    falls back to its own backoff.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if _DELTA_SECONDS.match(text):
+        seconds = float(text)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None  # RFC 9110 dates are GMT; a zone-less date is ambiguous
+    now = now or dt.datetime.now(dt.UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 # --------------------------------------------------------------------------- rendering
@@ -139,67 +181,148 @@ def render_blocks(payload: dict[str, Any], limit: int = 10) -> list[dict[str, An
 # --------------------------------------------------------------------------- HTTP
 
 
-def post_json(
-    channel: str,
-    url: str,
-    body: Any,
-    headers: dict[str, str] | None = None,
-    timeout: float = 10.0,
-    inline_retry_after_max: float = 5.0,
-    secrets: list[str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> tuple[int, str]:
-    """POST JSON; wait out a short ``Retry-After`` once, classify every failure.
+@dataclass(frozen=True)
+class HttpReply:
+    """A channel's answer: status, the first bytes of the body, and a valid Retry-After."""
 
-    Returns ``(status, body)`` for 2xx; raises :class:`DeliveryError` otherwise.
-    """
-    secrets = secrets or []
-    data = json.dumps(body, default=str).encode()
-    hdrs = {"Content-Type": "application/json", **(headers or {})}
-    for attempt in (1, 2):
-        req = urllib.request.Request(url, data=data, headers=hdrs, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return resp.status, resp.read().decode(errors="replace")
-        except urllib.error.HTTPError as exc:
-            text = exc.read().decode(errors="replace")[:300]
-            retry_after = _retry_after(exc.headers.get("Retry-After"))
-            if exc.code == 429:
-                if (
-                    attempt == 1
-                    and retry_after is not None
-                    and retry_after <= inline_retry_after_max
-                ):
-                    sleep(retry_after)
-                    continue
-                raise DeliveryError(channel, "rate limited (HTTP 429)", True, retry_after) from None
-            retryable = exc.code >= 500 or exc.code == 408
-            reason = f"HTTP {exc.code} from {_safe_url(url)}: {scrub(text, secrets)}"
-            if exc.code in (401, 403):
-                reason += " (check the channel's credentials)"
-            raise DeliveryError(channel, reason, retryable, retry_after) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DeliveryError(
-                channel, f"cannot reach {_safe_url(url)}: {scrub(str(reason), secrets)}", True
-            ) from None
-    raise DeliveryError(channel, "rate limited (HTTP 429) twice", True)
+    status: int
+    body: bytes
+    retry_after: float | None
+    url: str
+
+    def text(self, limit: int = REASON_LIMIT) -> str:
+        """The body as text, scrubbed, then cut to ``limit`` characters.
+
+        Only a prefix well past ``limit`` is scrubbed (a 1 MiB body would be slow): a
+        secret cut at its end is masked by its pieces, and what is left of it lies
+        beyond ``limit``.
+        """
+        text = " ".join(self.body[: 4 * limit + 1024].decode(errors="replace").split())
+        return scrub(text, limit=limit)
+
+    def json(self) -> Any:
+        """The body parsed as JSON (raises ``ValueError`` when it is not JSON)."""
+        return json.loads(self.body)
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, (parsed - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-def _safe_url(url: str) -> str:
-    # Webhook URLs can embed tokens in their path; show only scheme and host.
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without ``user:pass@``, and the Basic ``Authorization`` header it implied."""
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    if not (parts.username or parts.password):
+        return url, {}
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password or "")
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return bare, {"Authorization": f"Basic {token}"}
+
+
+class HttpClient:
+    """A kept urllib3 pool for one channel, with bounded time and size (see the module doc).
+
+    ``timeout`` bounds connecting, waiting for the answer, and reading its body;
+    a 429 or 503 whose valid ``Retry-After`` is at most ``inline_retry_after_max``
+    is slept through once and the request repeated. Transport failures raise
+    :class:`DeliveryError` (retryable); every HTTP answer is returned.
+    """
+
+    MAX_BODY = 1024 * 1024  # Slack echoes the posted message; 10 MB of garbage is cut here
+
+    def __init__(
+        self,
+        channel: str,
+        timeout: float = 10.0,
+        inline_retry_after_max: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.channel = channel
+        self.timeout = timeout
+        self.inline_retry_after_max = inline_retry_after_max
+        self._sleep = sleep
+        # No urllib3 retries: a POST is repeated only by the rules above and the outbox.
+        self._pool = urllib3.PoolManager(
+            num_pools=4,
+            maxsize=2,
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        )
+
+    def post_json(self, url: str, body: Any, headers: dict[str, str] | None = None) -> HttpReply:
+        """POST ``body`` as JSON to ``url`` (credentials in the URL become Basic auth)."""
+        target, auth = split_credentials(url)
+        data = json.dumps(body, default=str).encode()
+        hdrs = {"Content-Type": "application/json; charset=utf-8", **auth, **(headers or {})}
+        reply = self._request(target, data, hdrs)
+        wait = reply.retry_after
+        if reply.status in (429, 503) and wait is not None and wait <= self.inline_retry_after_max:
+            self._sleep(wait)
+            reply = self._request(target, data, hdrs)
+        return reply
+
+    def _request(self, url: str, data: bytes, headers: dict[str, str]) -> HttpReply:
+        where = safe_url(url)
+        deadline = time.monotonic() + self.timeout
+        try:
+            resp = self._pool.request(
+                "POST", url, body=data, headers=headers, preload_content=False, redirect=False
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise DeliveryError(
+                self.channel, f"cannot reach {where}: {_transport(exc)}", True
+            ) from None
+        complete = False
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            while size < self.MAX_BODY:
+                if time.monotonic() > deadline:
+                    raise DeliveryError(
+                        self.channel,
+                        f"the answer of {where} was still arriving after {self.timeout:g}s",
+                        True,
+                    )
+                chunk = resp.read1(min(16384, self.MAX_BODY - size))
+                if not chunk:
+                    complete = True
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise DeliveryError(
+                self.channel, f"reading the answer of {where} failed: {_transport(exc)}", True
+            ) from None
+        finally:
+            if complete:
+                resp.release_conn()
+            else:
+                resp.close()  # do not drain an endless or oversized body
+        return HttpReply(
+            resp.status, b"".join(chunks), parse_retry_after(resp.headers.get("Retry-After")), url
+        )
+
+
+def _transport(exc: BaseException) -> str:
+    # urllib3 messages name host and port, never the path; scrubbed all the same.
+    reason = getattr(exc, "reason", None) or exc
+    return scrub(f"{type(exc).__name__}: {reason}", limit=200)
+
+
+def raise_for_status(channel: str, reply: HttpReply, what: str = "") -> None:
+    """Raise :class:`DeliveryError` unless ``reply`` is 2xx, classifying the failure."""
+    if 200 <= reply.status < 300:
+        return
+    where = safe_url(reply.url)
+    if reply.status == 429:
+        raise DeliveryError(channel, f"rate limited (HTTP 429) by {where}", True, reply.retry_after)
+    retryable = reply.status >= 500 or reply.status == 408
+    reason = f"HTTP {reply.status} from {where}{what}: {reply.text()}"
+    if reply.status in (401, 403):
+        reason += " (check the channel's credentials)"
+    raise DeliveryError(channel, reason, retryable, reply.retry_after if retryable else None)
 
 
 # --------------------------------------------------------------------------- channels
@@ -227,40 +350,46 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, token: str, settings: SlackSettings, timeout: float = 10.0):
+    def __init__(
+        self,
+        token: str,
+        settings: SlackSettings,
+        timeout: float = 10.0,
+        inline_retry_after_max: float = 5.0,
+    ):
+        register_secret(token)
         self.settings = settings
         self._token = token
-        self.client = WebClient(token=token, base_url=settings.base_url, timeout=int(timeout))
-        self.client.retry_handlers.append(
-            RateLimitErrorRetryHandler(max_retry_count=settings.max_rate_limit_retries)
-        )
+        self.url = settings.base_url.rstrip("/") + "/chat.postMessage"
+        self.http = HttpClient(self.name, timeout, inline_retry_after_max)
 
     def send(self, payload: dict[str, Any], origin_ref: str | None = None) -> str | None:
-        kwargs: dict[str, Any] = {
+        body: dict[str, Any] = {
             "channel": self.settings.channel,
             "text": payload["title"],
             "blocks": render_blocks(payload),
         }
         if payload["kind"] in ("resolved", "renotify") and origin_ref:
-            kwargs["thread_ts"] = origin_ref
+            body["thread_ts"] = origin_ref
+        reply = self.http.post_json(self.url, body, {"Authorization": f"Bearer {self._token}"})
         try:
-            resp = self.client.chat_postMessage(**kwargs)
-        except SlackApiError as exc:
-            code = str(exc.response.get("error", "")) if exc.response is not None else ""
-            if code in _SLACK_FATAL:
-                raise DeliveryError(self.name, f"{code}: {_SLACK_FATAL[code]}", False) from None
-            if code == "ratelimited" or exc.response.status_code == 429:
-                after = _retry_after(exc.response.headers.get("Retry-After"))
-                raise DeliveryError(self.name, "rate limited by Slack", True, after) from None
+            data = reply.json()
+        except ValueError:
+            data = None
+        code = str(data.get("error") or "") if isinstance(data, dict) else ""
+        if code in _SLACK_FATAL:
+            raise DeliveryError(self.name, f"{code}: {_SLACK_FATAL[code]}", False)
+        if code == "ratelimited" or reply.status == 429:
+            raise DeliveryError(self.name, "rate limited by Slack", True, reply.retry_after)
+        raise_for_status(self.name, reply, " (Slack)")
+        if not isinstance(data, dict):
             raise DeliveryError(
-                self.name, f"Slack API error {code or exc.response.status_code}", True
-            ) from None
-        except (SlackClientError, OSError, urllib.error.URLError) as exc:
-            raise DeliveryError(
-                self.name, f"cannot reach Slack: {scrub(str(exc), [self._token])}", True
-            ) from None
+                self.name, f"Slack answered with a non-JSON body: {reply.text()}", True
+            )
+        if not data.get("ok"):
+            raise DeliveryError(self.name, f"Slack API error {code or 'without a code'}", True)
         # Thread replies are answered in the original thread; new messages start one.
-        return str(resp.get("ts") or "") or None
+        return str(data.get("ts") or "") or None
 
 
 class PagerDutyChannel:
@@ -276,10 +405,10 @@ class PagerDutyChannel:
         timeout: float = 10.0,
         inline_retry_after_max: float = 5.0,
     ):
+        register_secret(routing_key)
         self.settings = settings
         self._key = routing_key
-        self.timeout = timeout
-        self.inline_retry_after_max = inline_retry_after_max
+        self.http = HttpClient(self.name, timeout, inline_retry_after_max)
 
     def send(self, payload: dict[str, Any], origin_ref: str | None = None) -> str | None:
         if payload["kind"] == "digest":
@@ -321,14 +450,8 @@ class PagerDutyChannel:
                 },
                 "links": links[:20],
             }
-        post_json(
-            self.name,
-            self.settings.url,
-            body,
-            timeout=self.timeout,
-            inline_retry_after_max=self.inline_retry_after_max,
-            secrets=[self._key],
-        )
+        reply = self.http.post_json(self.settings.url, body)
+        raise_for_status(self.name, reply, " (PagerDuty Events API)")
         return dedup_key
 
 
@@ -343,9 +466,9 @@ class AlertmanagerChannel:
         timeout: float = 10.0,
         inline_retry_after_max: float = 5.0,
     ):
+        register_secret(*url_secrets(settings.url))
         self.settings = settings
-        self.timeout = timeout
-        self.inline_retry_after_max = inline_retry_after_max
+        self.http = HttpClient(self.name, timeout, inline_retry_after_max)
 
     def to_alerts(self, payload: dict[str, Any], now: dt.datetime | None = None) -> list[dict]:
         """The Alertmanager alert objects for a message (labels identify each alert)."""
@@ -389,13 +512,8 @@ class AlertmanagerChannel:
         if payload["kind"] == "digest":
             return None  # Alertmanager holds live alerts, not summaries
         url = self.settings.url.rstrip("/") + "/api/v2/alerts"
-        post_json(
-            self.name,
-            url,
-            self.to_alerts(payload),
-            timeout=self.timeout,
-            inline_retry_after_max=self.inline_retry_after_max,
-        )
+        reply = self.http.post_json(url, self.to_alerts(payload))
+        raise_for_status(self.name, reply, " (Alertmanager)")
         return payload["group_id"]
 
 
@@ -407,6 +525,7 @@ class EmailChannel:
     def __init__(self, settings: EmailSettings, password: str = "", timeout: float = 10.0):
         if not settings.to:
             raise ValueError("channels.email.to needs at least one address")
+        register_secret(password)
         self.settings = settings
         self._password = password
         self.timeout = timeout
@@ -434,9 +553,11 @@ class EmailChannel:
                 if self.settings.username:
                     smtp.login(self.settings.username, self._password)
                 smtp.send_message(msg)
-        except smtplib.SMTPAuthenticationError:
+        except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
-                self.name, "SMTP login refused (check DRIFTWARDEN_SMTP_PASSWORD)", False
+                self.name,
+                f"SMTP login refused ({exc.smtp_code}; check DRIFTWARDEN_SMTP_PASSWORD)",
+                False,
             ) from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(
@@ -445,8 +566,7 @@ class EmailChannel:
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(
                 self.name,
-                f"SMTP {self.settings.host}:{self.settings.port}: "
-                f"{scrub(str(exc), [self._password])}",
+                f"SMTP {self.settings.host}:{self.settings.port}: {type(exc).__name__}: {exc}",
                 True,
             ) from None
         return msg["Message-ID"]
@@ -464,25 +584,29 @@ class WebhookChannel:
         timeout: float = 10.0,
         inline_retry_after_max: float = 5.0,
     ):
+        # The URL itself can be the credential (Slack-style /services/T…/B…/XXXX paths):
+        # every token-looking path segment is a secret, and so are URL credentials.
+        segments = urllib.parse.urlsplit(settings.url).path.split("/")
+        register_secret(token, *url_secrets(settings.url), *filter(_token_like, segments))
         self.settings = settings
         self._token = token
-        self.timeout = timeout
-        self.inline_retry_after_max = inline_retry_after_max
+        self.http = HttpClient(self.name, timeout, inline_retry_after_max)
 
     def send(self, payload: dict[str, Any], origin_ref: str | None = None) -> str | None:
         headers = {"Idempotency-Key": payload["group_id"]}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        post_json(
-            self.name,
-            self.settings.url,
-            {**payload, "text": render_text(payload)},
-            headers,
-            timeout=self.timeout,
-            inline_retry_after_max=self.inline_retry_after_max,
-            secrets=[self._token, self.settings.url],
+        reply = self.http.post_json(
+            self.settings.url, {**payload, "text": render_text(payload)}, headers
         )
+        raise_for_status(self.name, reply, " (webhook)")
         return payload["group_id"]
+
+
+def _token_like(segment: str) -> bool:
+    # Random tokens mix character classes; words like "services" or "alerts" do not.
+    classes = sum(any(test(c) for c in segment) for test in (str.islower, str.isupper, str.isdigit))
+    return len(segment) >= 8 and classes >= 2
 
 
 # --------------------------------------------------------------------------- resource
@@ -555,7 +679,7 @@ def build_channels(
             out[name] = ConsoleChannel(cfg.console.stream)
         elif name == "slack" and cfg.slack is not None:
             if slack_token:
-                out[name] = SlackChannel(slack_token, cfg.slack, timeout)
+                out[name] = SlackChannel(slack_token, cfg.slack, timeout, inline)
             else:
                 missing[name] = f"no Slack token: set {SECRET_ENV['slack_token']}"
         elif name == "pagerduty" and cfg.pagerduty is not None:
@@ -579,10 +703,14 @@ __all__ = [
     "ConsoleChannel",
     "DeliveryError",
     "EmailChannel",
+    "HttpClient",
+    "HttpReply",
     "PagerDutyChannel",
     "SlackChannel",
     "WebhookChannel",
     "build_channels",
+    "parse_retry_after",
     "render_blocks",
     "render_text",
+    "scrub",
 ]

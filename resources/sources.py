@@ -80,7 +80,8 @@ class FileAdapter:
         self.cfg: FileSource = model.source
 
     def _read(self, spec: str, date: dt.date | None, what: str) -> pd.DataFrame:
-        path = spec.format(date=date.isoformat()) if date and "{date}" in spec else spec
+        # Plain substitution, not str.format: a path is data, not a format string.
+        path = spec.replace("{date}", date.isoformat()) if date and "{date}" in spec else spec
         files = self._files(path, what)
         reader = "read_parquet" if self.cfg.format == "parquet" else "read_csv_auto"
         frames = []
@@ -90,6 +91,7 @@ class FileAdapter:
                 if os.path.getsize(f) == 0:
                     raise SchemaError(f"{what} file {f} is empty")
                 try:
+                    # The file is a bound parameter; reader and options are constants.
                     opts = ", hive_partitioning = false" if reader == "read_parquet" else ""
                     frames.append(con.execute(f"SELECT * FROM {reader}(?{opts})", [f]).df())
                 except duckdb.Error as exc:

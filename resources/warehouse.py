@@ -10,7 +10,8 @@ implement :class:`monitoring_assets.core.ports.Warehouse` and share
 Writers use :meth:`Warehouse.replace` (delete-then-insert in one transaction), so a
 rerun of a partition replaces its rows instead of duplicating them. Tables are declared
 once in :mod:`monitoring_assets.core.tables`; :meth:`Warehouse.migrate` creates whatever
-is missing.
+is missing. Table and column names are plain identifiers fixed in code (checked when a
+spec is declared) and are quoted where SQL is built; every value is a bound parameter.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.ports import TableSpec, WarehouseError
 from monitoring_assets.core.tables import (  # noqa: F401 (re-exported for the warehouse's users)
     LATENCY_HISTOGRAM,
@@ -93,15 +95,16 @@ class Warehouse(PartitionLog):
         """Delete rows matching ``where`` (equality; a (lo, hi) inclusive range for a tuple;
         membership for a list), then insert ``rows``, in one transaction. Returns rows inserted."""
         spec, frame = rows_for(table, rows)
-        clause, params = where_clause(where)
+        clause, params = where_clause(where, spec)
+        target = quote_ident(spec.name)
         with self.connect() as con:
             con.execute(spec.ddl())
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"DELETE FROM {table} WHERE {clause}", params)
+                con.execute(f"DELETE FROM {target} WHERE {clause}", params)
                 if len(frame):
                     con.register("_incoming", frame)
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _incoming")
                     con.unregister("_incoming")
                 con.execute("COMMIT")
             except Exception as exc:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.ports import TableSpec, WarehouseError
 from monitoring_assets.core.tables import PARTITION_LOG, TABLES
 
@@ -40,23 +41,28 @@ def rows_for(table: str, rows: pd.DataFrame) -> tuple[TableSpec, pd.DataFrame]:
     return spec, rows[list(spec.columns)]
 
 
-def where_clause(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
+def where_clause(where: Mapping[str, Any], spec: TableSpec) -> tuple[str, list[Any]]:
     """SQL (``?`` placeholders) and parameters of ``replace``'s ``where``: equality; a
     ``(lo, hi)`` tuple is an inclusive range; a list or set is membership.
 
-    An empty ``where`` (the whole table) and an empty list (matches nothing) are refused.
+    Columns must be columns of ``spec`` and are quoted; values are always bound. An empty
+    ``where`` (the whole table) and an empty list (matches nothing) are refused.
     """
     if not where:
         raise WarehouseError(
             "replace() needs a non-empty 'where': refusing to replace a whole table"
         )
+    unknown = [c for c in where if c not in spec.columns]
+    if unknown:
+        raise WarehouseError(f"replace() on {spec.name!r}: where names unknown column(s) {unknown}")
     parts, params = [], []
-    for col, value in where.items():
+    for name, value in where.items():
+        col = quote_ident(name)
         if isinstance(value, (list, set, frozenset)):
             values = sorted(value)
             if not values:
                 raise WarehouseError(
-                    f"replace() where {col!r} IN (): an empty list matches nothing"
+                    f"replace() where {name!r} IN (): an empty list matches nothing"
                 )
             parts.append(f"{col} IN ({', '.join('?' * len(values))})")
             params.extend(values)

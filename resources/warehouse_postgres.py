@@ -41,6 +41,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql as pgsql
 
+from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.ports import TableSpec, WarehouseError
 from monitoring_assets.core.tables import PARTITION_LOG, TABLES
 from resources.warehouse_base import PartitionLog, rows_for, table_spec, where_clause
@@ -309,13 +310,15 @@ class PgConnection:
             cols = self._registered.get(m.group("src"))
             if cols is None:
                 return m.group(0)
-            names = ", ".join(f'"{c}"' for c in cols)
+            names = ", ".join(map(quote_ident, cols))
             # Cast to the target's declared types: a column that is all NULL in the frame
             # was registered as VARCHAR and would not insert into a TIMESTAMP column.
             spec = TABLES.get(m.group("table"))
             declared = spec.columns if spec is not None else {}
             values = ", ".join(
-                f'CAST("{c}" AS {pg_type(declared[c])})' if c in declared else f'"{c}"'
+                f"CAST({quote_ident(c)} AS {pg_type(declared[c])})"
+                if c in declared
+                else quote_ident(c)
                 for c in cols
             )
             return f"INSERT INTO {m.group('table')} ({names}) SELECT {values} FROM {m.group('src')}"
@@ -479,12 +482,13 @@ class PostgresWarehouse(PartitionLog):
         """The highest applied migration (0 before the first :meth:`migrate`)."""
         with self.connect(read_only=True) as con:
             found = con.execute(
-                "SELECT to_regclass(?)", [f'"{self.schema}".{SCHEMA_VERSION_TABLE}']
+                "SELECT to_regclass(?)",
+                [f"{quote_ident(self.schema)}.{quote_ident(SCHEMA_VERSION_TABLE)}"],
             ).fetchone()
             if found is None or found[0] is None:
                 return 0
             row = con.execute(
-                f"SELECT coalesce(max(version), 0) FROM {SCHEMA_VERSION_TABLE}"
+                f"SELECT coalesce(max(version), 0) FROM {quote_ident(SCHEMA_VERSION_TABLE)}"
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -524,7 +528,7 @@ class PostgresWarehouse(PartitionLog):
         membership for a list), then insert ``rows``, in one transaction serialized with
         other writers of ``table``. Returns rows inserted."""
         spec, frame = rows_for(table, rows)
-        clause, params = where_clause(where)
+        clause, params = where_clause(where, spec)
         self._ensure(spec)
         what = f"write to {table!r} where {dict(where)}"
         for attempt in (1, 2):
@@ -606,7 +610,7 @@ class PostgresWarehouse(PartitionLog):
 
 
 def _qualified(schema: str, table: str) -> str:
-    return f'"{schema}"."{table}"'
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
 def _rollback(conn: Any) -> None:

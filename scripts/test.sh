@@ -10,6 +10,22 @@ cd "$(dirname "$0")/.."
 # chromium: the UI tests drive it with Playwright (never `playwright install`).
 APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-pushgateway chromium)
 
+# Stop a Debian service through its init script, else by the pid it recorded; never by a
+# process-name pattern (that could end someone else's process of the same name).
+stop_service() {
+  local svc=$1 pidfile pid
+  service "$svc" stop >/dev/null 2>&1 && return 0
+  for pidfile in "/run/$svc.pid" "/run/prometheus/$svc.pid"; do
+    [ -s "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    case $pid in
+      '' | *[!0-9]*) ;;
+      *) kill "$pid" 2>/dev/null || true ;;
+    esac
+  done
+  return 0
+}
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -21,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # The packages start system services we do not want; the tests start their own.
     for svc in prometheus prometheus-alertmanager prometheus-pushgateway prometheus-node-exporter; do
-      (service "$svc" stop || pkill -f "/usr/bin/$svc") >/dev/null 2>&1 || true
+      stop_service "$svc"
     done
   else
     echo "not root: skipping Debian packages ${missing[*]} (tests needing them will skip)"

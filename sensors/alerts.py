@@ -300,7 +300,8 @@ def build_alert_definitions(
         context.log.info(
             f"{result.events} evaluations, {len(result.changed)} alerts changed, "
             f"{len(result.notifications)} messages planned; delivered {d.delivered}, "
-            f"retrying {d.retrying}, failed {d.failed}"
+            f"retrying {d.retrying}, failed {d.failed}, left for the next tick {d.deferred}, "
+            f"delivery meta-alerts queued {d.meta} ({d.seconds:.1f}s)"
         )
         for err in d.errors or []:
             context.log.warning(err)

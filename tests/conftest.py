@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import warnings
@@ -22,6 +23,17 @@ def require_binary(name: str) -> str:
     if IN_CI:
         pytest.fail(f"{name} is not installed; .ci/run should have installed it")
     pytest.skip(f"{name} is not installed (CI installs it)")
+
+
+def require_module(name: str):
+    """Import ``name``; skip on a laptop without it, fail in CI where the test extras
+    install it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if IN_CI:
+            pytest.fail(f"{name} does not import ({exc}); .ci/run installs the test extras")
+        pytest.skip(f"{name} does not import: {exc} (pip install -e '.[test]')")
 
 
 CHURN_SMALL = """
@@ -57,7 +69,7 @@ def churn_yaml(name="churn", days=10, rows=300, seed=3, events="[]") -> str:
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A fresh DRIFTWARDEN_HOME with its own Dagster instance folder."""
-    from monitoring_assets.home import Home
+    from monitoring_assets.core.home import Home
 
     h = Home(tmp_path / "dwhome").ensure()
     monkeypatch.setenv("DRIFTWARDEN_HOME", str(h.root))

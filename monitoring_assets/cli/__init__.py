@@ -29,16 +29,21 @@ def _home(args) -> Home:
 def _demo(args) -> int:
     from monitoring_assets.core.config import load_project
     from monitoring_assets.demo import run_demo
+    from monitoring_assets.instance import open_dagster_home
 
     if args.models:
         os.environ["DRIFTWARDEN_MODELS"] = str(Path(args.models).resolve())
-    return run_demo(_home(args), load_project(), days=args.days)
+    home = _home(args)
+    # Runs killed since the last start end as failed before new ones begin.
+    open_dagster_home(home)
+    return run_demo(home, load_project(), days=args.days)
 
 
 def _ui(args) -> int:
-    from monitoring_assets.instance import INSTANCE_TEMPLATE, prepare_dagster_home
+    from monitoring_assets.instance import INSTANCE_TEMPLATE, open_dagster_home
 
-    prepare_dagster_home(_home(args).ensure())
+    # Schema created and killed runs ended here, before the daemon and webserver start.
+    open_dagster_home(_home(args).ensure())
     workspace = INSTANCE_TEMPLATE.parent / "workspace.yaml"
     # The interpreter's own dagster, so it works without an activated virtualenv.
     cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-p", str(args.port)]

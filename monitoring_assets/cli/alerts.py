@@ -1,4 +1,5 @@
-"""``driftwarden alerts list`` and ``driftwarden alerts show ID``: alerts with their lineage."""
+"""``driftwarden alerts list``, ``show ID`` (an alert with its lineage and messages) and
+``retry`` (send failed messages again)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, get_args
 
 from monitoring_assets.core.alerts.outbox import AlertStore
+from monitoring_assets.core.alerts.policy import ChannelName
 from monitoring_assets.core.alerts.routing import Alert
-from monitoring_assets.home import Home
+from monitoring_assets.core.home import Home
 from resources.warehouse import open_warehouse
 
 # The tag Dagster puts on runs a sensor requested with a run_key.
@@ -32,6 +34,11 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     show.add_argument("alert_id", help="alert id (a unique prefix is enough)")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
+    retry = sub.add_parser(
+        "retry", help="queue failed messages again (after fixing a channel), all or one channel's"
+    )
+    retry.add_argument("--channel", choices=list(get_args(ChannelName)))
+    retry.set_defaults(func=cmd_retry)
     return alerts
 
 
@@ -81,6 +88,15 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
         out.write(json.dumps(doc, indent=2) + "\n")
         return 0
     out.write(render_alert(store, alert, _instance()) + "\n")
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Put failed messages back in the outbox with fresh attempts."""
+    out = out or sys.stdout
+    n = _store(args).requeue(args.channel)
+    which = f"{args.channel} " if args.channel else ""
+    out.write(f"{n} failed {which}message(s) queued again; the next sensor tick sends them\n")
     return 0
 
 

@@ -13,12 +13,27 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from monitoring_assets.core.names import (
+    check_column_name,
+    check_model_name,
+    check_path_text,
+    check_safe_name,
+    check_text,
+)
 from monitoring_assets.core.yamlconf import ConfigError, load_model
 
 DEFAULT_MODELS_FILE = Path(__file__).parents[1] / "models" / "churn.yaml"
-NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+
+# Every string of the model file has one of these types (rules in monitoring_assets.core.names):
+# names that become folders, columns that reach SQL as quoted identifiers, printable
+# text, and paths of a files source.
+ModelName = Annotated[str, AfterValidator(check_model_name)]
+SafeName = Annotated[str, AfterValidator(lambda v: check_safe_name(v, "value"))]
+ColumnName = Annotated[str, AfterValidator(check_column_name)]
+Text = Annotated[str, AfterValidator(lambda v: check_text(v, "value"))]
+PathText = Annotated[str, AfterValidator(lambda v: check_path_text(v, "path"))]
 
 
 class Strict(BaseModel):
@@ -31,7 +46,7 @@ class Strict(BaseModel):
 class Feature(Strict):
     """One model input column."""
 
-    name: str
+    name: ColumnName
     type: Literal["numerical", "categorical"]
     critical: bool = Field(False, description="drift of this feature alone is an ERROR")
     drift_method: (
@@ -46,12 +61,26 @@ class Feature(Strict):
 class Columns(Strict):
     """Names of the non-feature columns in inference logs and labels."""
 
-    id: str = "request_id"
-    timestamp: str = "timestamp"
-    prediction: str = "prediction"
-    probability: str | None = "probability"
-    target: str = "target"
-    latency: str | None = "latency_ms"
+    id: ColumnName = "request_id"
+    timestamp: ColumnName = "timestamp"
+    prediction: ColumnName = "prediction"
+    probability: ColumnName | None = "probability"
+    target: ColumnName = "target"
+    latency: ColumnName | None = "latency_ms"
+
+    def roles(self) -> dict[str, str]:
+        """Role -> column name, for the roles that are set."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Columns:
+        seen: dict[str, str] = {}
+        for role, name in self.roles().items():
+            # DuckDB compares identifiers case-insensitively, even quoted ones.
+            other = seen.setdefault(name.casefold(), role)
+            if other != role:
+                raise ValueError(f"columns {other!r} and {role!r} are the same column {name!r}")
+        return self
 
 
 # --------------------------------------------------------------------------- sources
@@ -83,12 +112,12 @@ class ScenarioEvent(Strict):
 
     kind: EventKind
     day: int = Field(ge=0)
-    feature: str | None = None
+    feature: ColumnName | None = None
     magnitude: float = 1.0
     ramp_days: int = Field(0, ge=0)
     duration_days: int | None = Field(None, ge=1)
     share: float = Field(0.3, ge=0.0, le=1.0)
-    value: str | None = None
+    value: Text | None = None
     mode: Literal["nulls", "unit"] = "nulls"
 
     def active(self, day: int) -> bool:
@@ -111,7 +140,7 @@ class ScenarioEvent(Strict):
 class Scenario(Strict):
     """A deterministic production history: every day is a pure function of (scenario, seed, date)."""
 
-    name: str = "default"
+    name: Text = "default"
     start_date: dt.date = dt.date(2026, 6, 1)
     days: int = Field(120, ge=1, le=3660)
     rows_per_day: int = Field(2000, ge=1)
@@ -142,11 +171,11 @@ class FileSource(Strict):
     """
 
     kind: Literal["files"] = "files"
-    reference: str
-    inference: str
-    labels: str | None = None
+    reference: PathText
+    inference: PathText
+    labels: PathText | None = None
     format: Literal["parquet", "csv"] = "parquet"
-    label_timestamp: str | None = Field(
+    label_timestamp: ColumnName | None = Field(
         None, description="column holding when a label arrived; default: date + label delay"
     )
 
@@ -205,8 +234,8 @@ class Thresholds(Strict):
 class Alerting(Strict):
     """Per-model alert routing; the alert policy file refines it."""
 
-    owners: list[str] = Field(default_factory=list)
-    tier_overrides: dict[str, Literal["critical", "warning", "info"]] = Field(
+    owners: list[Text] = Field(default_factory=list)
+    tier_overrides: dict[SafeName, Literal["critical", "warning", "info"]] = Field(
         default_factory=dict, description="check name -> tier"
     )
     retrain_on_critical_drift: bool = True
@@ -216,8 +245,8 @@ class Alerting(Strict):
 class ModelConfig(Strict):
     """One monitored model."""
 
-    name: str = Field(pattern=NAME_PATTERN)
-    version: str = "v1"
+    name: ModelName
+    version: SafeName = "v1"
     task: Literal["binary_classification"] = "binary_classification"
     classes: tuple[int, int] = (0, 1)
     features: list[Feature] = Field(min_length=1)
@@ -234,18 +263,23 @@ class ModelConfig(Strict):
     @field_validator("features")
     @classmethod
     def _unique_features(cls, v: list[Feature]) -> list[Feature]:
-        names = [f.name for f in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        # Case-insensitively: DuckDB compares identifiers that way, even quoted ones.
+        names = [f.name.casefold() for f in v]
+        dupes = sorted({f.name for f in v if names.count(f.name.casefold()) > 1})
         if dupes:
             raise ValueError(f"duplicate feature names: {dupes}")
         return v
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelConfig:
-        special = [self.columns.id, self.columns.timestamp, self.columns.prediction]
-        clash = sorted({f.name for f in self.features} & set(special))
+        roles = {name.casefold(): role for role, name in self.columns.roles().items()}
+        clash = sorted(
+            f"{f.name!r} (the {roles[f.name.casefold()]} column)"
+            for f in self.features
+            if f.name.casefold() in roles
+        )
         if clash:
-            raise ValueError(f"features {clash} clash with the id/timestamp/prediction columns")
+            raise ValueError(f"features clash with columns: {', '.join(clash)}")
         if isinstance(self.source, FileSource) and self.start_date is None:
             raise ValueError("a 'files' source needs 'start_date' (the first daily partition)")
         return self

@@ -14,11 +14,18 @@ the contract: every adapter writes the same Hive-style paths.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
 import pandas as pd
+
+from monitoring_assets.core.names import check_partition_key, check_safe_name, quote_ident
+
+# Table and column names are plain identifiers fixed in code (checked when a spec is
+# declared) and quoted where SQL is built; every value is a bound parameter.
+_PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,23 @@ class TableSpec:
     columns: Mapping[str, str]
     key: Sequence[str] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        for what, name in [("table", self.name), *(("column", c) for c in self.columns)]:
+            if not _PLAIN_IDENTIFIER.fullmatch(name):
+                raise ValueError(
+                    f"warehouse {what} name {name!r} (table {self.name!r}) is not a plain "
+                    "lowercase identifier"
+                )
+        unknown = [k for k in self.key if k not in self.columns]
+        if unknown:
+            raise ValueError(
+                f"warehouse table {self.name!r}: key columns {unknown} are not columns"
+            )
+
     def ddl(self) -> str:
-        cols = ", ".join(f"{c} {t}" for c, t in self.columns.items())
-        pk = f", PRIMARY KEY ({', '.join(self.key)})" if self.key else ""
-        return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols}{pk})"
+        cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in self.columns.items())
+        pk = f", PRIMARY KEY ({', '.join(map(quote_ident, self.key))})" if self.key else ""
+        return f"CREATE TABLE IF NOT EXISTS {quote_ident(self.name)} ({cols}{pk})"
 
 
 class WarehouseError(RuntimeError):
@@ -132,3 +152,16 @@ class Lake(Protocol):
     def days(self, model: str, dataset: str) -> list[dt.date]:
         """The days that have a partition, ascending."""
         ...
+
+
+def lake_segments(model: str, dataset: str, key: str | None = None) -> list[str]:
+    """The checked path segments ``[model, dataset(, key)]`` of a lake location.
+
+    Model and dataset are safe names and a partition is ``key=<safe name>``
+    (:mod:`monitoring_assets.core.names`), so no value can lead a write outside
+    ``{root}/{model}/{dataset}``; ``ValueError`` names the bad segment.
+    """
+    out = [check_safe_name(model, "model name"), check_safe_name(dataset, "lake dataset")]
+    if key is not None:
+        out.append(check_partition_key(key, "lake partition"))
+    return out

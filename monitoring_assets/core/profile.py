@@ -30,6 +30,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from monitoring_assets.core.names import quote_ident
+
 Kind = Literal["numerical", "categorical"]
 
 #: Significant digits kept when a numerical column is too varied to count exactly.
@@ -164,8 +166,7 @@ class DatasetProfile:
 # --------------------------------------------------------------------------- building
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_q = quote_ident
 
 
 def _round_sql(expr: str, k: int) -> str:
@@ -193,21 +194,21 @@ def round_sig(values: np.ndarray, k: int) -> np.ndarray:
 Source = pd.DataFrame | str | Path | Sequence[str | Path]
 
 
-def _sql_str(value: str | Path) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _source_sql(con: duckdb.DuckDBPyConnection, source: Source) -> str:
+    """The name of a relation on ``con`` reading ``source``. File paths are handed to
+    DuckDB's relation API as values, never spliced into SQL text."""
     if isinstance(source, pd.DataFrame):
-        con.register("_src", source)
-        return "_src"
+        con.register("_src_frame", source)
+        return "_src_frame"
     if isinstance(source, (str, Path)):
-        paths = _sql_str(source)
+        paths = [str(source)]
     else:
         if not source:
             raise ValueError("profile source is an empty list of Parquet files")
-        paths = "[" + ", ".join(_sql_str(s) for s in source) + "]"
-    return f"read_parquet({paths}, hive_partitioning=true, union_by_name=true)"
+        paths = [str(s) for s in source]
+    rel = con.read_parquet(paths, hive_partitioning=True, union_by_name=True)
+    rel.create_view("_src_files", replace=True)
+    return "_src_files"
 
 
 def profile_partitions(
@@ -218,7 +219,6 @@ def profile_partitions(
     id_column: str | None = None,
     sig_digits: int = SIG_DIGITS,
     exact_cap: int = EXACT_CAP,
-    where: str | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> dict[str, DatasetProfile]:
     """Profile ``columns`` (name -> kind) of ``source`` per value of ``partition_column``.
@@ -228,7 +228,8 @@ def profile_partitions(
     counts of every column at once, for every partition. Without ``partition_column``
     the whole source is one partition keyed ``""``. Columns absent from the source are
     profiled as ``present=False``; a partition with no rows is simply absent from the
-    result (callers decide what an empty day means). ``where`` is an optional SQL filter.
+    result (callers decide what an empty day means). Column names reach SQL only as
+    quoted identifiers, paths only as values.
     """
     if sig_digits < 1:
         raise ValueError(f"sig_digits must be >= 1, got {sig_digits}")
@@ -241,7 +242,6 @@ def profile_partitions(
                 f"partition column {partition_column!r} is not in the data; columns: {sorted(schema)}"
             )
         pk = f"CAST({_q(partition_column)} AS VARCHAR)" if partition_column else "''"
-        filt = f" WHERE {where}" if where else ""
 
         present = [c for c in columns if c in schema]
         numeric = [c for c in present if columns[c] == "numerical" and is_numeric_type(schema[c])]
@@ -256,7 +256,7 @@ def profile_partitions(
             proj.append(f"CAST({_q(c)} AS VARCHAR) AS s{i}")
         if id_column and id_column in schema:
             proj.append(f"{_q(id_column)} AS _id")
-        base = f"SELECT {', '.join(proj)} FROM {src}{filt}"
+        base = f"SELECT {', '.join(proj)} FROM {src}"
 
         aggs = ["count(*) AS _rows"]
         for i, _ in enumerate(numeric):
@@ -361,6 +361,10 @@ def profile_partitions(
                     at_cat += n
                 value_counts[(str(key), col)] = (vals, cnts)
         con.execute(f"DROP {relation} IF EXISTS _base")
+        if src == "_src_frame":
+            con.unregister(src)
+        else:
+            con.execute(f"DROP VIEW IF EXISTS {src}")
     finally:
         if connection is None:
             con.close()

@@ -309,6 +309,24 @@ ALERT_ACTIONS = TableSpec(
     key=("run_key",),
 )
 
+# One row per channel that has failed: the current failure episode and whether the
+# delivery meta-alert for it went out (``announced_group``), so it goes out once.
+ALERT_CHANNEL_HEALTH = TableSpec(
+    "alert_channel_health",
+    {
+        "channel": "VARCHAR",
+        "status": "VARCHAR",  # failing | ok
+        "failing_since": "TIMESTAMP",
+        "last_failure_at": "TIMESTAMP",
+        "last_error": "VARCHAR",
+        "failures": "BIGINT",
+        "tier": "VARCHAR",
+        "announced_group": "VARCHAR",
+        "recovered_at": "TIMESTAMP",
+    },
+    key=("channel",),
+)
+
 #: Every table by name.
 TABLES: dict[str, TableSpec] = {
     t.name: t
@@ -328,5 +346,6 @@ TABLES: dict[str, TableSpec] = {
         ALERT_CHECK_STATE,
         ALERT_OUTBOX,
         ALERT_ACTIONS,
+        ALERT_CHANNEL_HEALTH,
     )
 }

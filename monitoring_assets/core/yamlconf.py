@@ -31,6 +31,16 @@ def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dic
     return out
 
 
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """One parse gives both the node tree (for line numbers) and the data."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: str | Path) -> tuple[Any, dict[tuple, int]]:
     """Parse a YAML file; return the data and a map from key path to line number."""
     path = Path(path)
@@ -39,8 +49,7 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[tuple, int]]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration file ({exc.strerror})") from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -56,13 +65,22 @@ def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> int | None:
     return None
 
 
+def _key_part(part: Any) -> str:
+    # A mapping key is user data (possibly megabytes, or with newlines): show it safely.
+    text = str(part)
+    if text.isprintable() and len(text) <= 60:
+        return text
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:50] + "…"
+
+
 def validation_message(path: Path, exc: ValidationError, lines: dict[tuple, int]) -> str:
     """Render a pydantic ValidationError as 'file:line: key: what was expected' lines."""
     parts = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         line = _nearest_line(loc, lines)
-        key = ".".join(str(p) for p in loc) or "<root>"
+        key = ".".join(_key_part(p) for p in loc) or "<root>"
         where = f"{path}:{line}" if line else str(path)
         parts.append(f"{where}: {key}: {err['msg']}")
     return "invalid configuration\n  " + "\n  ".join(parts)

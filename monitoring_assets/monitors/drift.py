@@ -45,6 +45,7 @@ import pandas as pd
 from monitoring_assets.core.checks import CheckDeclaration, CheckOutcome
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.drift import DISTANCE_METHODS, ColumnDrift, column_drift, dataset_drift
+from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.profile import (
     PROFILE_ROW_COLUMNS,
     ColumnProfile,
@@ -330,7 +331,8 @@ def training_reference(wh: Warehouse, lake: Lake, model: ModelConfig) -> Dataset
     con = duckdb.connect()
     try:
         names = {
-            r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
+            r[0]
+            for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
         }
     finally:
         con.close()
@@ -728,7 +730,7 @@ def _stored_rows(
     if not keys:
         return {}
     wh: Warehouse = ctx.resources.warehouse.get()
-    extra = "".join(f" AND {k} = ?" for k in where)
+    extra = "".join(f" AND {quote_ident(k)} = ?" for k in where)
     df = wh.query(
         f"SELECT * FROM {table} WHERE model = ? AND partition_date BETWEEN ? AND ?{extra}",
         [model.name, keys[0], keys[-1], *where.values()],
@@ -753,12 +755,14 @@ class DriftReportConfig(dg.Config):
 
 
 def _sample(path: Path | str, n: int, seed: int, columns: Sequence[str]) -> pd.DataFrame:
-    cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    cols = ", ".join(quote_ident(c) for c in columns)
     con = duckdb.connect()
     try:
+        # The path is a bound value; n and seed are ints (SAMPLE takes no parameters).
         return con.execute(
-            f"SELECT {cols} FROM read_parquet('{path}') USING SAMPLE reservoir({int(n)} ROWS) "
-            f"REPEATABLE ({int(seed)})"
+            f"SELECT {cols} FROM read_parquet(?) USING SAMPLE reservoir({int(n)} ROWS) "
+            f"REPEATABLE ({int(seed)})",
+            [str(path)],
         ).df()
     finally:
         con.close()

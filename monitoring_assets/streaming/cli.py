@@ -25,7 +25,7 @@ def _model(args):
 
 
 def _home(args):
-    from monitoring_assets.home import Home
+    from monitoring_assets.core.home import Home
 
     if getattr(args, "home", None):
         os.environ["DRIFTWARDEN_HOME"] = str(Path(args.home).resolve())

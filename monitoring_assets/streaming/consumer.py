@@ -31,10 +31,11 @@ from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.profile import DatasetProfile, profile_frame
 from monitoring_assets.streaming.findings import FindingsSink
 from monitoring_assets.streaming.health import HealthServer
-from monitoring_assets.streaming.landing import StreamLanding, stream_root
+from monitoring_assets.streaming.landing import StreamLanding
 from monitoring_assets.streaming.processor import Raw, StreamProcessor, tune_gc_for_streaming
 from monitoring_assets.streaming.settings import StreamSettings
 from monitoring_assets.streaming.windows import DriftEvaluator, WindowResult, window_columns
+from resources.lake import Lake
 from resources.warehouse import Warehouse
 
 log = logging.getLogger("driftwarden.stream")
@@ -44,7 +45,7 @@ def reference_frame(model: ModelConfig, lake_root: str | Path | None) -> pd.Data
     """The model's reference data: the lake's ``reference`` partition for its version when
     the ``reference_data`` asset has written it, else the model's source."""
     if lake_root is not None:
-        path = Path(lake_root) / model.name / "reference" / f"version={model.version}"
+        path = Lake(lake_root).partition_dir(model.name, "reference", f"version={model.version}")
         files = sorted(path.glob("*.parquet")) if path.exists() else []
         if files:
             return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
@@ -99,7 +100,7 @@ class StreamConsumer:
         self.settings = settings
         self.group = settings.group_for(model.name)
         self.landing = StreamLanding(lake_root, model)
-        state_path = stream_root(lake_root, model.name) / "_consumer" / f"{self.group}.state"
+        state_path = self.landing.checkpoint_path(self.group)
         ref = reference if reference is not None else reference_profile(model, lake_root)
         self.processor = StreamProcessor(
             model, DriftEvaluator(model, ref), settings, self.landing, state_path

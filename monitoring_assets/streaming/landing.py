@@ -5,7 +5,7 @@ asset replaces a day's folder whole)::
 
     {lake}/{model}/stream/inference_logs/date=YYYY-MM-DD/part-{seq:012d}.parquet
     {lake}/{model}/stream/ground_truth/date=YYYY-MM-DD/part-{seq:012d}.parquet
-    {lake}/{model}/stream/_consumer/{group}.state        (consumer checkpoint)
+    {lake}/{model}/stream/_consumer/{group}.state        (consumer checkpoint, JSON)
     {lake}/{model}/stream/_consumer/{group}.watermark.json  (what the day sensor reads)
 
 ``seq`` is the consumer's checkpoint sequence number. A part is written to a hidden
@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from monitoring_assets.core.config import FileSource, ModelConfig
+from monitoring_assets.core.names import check_safe_name
 from monitoring_assets.core.schema import inference_columns
 
 INFERENCE = "inference_logs"
@@ -45,7 +46,7 @@ _US_PER_DAY = 86_400_000_000
 
 def stream_root(lake_root: str | Path, model: str) -> Path:
     """``{lake}/{model}/stream``."""
-    return Path(lake_root) / model / "stream"
+    return Path(lake_root) / check_safe_name(model, "model name") / "stream"
 
 
 def day_of_us(us: int) -> dt.date:
@@ -207,9 +208,15 @@ class StreamLanding:
             return schema.empty_table().to_pandas()
         return pa.concat_tables([pq.read_table(p) for _, p in parts]).to_pandas()
 
-    # ------------------------------------------------------------------ watermark
+    # ------------------------------------------------------------------ consumer files
+    def checkpoint_path(self, group: str) -> Path:
+        """The consumer group's checkpoint (see :mod:`monitoring_assets.streaming.checkpoint`)."""
+        return self.root / "_consumer" / f"{check_safe_name(group, 'consumer group')}.state"
+
     def watermark_path(self, group: str) -> Path:
-        return self.root / "_consumer" / f"{group}.watermark.json"
+        return (
+            self.root / "_consumer" / f"{check_safe_name(group, 'consumer group')}.watermark.json"
+        )
 
     def write_watermark(self, group: str, info: Mapping[str, Any]) -> None:
         atomic_write_bytes(self.watermark_path(group), json.dumps(info, sort_keys=True).encode())

@@ -19,7 +19,6 @@ import datetime as dt
 import logging
 import math
 import os
-import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.streaming.checkpoint import read_checkpoint, write_checkpoint
 from monitoring_assets.streaming.landing import (
     INFERENCE,
     LABELS,
     StreamLanding,
-    atomic_write_bytes,
     day_of_us,
 )
 from monitoring_assets.streaming.messages import (
@@ -56,7 +55,6 @@ log = logging.getLogger("driftwarden.stream")
 
 #: A raw message: (value, key, partition, offset).
 Raw = tuple[bytes | None, bytes | None, int, int]
-STATE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -125,7 +123,7 @@ class _PendingOut:
 
 @dataclass
 class ProcessorState:
-    """What a checkpoint holds."""
+    """What a checkpoint holds (written as JSON by :mod:`~monitoring_assets.streaming.checkpoint`)."""
 
     seq: int = 0
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -137,7 +135,6 @@ class ProcessorState:
     counters: Counters = field(default_factory=Counters)
     since_eval: int = 0
     severity: dict[str, str] = field(default_factory=dict)  # window -> last severity
-    version: int = STATE_VERSION
 
 
 class StreamProcessor:
@@ -175,13 +172,7 @@ class StreamProcessor:
     def restore(self) -> ProcessorState:
         """Load the checkpoint (if any), drop orphan parts, rebuild the id index."""
         if self.state_path is not None and self.state_path.exists():
-            with open(self.state_path, "rb") as f:
-                state = pickle.load(f)
-            if not isinstance(state, ProcessorState) or state.version != STATE_VERSION:
-                raise RuntimeError(
-                    f"checkpoint {self.state_path} is not a version-{STATE_VERSION} stream "
-                    "state; move it away to start the group afresh"
-                )
+            state = read_checkpoint(self.state_path, self.model.name)
             want = [s.name for s in self.settings.windows]
             have = [w.spec.name for w in state.windows]
             if want != have:
@@ -504,7 +495,7 @@ class StreamProcessor:
         st.seq = seq
         self._forget_old_days()
         if self.state_path is not None:
-            atomic_write_bytes(self.state_path, pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL))
+            write_checkpoint(self.state_path, st, self.model.name)
         return seq
 
     def _forget_old_days(self) -> None:

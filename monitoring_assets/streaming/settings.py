@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from monitoring_assets.core.names import check_safe_name
 from monitoring_assets.streaming.messages import DEFAULT_MAX_MESSAGE_BYTES
 from monitoring_assets.streaming.windows import WindowSpec
 
@@ -60,4 +61,6 @@ class StreamSettings(BaseModel):
         return self
 
     def group_for(self, model: str) -> str:
-        return self.group_id.replace("{model}", model)
+        """The consumer group of ``model``; it names the checkpoint file, so it must be a
+        safe name (:mod:`monitoring_assets.core.names`)."""
+        return check_safe_name(self.group_id.replace("{model}", model), "group_id")

@@ -168,8 +168,31 @@ class SlidingWindow:
             ts.extend(b.ts[b.start :])
         return cols, ts
 
+    def load_events(
+        self, columns: Mapping[str, list], ts: list[int], newest_us: int | None
+    ) -> None:
+        """Refill an empty window with events saved by :meth:`events` (a checkpoint):
+        counters are derived, so they are recounted, not stored."""
+        if self.rows:
+            raise ValueError(f"window {self.spec.name}: load_events needs an empty window")
+        if set(columns) != set(self.columns):
+            raise ValueError(
+                f"window {self.spec.name}: saved columns {sorted(columns)} are not the "
+                f"window's {sorted(self.columns)}"
+            )
+        bad = [c for c, values in columns.items() if len(values) != len(ts)]
+        if bad:
+            raise ValueError(f"window {self.spec.name}: saved column(s) {bad} lack events")
+        if ts:
+            block = _Block({c: list(columns[c]) for c in self.columns}, list(ts))
+            for c, values in block.columns.items():
+                self.counters[c].update(values)
+            self.blocks.append(block)
+            self.rows = len(ts)
+        self.newest_us = newest_us
+
     def __getstate__(self) -> dict:
-        # Counters are derived: a checkpoint holds the events, a restore recounts them.
+        # For copies; checkpoints are JSON (monitoring_assets.streaming.checkpoint).
         cols, ts = self.events()
         return {
             "spec": self.spec.model_dump(),
@@ -180,15 +203,10 @@ class SlidingWindow:
         }
 
     def __setstate__(self, state: dict) -> None:
+        # Also how a version-1 (pickle) checkpoint is read by the one-off upgrade.
         self.__init__(WindowSpec(**state["spec"]), state["columns"], state["dtypes"])  # type: ignore[misc]
         cols, ts = state["events"]
-        if ts:
-            block = _Block(cols, ts)
-            for c, values in cols.items():
-                self.counters[c].update(values)
-            self.blocks.append(block)
-            self.rows = len(ts)
-        self.newest_us = state["newest_us"]
+        self.load_events(cols, ts, state["newest_us"])
 
     # ------------------------------------------------------------------ profile
     def profile(self, exact_cap: int = EXACT_CAP, sig_digits: int = SIG_DIGITS) -> DatasetProfile:

@@ -6,12 +6,14 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
 import urllib.request
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from email import message_from_bytes
 from email import policy as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,19 +40,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Fault:
+    """How a fake service misbehaves on a request (see :meth:`FakeService.handle`).
+
+    kinds: ``status`` (answer ``status`` with ``headers`` and raw ``body``), ``hang``
+    (read the request, never answer), ``slow_body`` (headers, then the body one byte
+    every ``seconds``), ``slow_headers`` (the status line and headers one byte every
+    ``seconds``), ``reset`` (TCP reset), ``garbage`` (not HTTP at all),
+    ``echo`` (answer ``status`` with the whole request as plain text).
+    """
+
+    kind: str
+    status: int = 503
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    seconds: float = 0.2
+
+
 class FakeService:
-    """A tiny HTTP server speaking one API shape; records requests, can be 'down' or 429."""
+    """A tiny HTTP server speaking one API shape; records requests, can be 'down', 429 or
+    misbehave (:class:`Fault`)."""
 
     def __init__(self, kind: str):
         self.kind = kind
         self.requests: list[dict[str, Any]] = []
         self.down = False  # answer 503
         self.rate_limit: list[float] = []  # pending 429s, each with its Retry-After
+        self.faults: list[Fault] = []  # one per request, in order
+        self.fault: Fault | None = None  # every request (after ``faults``)
+        # Called after the request changed the service's state, before the answer goes out.
+        self.before_answer: Any = None
         self.valid_tokens = {f"Bearer {SLACK_TOKEN}"}
         self.lock = threading.Lock()
+        self.closing = threading.Event()
         self.incidents: dict[str, str] = {}  # PagerDuty dedup_key -> status
         self.incidents_opened = 0
         self.threads: dict[str, list[str]] = {}  # Slack ts -> replies
+        self.am_alerts: dict[frozenset, dict] = {}  # Alertmanager: label set -> alert
         self._ts = 1700000000
         service = self
 
@@ -60,7 +87,10 @@ class FakeService:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                service.handle(self, body)
+                try:
+                    service.handle(self, body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up reading (a 10 MB answer, a deadline)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
@@ -69,11 +99,12 @@ class FakeService:
         self.thread.start()
 
     def close(self) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
     def _reply(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers=None) -> None:
-        data = json.dumps(body).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         for k, v in (headers or {}).items():
@@ -96,48 +127,98 @@ class FakeService:
                 "at": time.monotonic(),
             }
             self.requests.append(record)
-            if self.down:
+            fault = self.faults.pop(0) if self.faults else self.fault
+            if fault is not None:
+                record["answer"] = fault.kind if fault.kind != "status" else fault.status
+            elif self.down:
                 record["answer"] = 503
-                return self._reply(h, 503, {"error": "unavailable"})
-            if self.rate_limit:
+                answer: tuple = (503, {"error": "unavailable"}, None)
+            elif self.rate_limit:
                 after = self.rate_limit.pop(0)
                 record["answer"] = 429
                 err = {"ok": False, "error": "ratelimited"}
-                return self._reply(h, 429, err, {"Retry-After": str(int(after))})
-            record["answer"] = 200
-            getattr(self, f"_{self.kind}")(h, body)
+                answer = (429, err, {"Retry-After": str(int(after))})
+            else:
+                answer = getattr(self, f"_{self.kind}")(h, body)
+                record["answer"] = answer[0]
+        if fault is not None:
+            return self._misbehave(h, fault, raw)
+        if self.before_answer is not None and 200 <= answer[0] < 300:
+            self.before_answer(self, record)
+        self._reply(h, *answer)
 
-    def _slack(self, h: BaseHTTPRequestHandler, body: dict) -> None:
+    def _misbehave(self, h: BaseHTTPRequestHandler, fault: Fault, raw: bytes) -> None:
+        h.close_connection = True
+        if fault.kind == "status":
+            return self._reply(h, fault.status, fault.body, fault.headers)
+        if fault.kind == "echo":
+            text = f"{h.requestline}\n{h.headers}\n".encode() + raw
+            return self._reply(h, fault.status, text, {"Content-Type": "text/plain"})
+        if fault.kind == "hang":
+            self.closing.wait(fault.seconds)
+            return
+        if fault.kind == "slow_body":
+            body = fault.body or b"x" * 200
+            h.send_response(fault.status)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            for i in range(len(body)):
+                if self.closing.wait(fault.seconds):
+                    return
+                h.wfile.write(body[i : i + 1])
+                h.wfile.flush()
+            return
+        if fault.kind == "slow_headers":
+            # Every byte within the read timeout, the whole answer never: only a
+            # deadline on the send as a whole ends this.
+            head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 400
+            for i in range(len(head)):
+                if self.closing.wait(fault.seconds):
+                    return
+                h.wfile.write(head[i : i + 1])
+                h.wfile.flush()
+            return
+        if fault.kind == "reset":
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()
+            return
+        if fault.kind == "garbage":
+            h.wfile.write(b"THIS IS NOT HTTP\r\n\r\n")
+            return
+        raise ValueError(f"unknown fault {fault.kind!r}")
+
+    def _slack(self, h: BaseHTTPRequestHandler, body: dict) -> tuple:
         if h.headers.get("Authorization") not in self.valid_tokens:
-            return self._reply(h, 200, {"ok": False, "error": "invalid_auth"})
+            return 200, {"ok": False, "error": "invalid_auth"}, None
         self._ts += 1
         ts = f"{self._ts}.000100"
         if body.get("thread_ts"):
             self.threads.setdefault(body["thread_ts"], []).append(body["text"])
-        return self._reply(h, 200, {"ok": True, "channel": "C1", "ts": ts})
+        return 200, {"ok": True, "channel": "C1", "ts": ts}, None
 
-    def _pagerduty(self, h: BaseHTTPRequestHandler, body: dict) -> None:
+    def _pagerduty(self, h: BaseHTTPRequestHandler, body: dict) -> tuple:
         key = body.get("dedup_key")
         if body.get("routing_key") != PD_KEY:
-            return self._reply(
-                h, 400, {"status": "invalid event", "message": "Invalid routing key"}
-            )
+            return 400, {"status": "invalid event", "message": "Invalid routing key"}, None
         if body["event_action"] == "trigger":
             if self.incidents.get(key) != "triggered":
                 self.incidents_opened += 1
             self.incidents[key] = "triggered"
         elif body["event_action"] == "resolve":
             self.incidents[key] = "resolved"
-        return self._reply(h, 202, {"status": "success", "dedup_key": key})
+        return 202, {"status": "success", "dedup_key": key}, None
 
-    def _alertmanager(self, h: BaseHTTPRequestHandler, body: list) -> None:
-        return self._reply(h, 200, "")
+    def _alertmanager(self, h: BaseHTTPRequestHandler, body: list) -> tuple:
+        # Like Alertmanager: an alert is identified by its label set; a repeat updates it.
+        for alert in body:
+            self.am_alerts[frozenset(alert["labels"].items())] = alert
+        return 200, "", None
 
-    def _webhook(self, h: BaseHTTPRequestHandler, body: dict) -> None:
-        return self._reply(h, 200, {"ok": True})
+    def _webhook(self, h: BaseHTTPRequestHandler, body: dict) -> tuple:
+        return 200, {"ok": True}, None
 
     def ok_bodies(self) -> list[Any]:
-        return [r["body"] for r in self.requests if r.get("answer") == 200]
+        return [r["body"] for r in self.requests if r.get("answer") in (200, 202)]
 
 
 @pytest.fixture
@@ -161,14 +242,26 @@ def webhook() -> Iterator[FakeService]:
     s.close()
 
 
+@pytest.fixture
+def fake_alertmanager() -> Iterator[FakeService]:
+    s = FakeService("alertmanager")
+    yield s
+    s.close()
+
+
 class Mailbox:
     """aiosmtpd handler that keeps every message."""
 
     def __init__(self) -> None:
         self.messages: list[Any] = []
+        # Called with the message after it is kept, before the server answers 250.
+        self.before_answer: Any = None
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
-        self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
+        msg = message_from_bytes(envelope.content, policy=email_policy.default)
+        self.messages.append(msg)
+        if self.before_answer is not None:
+            self.before_answer(self, msg)
         return "250 OK"
 
 

@@ -81,8 +81,10 @@ def upward(graph: dict[str, set[str]], tops: dict[str, set[str]]) -> list[str]:
         for d in sorted(deps):
             if core and not d.startswith("monitoring_assets.core"):
                 bad.append(f"{m} -> {d} (the core imports only the core)")
-            if m.startswith("resources") and d.startswith("monitoring_assets") and not (
-                d.startswith("monitoring_assets.core")
+            if (
+                m.startswith("resources")
+                and d.startswith("monitoring_assets")
+                and not (d.startswith("monitoring_assets.core"))
             ):
                 bad.append(f"{m} -> {d} (resources import only the core)")
             if m.startswith("monitoring_assets.monitors") and d.startswith(

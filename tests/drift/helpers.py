@@ -12,9 +12,9 @@ import dagster as dg
 import pandas as pd
 
 from monitoring_assets.core.config import ProjectConfig, load_project
+from monitoring_assets.core.home import Home
 from monitoring_assets.definitions import build_definitions
 from monitoring_assets.demo import range_tags
-from monitoring_assets.home import Home
 from monitoring_assets.instance import prepare_dagster_home
 from resources.warehouse import Warehouse
 

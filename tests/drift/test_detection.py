@@ -26,7 +26,7 @@ from monitoring_assets.monitors.drift import (
     VALUES_WITHIN_REFERENCE_RANGE,
 )
 from tests.conftest import churn_yaml
-from tests.drift.helpers import Scenario, check_evaluations
+from tests.drift.helpers import DRIFT, FOUNDATION, Scenario, check_evaluations
 
 SHIFT_DAY, RAMP = 2, 6  # tenure +0.6 sd, ramped over 6 days: documented window [2, 8)
 BROKEN_DAY = 10  # total_charges x100 for one day
@@ -94,8 +94,22 @@ def test_one_evaluation_per_day_and_check_inside_one_range_run(events_run):
     assert all(e.target_materialization_data is not None for e in evaluations)
     assert len({e.target_materialization_data.storage_id for e in evaluations}) == 3 * DAYS
     # and each day of each asset was materialized once, by this run
-    mats = sc.warehouse.query("SELECT count(*) AS n FROM feature_profiles")
-    assert mats.n[0] > 0
+    with sc.activated() as instance:
+        records = instance.get_records_for_run(
+            result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=100_000
+        ).records
+    per_day = Counter(
+        (r.asset_key.path[-1], r.partition_key) for r in records if r.partition_key is not None
+    )
+    daily = {a for a in FOUNDATION + DRIFT if a != "reference_data"}
+    assert {asset for asset, _ in per_day} == daily
+    assert per_day == Counter({(a, k): 1 for a in daily for k in sc.keys()})
+    logged = sc.warehouse.query(
+        "SELECT asset, partition_date, count(*) AS n, min(run_id) AS run_id FROM partition_log "
+        "GROUP BY asset, partition_date"
+    )
+    assert set(logged.n) == {1} and set(logged.run_id) == {result.run_id}
+    assert (logged.groupby("asset").size() == DAYS).all(), logged
 
 
 def test_sudden_shock_is_flagged_on_the_injected_day(events_run):

@@ -37,7 +37,10 @@ def test_default_model_file_is_the_churn_model():
             ["models.0.features.0.type", "numerical", ":6:"],
         ),
         (churn_yaml().replace("days: 10", "days: -1"), ["scenario.days", "greater than or equal"]),
-        (churn_yaml().replace("name: churn", "name: Churn Model"), ["models.0.name", "pattern"]),
+        (
+            churn_yaml().replace("name: churn", "name: Churn Model"),
+            ["models.0.name", "not a valid model name", "lowercase letter"],
+        ),
         ("models: [\n", ["not valid YAML"]),
         ("", ["is empty"]),
     ],

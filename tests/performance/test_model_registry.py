@@ -104,7 +104,7 @@ def test_json_and_frame_artifacts(registry) -> None:
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
     registry.put_frame("churn", "v1", "reference", frame)
     pd.testing.assert_frame_equal(registry.get_frame("churn", "v1", "reference"), frame)
-    with pytest.raises(RegistryError, match="safe file name"):
+    with pytest.raises(RegistryError, match="artifact name .* is not a safe name"):
         registry.put_json("churn", "v1", "../escape", {})
 
 

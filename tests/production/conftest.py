@@ -113,6 +113,22 @@ def pg_instance(postgres, monkeypatch):
         _drop_schema(schema)
 
 
+def duplicate_keys(warehouse) -> dict[str, int]:
+    """Rows beyond the first per key, per registered table (0 everywhere when nothing is
+    duplicated)."""
+    from resources.warehouse import TABLES
+
+    out = {}
+    for name, spec in TABLES.items():
+        key = list(spec.key) or list(spec.columns)
+        frame = warehouse.query(
+            f"SELECT count(*) AS n FROM (SELECT {', '.join(key)} FROM {name} "
+            f"GROUP BY {', '.join(key)} HAVING count(*) > 1) d"
+        )
+        out[name] = int(frame.n.iloc[0])
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -141,6 +157,36 @@ query {
         locationOrLoadError { __typename ... on PythonError { message } }
       }
     }
+  }
+}
+"""
+
+
+SCHEDULE_STATE = """
+query($s: ScheduleSelector!) {
+  scheduleOrError(scheduleSelector: $s) {
+    __typename
+    ... on Schedule { scheduleState { id status } }
+  }
+}
+"""
+
+START_SCHEDULE = """
+mutation($s: ScheduleSelector!) {
+  startSchedule(scheduleSelector: $s) {
+    __typename
+    ... on ScheduleStateResult { scheduleState { status } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+STOP_SCHEDULE = """
+mutation($id: String!) {
+  stopRunningSchedule(id: $id) {
+    __typename
+    ... on ScheduleStateResult { scheduleState { status } }
+    ... on PythonError { message }
   }
 }
 """
@@ -204,6 +250,33 @@ class DagsterStack:
             time.sleep(1)
         pytest.fail(f"code location not loaded after {timeout:.0f}s\n{self.tail()}")
 
+    def schedule_selector(self, name: str) -> dict:
+        return {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": "__repository__",
+            "scheduleName": name,
+        }
+
+    def schedule_status(self, name: str) -> tuple[str, str]:
+        """(instigation state id, RUNNING or STOPPED) of schedule ``name``."""
+        data = self.graphql(SCHEDULE_STATE, {"s": self.schedule_selector(name)})
+        schedule = data["scheduleOrError"]
+        assert schedule["__typename"] == "Schedule", schedule
+        return schedule["scheduleState"]["id"], schedule["scheduleState"]["status"]
+
+    def start_schedule(self, name: str) -> None:
+        result = self.graphql(START_SCHEDULE, {"s": self.schedule_selector(name)})
+        started = result["startSchedule"]
+        assert started.get("scheduleState", {}).get("status") == "RUNNING", started
+
+    def stop_schedule(self, name: str) -> None:
+        """Stop schedule ``name`` of the test location (if running): it launches no more runs."""
+        state_id, status = self.schedule_status(name)
+        if status != "RUNNING":
+            return
+        stopped = self.graphql(STOP_SCHEDULE, {"id": state_id})["stopRunningSchedule"]
+        assert stopped.get("scheduleState", {}).get("status") == "STOPPED", stopped
+
     def tail(self, lines: int = 40) -> str:
         out = []
         for name, path in self.logs.items():
@@ -233,6 +306,7 @@ def dagster_stack(tmp_path_factory) -> Iterator[DagsterStack]:
     """Daemon + webserver on a fresh demo instance (SQLite, temp DRIFTWARDEN_HOME), loading
     ``tests/production/every_minute_defs.py`` over a 10-day churn model."""
     import shutil
+    import subprocess
     import sys
     import time
     import urllib.error
@@ -273,6 +347,17 @@ def dagster_stack(tmp_path_factory) -> Iterator[DagsterStack]:
         "PYTHONWARNINGS": "ignore",
     }
     bin_dir = Path(sys.executable).parent
+    # Create the instance's SQLite schema first: a daemon and a webserver starting on a
+    # fresh instance both create it, and the loser fails ("table instigators already
+    # exists").
+    subprocess.run(
+        [str(bin_dir / "dagster"), "instance", "migrate"],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     stack = DagsterStack(root, env, free_port())
     try:
         stack.start("daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(workspace)])

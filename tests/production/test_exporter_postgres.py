@@ -7,8 +7,8 @@ import urllib.request
 
 from monitoring_assets.observability.exporter import start_metrics_server
 from monitoring_assets.observability.snapshot import read_snapshot
-from tests.observability.synthetic import write_fleet
 from resources.warehouse import Warehouse, open_warehouse
+from tests.observability.synthetic import write_fleet
 
 
 def _comparable(snap):

@@ -16,7 +16,7 @@ import pytest
 from monitoring_assets.demo import evaluate_alerts, materialize_history
 from resources.warehouse import TABLES, Warehouse, WarehouseResource, open_warehouse
 from resources.warehouse_postgres import APPLICATION_NAME, _lock_key
-from tests.production.conftest import PG_DSN
+from tests.production.conftest import PG_DSN, duplicate_keys
 
 # Columns that legitimately differ between two runs of the same history.
 VOLATILE = {"run_id", "computed_at", "written_at", "created_at", "updated_at", "delivered_at"}
@@ -49,19 +49,6 @@ def snapshot(warehouse) -> dict[str, pd.DataFrame]:
             else:
                 frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
         out[name] = frame
-    return out
-
-
-def duplicate_keys(warehouse) -> dict[str, int]:
-    """Rows beyond the first per key, per table (0 everywhere when nothing is duplicated)."""
-    out = {}
-    for name, spec in TABLES.items():
-        key = list(spec.key) or list(spec.columns)
-        frame = warehouse.query(
-            f"SELECT count(*) AS n FROM (SELECT {', '.join(key)} FROM {name} "
-            f"GROUP BY {', '.join(key)} HAVING count(*) > 1) d"
-        )
-        out[name] = int(frame.n.iloc[0])
     return out
 
 
@@ -124,47 +111,107 @@ def test_demo_on_postgres_matches_duckdb(home, defs, pg_instance, pg_warehouse_u
     print(f"\n10 days x 300 rows: DuckDB+SQLite {duck_s:.1f}s, Postgres+Postgres {pg_s:.1f}s")
 
 
-def _kill_first_waiting_writer(lock_key: int, done: dict) -> None:
-    """Hold the table's advisory lock until a warehouse writer waits on it, then terminate
-    that writer's backend (as a failover or an admin would) and let go."""
+# Rows of this metric are what the killed transaction was replacing.
+KILLED_METRIC = "model_inference_requests"
+KILLED_ROWS = (
+    "SELECT partition_date, value, run_id FROM monitor_metrics "
+    f"WHERE metric = '{KILLED_METRIC}' ORDER BY partition_date"
+)
+
+
+def _pause_inserts_of(cur, schema: str, metric: str, gate_key: int) -> None:
+    """A trigger that makes a writer inserting ``metric`` rows into monitor_metrics wait
+    for advisory lock ``gate_key``: inside its transaction, after its DELETE."""
+    cur.execute(
+        f"""
+        CREATE FUNCTION "{schema}".pause_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_advisory_xact_lock({int(gate_key)}); RETURN NEW; END $$;
+        CREATE TRIGGER pause_insert BEFORE INSERT ON "{schema}".monitor_metrics
+        FOR EACH ROW WHEN (NEW.metric = %s) EXECUTE FUNCTION "{schema}".pause_insert();
+        """,
+        [metric],
+    )
+
+
+def _drop_pause(cur, schema: str) -> None:
+    cur.execute(f'DROP TRIGGER pause_insert ON "{schema}".monitor_metrics')
+    cur.execute(f'DROP FUNCTION "{schema}".pause_insert()')
+
+
+def _kill_writer_between_delete_and_commit(
+    gate_key: int, schema: str, holding: threading.Event, done: dict
+) -> None:
+    """Hold the gate until a warehouse writer waits on it in the middle of its INSERT,
+    prove its DELETE has run (the old rows are row-locked by its transaction), then
+    terminate that writer's backend (as a failover or an admin would) and let go."""
     admin = psycopg2.connect(PG_DSN)
     admin.autocommit = True
+    cur = admin.cursor()
     try:
-        cur = admin.cursor()
-        cur.execute("SELECT pg_advisory_lock(%s)", [lock_key])
-        deadline = time.monotonic() + 60
+        cur.execute("SELECT pg_advisory_lock(%s)", [gate_key])
+        holding.set()
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             cur.execute(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
-                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+                "AND wait_event_type = 'Lock' AND wait_event = 'advisory' "
+                "AND query LIKE 'INSERT INTO%%'",
                 [APPLICATION_NAME],
             )
             row = cur.fetchone()
             if row:
+                try:
+                    cur.execute(
+                        f'SELECT 1 FROM "{schema}".monitor_metrics WHERE metric = %s '
+                        "FOR UPDATE NOWAIT",
+                        [KILLED_METRIC],
+                    )
+                    done["rows_locked"] = False
+                except psycopg2.errors.LockNotAvailable:
+                    done["rows_locked"] = True  # deleted by the writer, not yet committed
                 cur.execute("SELECT pg_terminate_backend(%s)", [row[0]])
                 done["killed"] = row[0]
                 break
             time.sleep(0.05)
     finally:
+        holding.set()
         cur.execute("SELECT pg_advisory_unlock_all()")
         admin.close()
 
 
-def test_dropped_connection_fails_the_run_clearly_and_a_retry_leaves_no_duplicates(
+def test_connection_killed_between_delete_and_commit_keeps_the_KILLED_ROWS_and_a_retry_replaces_them(
     defs, pg_instance, pg_warehouse_url
 ):
     pg_defs = with_warehouse(defs, pg_warehouse_url)
     wh = open_warehouse(pg_warehouse_url)
     wh.migrate()
-    done: dict = {}
-    killer = threading.Thread(
-        target=_kill_first_waiting_writer,
-        args=(_lock_key("table", wh.schema, "monitor_metrics"), done),
+    # The partitions already hold a run's rows: the killed write was replacing them.
+    first = materialize_history(pg_defs, pg_instance, "churn", KEYS, "ERROR")
+    assert first.success
+    before = wh.query(KILLED_ROWS)
+    assert len(before) == len(KEYS) and set(before.run_id) == {first.run_id}
+
+    gate_key = _lock_key("test-gate", wh.schema)
+    admin = psycopg2.connect(PG_DSN)
+    admin.autocommit = True
+    try:
+        _pause_inserts_of(admin.cursor(), wh.schema, KILLED_METRIC, gate_key)
+        done: dict = {}
+        holding = threading.Event()
+        killer = threading.Thread(
+            target=_kill_writer_between_delete_and_commit,
+            args=(gate_key, wh.schema, holding, done),
+        )
+        killer.start()
+        assert holding.wait(30), "the gate was not taken"
+        failed = materialize_history(pg_defs, pg_instance, "churn", KEYS, "CRITICAL")
+        killer.join()
+        _drop_pause(admin.cursor(), wh.schema)
+    finally:
+        admin.close()
+    assert done.get("killed"), (
+        f"no warehouse writer was seen waiting inside its INSERT of {KILLED_METRIC}"
     )
-    killer.start()
-    failed = materialize_history(pg_defs, pg_instance, "churn", KEYS, "CRITICAL")
-    killer.join()
-    assert done.get("killed"), "no warehouse writer was seen waiting on monitor_metrics"
     assert not failed.success
     messages = " ".join(
         error_chain(e.event_specific_data.error)
@@ -173,28 +220,20 @@ def test_dropped_connection_fails_the_run_clearly_and_a_retry_leaves_no_duplicat
     )
     assert "lost the connection to the Postgres warehouse" in messages
     assert "monitor_metrics" in messages and "rerun the partition" in messages
-    # What the killed transaction was writing is absent, not half-written.
-    requests = "SELECT count(*) AS n FROM monitor_metrics WHERE metric = 'model_inference_requests'"
-    assert wh.query(requests).n.iloc[0] == 0
+    # The killed transaction had deleted the old rows and was inserting new ones: both
+    # were rolled back, so the old rows are still there, unchanged.
+    pd.testing.assert_frame_equal(wh.query(KILLED_ROWS), before)
+    # ...and the kill did come after the DELETE: its transaction held the old rows.
+    assert done["rows_locked"], "the killed writer had not deleted the old rows yet"
     logged = wh.query("SELECT count(*) AS n FROM partition_log WHERE asset = 'inference_logs'")
-    assert logged.n.iloc[0] == len(KEYS)  # committed before the kill, replaced by the retry
+    assert logged.n.iloc[0] == len(KEYS)
 
     retry = materialize_history(pg_defs, pg_instance, "churn", KEYS, "ERROR")
     assert retry.success
     assert duplicate_keys(wh) == {name: 0 for name in TABLES}
-    metrics = wh.query(
-        "SELECT partition_date, value FROM monitor_metrics "
-        "WHERE metric = 'model_inference_requests' ORDER BY partition_date"
-    )
-    assert len(metrics) == len(KEYS) and set(metrics.value) == {300.0}
-    assert set(wh.query("SELECT DISTINCT run_id FROM monitor_metrics").run_id) <= {
-        retry.run_id,
-        failed.run_id,  # assets outside the failed step's downstream completed in the first run
-    }
-    runs = wh.query(
-        "SELECT DISTINCT run_id FROM monitor_metrics WHERE metric = 'model_inference_requests'"
-    )
-    assert set(runs.run_id) == {retry.run_id}
+    after = wh.query(KILLED_ROWS)
+    assert len(after) == len(KEYS) and set(after.value) == {300.0}
+    assert set(after.run_id) == {retry.run_id}
 
 
 def _run_in_child(instance_ref, warehouse_url: str, keys: list[str]) -> tuple[bool, str]:

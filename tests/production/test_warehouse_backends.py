@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -143,13 +144,12 @@ def test_writers_in_two_processes_leave_one_result(backend, tmp_path, request):
     assert len(out) == 1 and int(out.n.iloc[0]) == 50
 
 
-def _hold_duckdb(path: str, seconds: float, holding=None) -> None:
+def _hold_duckdb(path: str, held, release) -> None:
     import duckdb
 
     con = duckdb.connect(path)
-    if holding is not None:
-        holding.set()
-    time.sleep(seconds)
+    held.set()
+    release.wait(120)
     con.close()
 
 
@@ -157,25 +157,29 @@ def test_duckdb_writer_fails_clearly_when_another_process_holds_the_file(tmp_pat
     path = tmp_path / "w.duckdb"
     Warehouse(path).migrate()
     ctx = multiprocessing.get_context("spawn")
-    holding = ctx.Event()
-    holder = ctx.Process(target=_hold_duckdb, args=(str(path), 4.0, holding))
+    held, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_duckdb, args=(str(path), held, release))
     holder.start()
     try:
-        # Wait until the holder has the file lock (a spawned process starts slowly on a
-        # busy machine; a fixed sleep made this test flaky).
-        assert holding.wait(timeout=60), "the holder process did not open the file"
+        # Signalled, not slept on: a spawned process takes seconds to start under load.
+        assert held.wait(120), "the holder process never opened the warehouse"
         started = time.monotonic()
         with pytest.raises(WarehouseError, match=f"cannot open warehouse {path}"):
             Warehouse(path, lock_timeout=1.0).replace(
                 "monitor_metrics", metrics(D1, 1.0, "r"), {"partition_date": D1}
             )
-        assert 0.9 < time.monotonic() - started < 5
-        # With a longer timeout the writer waits for the holder, then succeeds.
-        Warehouse(path, lock_timeout=20).replace(
+        assert 0.9 < time.monotonic() - started < 10
+        # With a longer timeout the writer waits for the holder to let go, then succeeds.
+        threading.Timer(2.0, release.set).start()
+        started = time.monotonic()
+        Warehouse(path, lock_timeout=60).replace(
             "monitor_metrics", metrics(D1, 1.0, "r"), {"partition_date": D1}
         )
+        assert time.monotonic() - started >= 1.5
     finally:
-        holder.join(timeout=20)
+        release.set()
+        holder.join(timeout=30)
+    assert len(Warehouse(path).query("SELECT * FROM monitor_metrics")) == 3
 
 
 @pytest.mark.parametrize("kind", ["local", "subtree", "uri"])

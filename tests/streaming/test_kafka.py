@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 
+from monitoring_assets.streaming.checkpoint import read_checkpoint
 from monitoring_assets.streaming.consumer import ensure_topics
 from monitoring_assets.streaming.landing import StreamLanding, read_watermarks
 from monitoring_assets.streaming.producer import publish, simulated_frame
@@ -112,11 +112,7 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
     landed = landing.read_day(day0)
     assert len(landed) == len(frame) and landed.request_id.is_unique
     assert set(landed.request_id) == set(frame.request_id)
-    state = pickle.loads(
-        (
-            home / "data" / model.name / "stream" / "_consumer" / "driftwarden-churn.state"
-        ).read_bytes()
-    )
+    state = read_checkpoint(landing.checkpoint_path("driftwarden-churn"), model.name)
     window = state.windows[0]
     assert window.rows == len(frame) and state.counters.joined == len(frame)
     assert window.profile()["tenure"].count == frame.tenure.notna().sum()

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from monitoring_assets.core.alerts.scrub import strip_credentials
+
 # Metadata keys whose values name thresholds; the rest of the numeric metadata are values.
 _THRESHOLD_KEY = re.compile(
     r"(threshold|floor|ceiling|limit|max_|min_|_max|_min|expected|_warn$|_error$)", re.I
@@ -107,7 +109,8 @@ class UiLinks:
 
     @property
     def _base(self) -> str:
-        return self.base_url.rstrip("/")
+        # A base URL with credentials must not spread them into every message and table.
+        return strip_credentials(self.base_url).rstrip("/")
 
     @staticmethod
     def _key(asset_key: tuple[str, ...]) -> str:

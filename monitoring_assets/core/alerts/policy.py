@@ -13,9 +13,18 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from monitoring_assets.core.yamlconf import ConfigError, load_model
 
@@ -48,6 +57,22 @@ def parse_duration(value: Any) -> dt.timedelta:
 
 
 Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+
+
+def check_http_url(value: str) -> str:
+    """Accept an ``http(s)://host[:port]/…`` URL; the error never repeats the URL (it may
+    hold credentials)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a non-numeric port)
+    except ValueError:
+        raise ValueError("not a valid URL (check its port and brackets)") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    return value
+
+
+HttpUrlText = Annotated[str, AfterValidator(check_http_url)]
 
 
 class Strict(BaseModel):
@@ -127,7 +152,7 @@ class QuietHours(Strict):
     def _tz(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
             raise ValueError(f"unknown time zone {v!r}") from None
         return v
 
@@ -188,26 +213,67 @@ class Freshness(Strict):
 
 
 class Delivery(Strict):
-    """Outbox delivery: retries with exponential backoff, never dropping a message."""
+    """Outbox delivery: retries with exponential backoff until both give-up limits pass.
+
+    A message is marked failed (and a delivery meta-alert raised) only once it has
+    had ``max_attempts`` attempts *and* is ``max_age`` old, so neither a burst of
+    quick retries nor one slow retry gives up early.
+    """
 
     base_backoff: Duration = dt.timedelta(seconds=5)
-    max_backoff: Duration = dt.timedelta(minutes=15)
+    max_backoff: Duration = Field(
+        dt.timedelta(minutes=15), description="also caps a channel's Retry-After"
+    )
     inline_retry_after_max: Duration = Field(
         dt.timedelta(seconds=5),
         description="a Retry-After up to this long is waited out within the tick",
     )
-    timeout: Duration = dt.timedelta(seconds=10)
+    timeout: Duration = Field(
+        dt.timedelta(seconds=10), description="per request: connect, answer and body"
+    )
     batch: int = Field(200, ge=1)
+    max_attempts: int = Field(10, ge=1, description="attempts before a message may fail")
+    max_age: Duration = Field(dt.timedelta(hours=1), description="age before a message may fail")
+    tick_budget: Duration = Field(
+        dt.timedelta(seconds=30),
+        description="no new delivery starts after this long in one tick; the rest wait",
+    )
+
+    @field_validator("base_backoff", "timeout", "tick_budget")
+    @classmethod
+    def _positive(cls, v: dt.timedelta) -> dt.timedelta:
+        if v <= dt.timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return v
+
+    @field_validator("timeout", "inline_retry_after_max")
+    @classmethod
+    def _short(cls, v: dt.timedelta) -> dt.timedelta:
+        # A sensor tick has about a minute; one request must leave room for the rest.
+        if v > dt.timedelta(minutes=1):
+            raise ValueError(f"must be at most 60s (got {v.total_seconds():g}s)")
+        return v
+
+    @field_validator("max_backoff")
+    @classmethod
+    def _not_below_base(cls, v: dt.timedelta, info: ValidationInfo) -> dt.timedelta:
+        base = info.data.get("base_backoff")
+        if base is not None and v < base:
+            raise ValueError(
+                f"max_backoff ({v.total_seconds():g}s) is shorter than "
+                f"base_backoff ({base.total_seconds():g}s)"
+            )
+        return v
 
 
 class SlackSettings(Strict):
     channel: str = "#ml-alerts"
-    base_url: str = "https://slack.com/api/"
+    base_url: HttpUrlText = "https://slack.com/api/"
     max_rate_limit_retries: int = Field(2, ge=0)
 
 
 class PagerDutySettings(Strict):
-    url: str = "https://events.pagerduty.com/v2/enqueue"
+    url: HttpUrlText = "https://events.pagerduty.com/v2/enqueue"
     source: str = "driftwarden"
 
 
@@ -221,7 +287,7 @@ class EmailSettings(Strict):
 
 
 class AlertmanagerSettings(Strict):
-    url: str = "http://localhost:9093"
+    url: HttpUrlText = "http://localhost:9093"
     resolve_timeout: Duration = Field(
         dt.timedelta(hours=48),
         description="endsAt of firing alerts; longer than the re-notify interval that refreshes it",
@@ -229,7 +295,7 @@ class AlertmanagerSettings(Strict):
 
 
 class WebhookSettings(Strict):
-    url: str
+    url: HttpUrlText
 
 
 class ConsoleSettings(Strict):

@@ -401,6 +401,85 @@ def alert_payload(a: Alert, summary: str | None = None) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- delivery meta-alerts
+
+DELIVERY_ASSET = "driftwarden/alert_outbox"
+
+
+def delivery_targets(policy: AlertPolicy, failing: str, tier: str) -> list[str]:
+    """Where to say that ``failing`` cannot deliver: the rest of ``tier``'s channels and the
+    console."""
+    chans = policy.tiers[tier].channels if tier in policy.tiers else []
+    return [c for c in dict.fromkeys([*chans, "console"]) if c != failing]
+
+
+def plan_delivery_alert(
+    policy: AlertPolicy,
+    channel: str,
+    tier: str,
+    failing_since: dt.datetime,
+    reason: str,
+    now: dt.datetime,
+    recovered: bool = False,
+) -> list[Notification]:
+    """The meta-alert "delivery to <channel> failing since …" (or its recovery), one message
+    per target channel.
+
+    Ids derive from the channel and the start of its failure episode, so planning it
+    twice (a retried tick) queues nothing new, and the recovery answers the same
+    PagerDuty incident, Slack thread and e-mail.
+    """
+    since = failing_since.astimezone(dt.UTC)
+    origin = stable_id("delivery-failing", channel, since.isoformat())
+    check = f"delivery_to_{channel}"
+    summary = f"delivery to {channel} failing since {since:%Y-%m-%d %H:%M:%S} UTC: {reason}"
+    alert = {
+        "alert_id": stable_id("delivery-alert", channel, since.isoformat(), n=12),
+        "fingerprint": stable_id("fp", DELIVERY_ASSET, check),
+        "model": "driftwarden",
+        "model_version": "",
+        "asset_key": DELIVERY_ASSET,
+        "check": check,
+        "partition": "",
+        "severity": "ERROR" if tier == "critical" else "WARN",
+        "tier": tier,
+        "status": "resolved" if recovered else "firing",
+        "owners": list(policy.owners),
+        "summary": summary,
+        "opened_at": since.isoformat(),
+        "resolved_at": now.isoformat() if recovered else None,
+        "lineage": {},
+    }
+    if recovered:
+        kind, group_id = "resolved", stable_id("delivery-recovered", origin)
+        title = f"[RESOLVED] {tier} · delivery to {channel} works again"
+        lines = [f"delivery to {channel} failed from {since:%Y-%m-%d %H:%M:%S} UTC"]
+    else:
+        kind, group_id = "firing", origin
+        title = f"[DELIVERY FAILING] {tier} · delivery to {channel} failing since {since:%Y-%m-%d %H:%M} UTC"
+        lines = [
+            summary,
+            f"messages to {channel} are marked failed in alert_outbox; "
+            "`driftwarden alerts show <id>` names each one and its reason",
+        ]
+    payload = {
+        "kind": kind,
+        "group_id": group_id,
+        "origin_group_id": origin,
+        "title": title,
+        "tier": tier,
+        "models": ["driftwarden"],
+        "partitions": [],
+        "group_by": [["channel", channel]],
+        "created_at": now.isoformat(),
+        "summary_lines": lines,
+        "delivery_failure": {"channel": channel, "failing_since": since.isoformat()},
+        "fully_resolved": True,
+        "alerts": [alert],
+    }
+    return _per_channel(group_id, kind, tuple(delivery_targets(policy, channel, tier)), payload)
+
+
 def with_status(alert: Alert, **kw: Any) -> Alert:
     """A copy of ``alert`` with fields replaced (tests and the CLI use it)."""
     return replace(alert, **kw)
