@@ -1,9 +1,12 @@
 """Alert channels: Slack, PagerDuty Events v2, email (SMTP), Alertmanager v2, a JSON webhook
 and the console/log sink, plus :class:`AlertingResource` that builds them.
 
-Each channel takes a message payload (planned by ``monitoring_assets.core.alerts.routing``)
-and either returns a reference (Slack ``ts``, e-mail Message-ID…) or raises
-:class:`DeliveryError` saying whether a retry can help.
+Each channel implements the core's channel port
+(:class:`monitoring_assets.core.alerts.channels.Channel`): it takes a message payload
+(planned by ``monitoring_assets.core.alerts.routing``) and either returns a reference
+(Slack ``ts``, e-mail Message-ID…) or raises
+:class:`~monitoring_assets.core.alerts.channels.DeliveryError` saying whether a retry
+can help.
 
 HTTP channels share :class:`HttpClient`: one kept urllib3 pool per channel, a
 deadline per request (connect, answer and body), at most 1 MiB of any answer read,
@@ -38,11 +41,12 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any
 
 import dagster as dg
 import urllib3
 
+from monitoring_assets.core.alerts.channels import REASON_LIMIT, Channel, DeliveryError
 from monitoring_assets.core.alerts.policy import (
     AlertmanagerSettings,
     AlertPolicy,
@@ -68,35 +72,6 @@ _SLACK_FATAL = {
     "missing_scope": "the Slack token lacks the chat:write scope",
     "invalid_blocks": "Slack rejected the message blocks",
 }
-
-# Error reasons keep this many characters (after scrubbing).
-REASON_LIMIT = 300
-
-
-class DeliveryError(Exception):
-    """A channel did not accept a message; ``retryable`` says whether trying again can help.
-
-    The reason is scrubbed of secrets here, so no caller can forget to.
-    """
-
-    def __init__(
-        self, channel: str, reason: str, retryable: bool, retry_after: float | None = None
-    ):
-        reason = scrub(reason, limit=REASON_LIMIT)
-        super().__init__(f"{channel}: {reason}")
-        self.channel = channel
-        self.reason = reason
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
-class Channel(Protocol):
-    """What the outbox needs from a channel."""
-
-    name: str
-
-    def send(self, payload: dict[str, Any], origin_ref: str | None = None) -> str | None: ...
-
 
 _DELTA_SECONDS = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 
@@ -699,9 +674,7 @@ def build_channels(
 __all__ = [
     "AlertingResource",
     "AlertmanagerChannel",
-    "Channel",
     "ConsoleChannel",
-    "DeliveryError",
     "EmailChannel",
     "HttpClient",
     "HttpReply",

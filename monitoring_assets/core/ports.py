@@ -9,6 +9,9 @@ resources are chosen.
 
 The lake's layout (:data:`PART_FILE`, :func:`date_key`, :func:`version_key`) is part of
 the contract: every adapter writes the same Hive-style paths.
+
+The alert channel port (``Channel``, ``DeliveryError``) lives with the alerts, in
+:mod:`monitoring_assets.core.alerts.channels`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
@@ -59,6 +63,21 @@ class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message names the table and the rows concerned."""
 
 
+class WarehouseConnection(Protocol):
+    """One open warehouse connection, DuckDB-shaped on every backend.
+
+    ``execute("BEGIN TRANSACTION")`` / ``"COMMIT"`` / ``"ROLLBACK"`` delimit a transaction;
+    ``register(name, frame)`` makes ``frame`` readable as table ``name`` (for
+    ``INSERT INTO t BY NAME SELECT * FROM name``) until :meth:`unregister`.
+    """
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any: ...
+
+    def register(self, name: str, frame: pd.DataFrame) -> Any: ...
+
+    def unregister(self, name: str) -> Any: ...
+
+
 class Warehouse(Protocol):
     """Tables of metrics, profiles, findings and the alert outbox (DuckDB or Postgres)."""
 
@@ -73,6 +92,11 @@ class Warehouse(Protocol):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
 
     def log_partitions(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def connect(self, read_only: bool = False) -> AbstractContextManager[WarehouseConnection]:
+        """An open connection (read-only if asked), e.g. to write several tables in one
+        transaction."""
+        ...
 
 
 # The lake's layout, shared by every adapter: {root}/{model}/{dataset}/{key}/part-0.parquet,

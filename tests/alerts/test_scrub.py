@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from monitoring_assets.core.alerts.channels import DeliveryError
 from monitoring_assets.core.alerts.outbox import retry_wait, send_limit
 from monitoring_assets.core.alerts.policy import AlertPolicy, ConfigError, load_policy
 from monitoring_assets.core.alerts.routing import delivery_targets, plan_delivery_alert
@@ -17,7 +18,7 @@ from monitoring_assets.core.alerts.scrub import (
     strip_credentials,
     url_secrets,
 )
-from resources.notifiers import DeliveryError, parse_retry_after, split_credentials
+from resources.notifiers import parse_retry_after, split_credentials
 
 SECRET = "Zq7-unit-Kd93mWx2Lp0aa"
 register_secret(SECRET)

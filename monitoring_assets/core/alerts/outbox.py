@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from monitoring_assets.core.alerts.channels import REASON_LIMIT, Channel, DeliveryError
 from monitoring_assets.core.alerts.lineage import stable_id
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, tier_at_least
 from monitoring_assets.core.alerts.routing import (
@@ -41,6 +42,7 @@ from monitoring_assets.core.alerts.routing import (
     plan_delivery_alert,
 )
 from monitoring_assets.core.alerts.scrub import scrub
+from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.tables import (
     ALERT_ACTIONS,
     ALERT_CHANNEL_HEALTH,
@@ -48,8 +50,6 @@ from monitoring_assets.core.tables import (
     ALERT_OUTBOX,
     ALERTS,
 )
-from resources.notifiers import REASON_LIMIT, Channel, DeliveryError
-from resources.warehouse import Warehouse
 
 log = logging.getLogger("driftwarden.alerts")
 
@@ -761,8 +761,3 @@ def _span(delta: dt.timedelta) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3600:.1f}h"
-
-
-def sleep_seconds(seconds: float) -> None:
-    """Indirection so tests can observe waits."""
-    time.sleep(seconds)
