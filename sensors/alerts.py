@@ -20,17 +20,17 @@ from monitoring_assets.core.alerts.digest import digest_payload, week_bounds
 from monitoring_assets.core.alerts.lineage import CheckEvent, stable_id
 from monitoring_assets.core.alerts.outbox import AlertStore, DeliveryReport, deliver_pending, utcnow
 from monitoring_assets.core.alerts.policy import AlertPolicy, load_policy
+from monitoring_assets.core.alerts.record import record_events
 from monitoring_assets.core.alerts.routing import (
     ActionRequest,
     Alert,
-    AlertBook,
     Notification,
     action_cooldown,
-    plan_notifications,
 )
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.ports import Warehouse
 from resources.notifiers import AlertingResource
-from resources.warehouse import Warehouse, WarehouseResource
+from resources.warehouse import WarehouseResource
 from sensors.check_events import (
     INFERENCE_LOGS,
     check_evaluation_records,
@@ -163,26 +163,15 @@ def alert_tick(
     result = TickResult(after_id=records[-1].storage_id if records else after_id)
     result.events = len(events)
 
-    states = store.states()
-    state_map = {s.fingerprint: (s.partition_key, s.passed) for s in states}
+    state_map = {s.fingerprint: (s.partition_key, s.passed) for s in store.states()}
     events += freshness_events(instance, models, policy, state_map, t)
 
-    book = AlertBook(policy, by_name, store.active_alerts(), states)
-    changes = book.apply(events, t)
-
-    active = {a.alert_id: a for a in store.active_alerts()}
-    active.update(changes.alerts)
-    open_groups = {a.notify_group for a in active.values() if a.firing and a.notify_group}
-    notes, touched = plan_notifications(
-        policy, list(active.values()), t, store.last_notified(), open_groups
-    )
-    changed = {**changes.alerts, **{a.alert_id: a for a in touched}}
-    store.save(changed.values(), changes.states.values(), notes, t)
-    result.changed = list(changed.values())
-    result.notifications = notes
+    recorded = record_events(store, policy, by_name, events, t)
+    result.changed = recorded.alerts
+    result.notifications = recorded.notifications
 
     result.run_requests, result.skipped_actions = _actions(
-        store, policy, changes.actions, t, job_names
+        store, policy, recorded.actions, t, job_names
     )
     result.delivery = deliver_pending(store, channels, policy, now, missing)
     return result

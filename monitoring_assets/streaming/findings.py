@@ -1,7 +1,7 @@
 """Where window verdicts go: the alert outbox and ``monitor_metrics`` (for the exporter).
 
-Alerts use the alert package's own machinery (policy routing, :class:`AlertBook`,
-notification planning, :class:`AlertStore` outbox) with a synthetic check evaluation
+Alerts go through the same path as the sensor's
+(:func:`monitoring_assets.core.alerts.record.record_events`) with a synthetic check evaluation
 on the asset ``[<model>, "stream_drift"]``, check ``drift_share_below_threshold``
 (WARN/ERROR as the batch check; a drifted critical feature is an ERROR). An evaluation
 is sent only when a window's severity changes, so a persisting drift is one alert and
@@ -24,6 +24,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from monitoring_assets.core.alerts.lineage import CheckEvent
+from monitoring_assets.core.alerts.outbox import AlertStore
+from monitoring_assets.core.alerts.policy import load_policy
+from monitoring_assets.core.alerts.record import record_events
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.streaming.landing import day_of_us
 from monitoring_assets.streaming.windows import WindowResult
@@ -40,10 +44,8 @@ STREAM_WINDOW_ROWS = "ml_stream_window_events"
 STREAM_PREDICTION_DRIFT = "ml_stream_prediction_drift_score"
 
 
-def check_event(model: ModelConfig, result: WindowResult, event_id: int):
+def check_event(model: ModelConfig, result: WindowResult, event_id: int) -> CheckEvent:
     """The synthetic check evaluation of one window verdict."""
-    from monitoring_assets.core.alerts.lineage import CheckEvent
-
     day = day_of_us(result.newest_us) if result.newest_us is not None else None
     dd = result.drift
     meta: dict = {
@@ -93,7 +95,7 @@ class FindingsSink:
         self.alerts = alerts and warehouse is not None
         self.metrics = metrics and warehouse is not None
         self.run_id = run_id
-        self.sent: list = []  # CheckEvents handed to the outbox (tests and logs read this)
+        self.sent: list[CheckEvent] = []  # handed to the outbox (tests and logs read this)
 
     def publish(self, results: Sequence[WindowResult], previous: dict[str, str]) -> None:
         """Write metrics for ``results``; alert on severity changes against ``previous``
@@ -148,28 +150,17 @@ class FindingsSink:
             log.warning("stream metrics not written (warehouse busy?): %s", exc)
 
     def _alert(self, results: Sequence[WindowResult]) -> None:
-        from monitoring_assets.core.alerts.outbox import AlertStore
-        from monitoring_assets.core.alerts.policy import load_policy
-        from monitoring_assets.core.alerts.routing import AlertBook, plan_notifications
-
         # Milliseconds since the epoch: unique and increasing across restarts.
         base = int(time.time() * 1000)
         events = [check_event(self.model, r, base + i) for i, r in enumerate(results)]
         try:
-            store = AlertStore(self.warehouse)  # type: ignore[arg-type]
-            policy = load_policy()
-            now = dt.datetime.now(dt.UTC)
-            states = store.states()
-            book = AlertBook(policy, {self.model.name: self.model}, store.active_alerts(), states)
-            changes = book.apply(events, now)
-            active = {a.alert_id: a for a in store.active_alerts()}
-            active.update(changes.alerts)
-            open_groups = {a.notify_group for a in active.values() if a.firing and a.notify_group}
-            notes, touched = plan_notifications(
-                policy, list(active.values()), now, store.last_notified(), open_groups
+            record_events(
+                AlertStore(self.warehouse),  # type: ignore[arg-type]
+                load_policy(),
+                {self.model.name: self.model},
+                events,
+                dt.datetime.now(dt.UTC),
             )
-            changed = {**changes.alerts, **{a.alert_id: a for a in touched}}
-            store.save(changed.values(), changes.states.values(), notes, now)
         except WarehouseError as exc:
             log.warning("stream alert not recorded (warehouse busy?): %s", exc)
             return

@@ -1,5 +1,9 @@
-"""Tiered alerts from check failures: policy, routing, outbox, lineage, digest, scrubbing, CLI.
+"""Tiered alerts from check failures, Dagster-free: policy, lineage, routing, recording,
+the outbox, the channel port, the digest and scrubbing.
 
-The Dagster definitions (sensor, schedules, the ``alerts`` asset) are built by
-``sensors.alerts.build_alert_definitions``.
+``record.record_events`` is the one path from check events to stored alerts and queued
+messages; the ``check_failure_alerts`` sensor and the stream consumer both call it. The
+Dagster definitions (sensor, schedules, the ``alerts`` asset) are built by
+``sensors.alerts.build_alert_definitions``; the channels live in ``resources.notifiers``
+and the ``driftwarden alerts`` command in ``monitoring_assets.cli.alerts``.
 """

@@ -1,0 +1,76 @@
+"""Check events into alerts and queued messages: the one path from a verdict to the outbox.
+
+The ``check_failure_alerts`` sensor (events read from Dagster's event log, plus
+freshness evaluations) and the stream consumer (window verdicts) both hand their
+:class:`~monitoring_assets.core.alerts.lineage.CheckEvent` s to :func:`record_events`:
+the stored alerts and check states are loaded, the events applied in order
+(:class:`~monitoring_assets.core.alerts.routing.AlertBook`), messages planned
+(:func:`~monitoring_assets.core.alerts.routing.plan_notifications`), and alerts, states
+and messages saved in one transaction. Delivering the outbox and requesting runs for
+the actions stay with the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from monitoring_assets.core.alerts.lineage import CheckEvent
+from monitoring_assets.core.alerts.outbox import AlertStore
+from monitoring_assets.core.alerts.policy import AlertPolicy
+from monitoring_assets.core.alerts.routing import (
+    ActionRequest,
+    Alert,
+    AlertBook,
+    Notification,
+    plan_notifications,
+)
+from monitoring_assets.core.config import ModelConfig
+
+
+@dataclass
+class RecordedEvents:
+    """What :func:`record_events` wrote.
+
+    ``alerts``: every alert whose row changed (opened, followed, resolved or notified);
+    ``notifications``: the messages queued in the outbox; ``actions``: runs the new
+    alerts ask for (not yet recorded); ``ignored``: events of unknown models, or older
+    than what was already applied.
+    """
+
+    alerts: list[Alert] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    actions: list[ActionRequest] = field(default_factory=list)
+    ignored: int = 0
+
+
+def record_events(
+    store: AlertStore,
+    policy: AlertPolicy,
+    models: Mapping[str, ModelConfig],
+    events: Sequence[CheckEvent],
+    now: dt.datetime,
+) -> RecordedEvents:
+    """Apply ``events`` (ascending event id) to the stored alerts and queue their messages.
+
+    ``models`` are the model configurations by name; events about other models are
+    ignored. Planning also covers alerts the events did not touch (a re-notification or
+    a grouped message that came due), so a call with no events is a planning pass.
+    Alerts, check states and messages are written in one transaction; a warehouse
+    failure raises before anything is written.
+    """
+    active = store.active_alerts()
+    book = AlertBook(policy, dict(models), active, store.states())
+    changes = book.apply(list(events), now)
+
+    # The book updates the firing alerts it was given in place and adds new ones.
+    current = {a.alert_id: a for a in active}
+    current.update(changes.alerts)
+    open_groups = {a.notify_group for a in current.values() if a.firing and a.notify_group}
+    notes, touched = plan_notifications(
+        policy, list(current.values()), now, store.last_notified(), open_groups
+    )
+    changed = {**changes.alerts, **{a.alert_id: a for a in touched}}
+    store.save(changed.values(), changes.states.values(), notes, now)
+    return RecordedEvents(list(changed.values()), notes, changes.actions, changes.ignored)
