@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from monitoring_assets.core.alerts.lineage import CheckEvent, build_lineage, stable_id, summarize
@@ -478,8 +478,3 @@ def plan_delivery_alert(
         "alerts": [alert],
     }
     return _per_channel(group_id, kind, tuple(delivery_targets(policy, channel, tier)), payload)
-
-
-def with_status(alert: Alert, **kw: Any) -> Alert:
-    """A copy of ``alert`` with fields replaced (tests and the CLI use it)."""
-    return replace(alert, **kw)
