@@ -19,7 +19,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from monitoring_assets.core.alerts.digest import digest_payload, week_bounds
 from monitoring_assets.core.alerts.lineage import CheckEvent, stable_id
 from monitoring_assets.core.alerts.outbox import AlertStore, DeliveryReport, deliver_pending, utcnow
-from monitoring_assets.core.alerts.policy import AlertPolicy, load_policy
+from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, load_policy, tier_severity
 from monitoring_assets.core.alerts.record import record_events
 from monitoring_assets.core.alerts.routing import (
     ActionRequest,
@@ -102,7 +102,7 @@ def freshness_events(
             asset_key=key,
             check=FRESHNESS_CHECK,
             passed=passed,
-            severity="ERROR" if fr.tier == "critical" else "WARN",
+            severity=tier_severity(fr.tier),
             timestamp=now,
             partition=pk,
             metadata={
@@ -214,7 +214,7 @@ def _observations(store: AlertStore, changed: list[Alert]) -> list[dg.AssetObser
     out = []
     for model in sorted({a.model for a in changed}):
         firing = store.list_alerts(model=model, status="firing", limit=1000)
-        counts = {t: sum(1 for a in firing if a.tier == t) for t in ("critical", "warning", "info")}
+        counts = {t: sum(1 for a in firing if a.tier == t) for t in TIERS}
         rows = "\n".join(
             f"| `{a.alert_id}` | {a.tier} | {a.asset_key} | {a.check_name} | {a.partition_key} |"
             for a in firing[:20]
@@ -324,7 +324,7 @@ def build_alert_definitions(
         report = deliver_digest(warehouse.get(), alerting, utcnow())
         context.log.info(f"digest delivered {report.delivered}, failed {report.failed}")
 
-    @dg.job(name=DIGEST_JOB, description="Weekly Tier 3 alert digest.")
+    @dg.job(name=DIGEST_JOB, description="Weekly alert digest (the info tier in full).")
     def digest_job() -> None:
         send_alert_digest()
 

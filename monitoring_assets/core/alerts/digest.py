@@ -1,4 +1,8 @@
-"""The weekly digest: a per-model summary of the week's alerts, Tier 3 listed in full."""
+"""The weekly digest: a per-model summary of the week's alerts, the info tier's listed in full.
+
+Info alerts are not sent as they fire (the tier is not ``immediate`` by default); the
+digest is where they are read.
+"""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from monitoring_assets.core.alerts.scrub import strip_credentials
+from monitoring_assets.core.checks import Severity
 
 # Metadata keys whose values name thresholds; the rest of the numeric metadata are values.
 _THRESHOLD_KEY = re.compile(
@@ -32,7 +33,7 @@ class CheckEvent:
     asset_key: tuple[str, ...]
     check: str
     passed: bool
-    severity: str
+    severity: Severity  # the level it fails at (kept on a pass too)
     timestamp: dt.datetime
     partition: str | None = None
     run_id: str = ""

@@ -26,13 +26,15 @@ from pydantic import (
     field_validator,
 )
 
+from monitoring_assets.core.checks import Severity
 from monitoring_assets.core.yamlconf import ConfigError, load_model
 
+# Where an alert goes, chosen from the failed check's Severity; always named, never numbered.
 Tier = Literal["critical", "warning", "info"]
-Severity = Literal["WARN", "ERROR"]
 ChannelName = Literal["console", "slack", "pagerduty", "email", "alertmanager", "webhook"]
+#: The tiers, most urgent first.
 TIERS: tuple[Tier, ...] = ("critical", "warning", "info")
-TIER_NUMBER: dict[str, int] = {"critical": 1, "warning": 2, "info": 3}
+_URGENCY: dict[str, int] = {tier: rank for rank, tier in enumerate(TIERS)}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -314,7 +316,7 @@ class Channels(Strict):
 
 
 class Digest(Strict):
-    """The weekly Tier 3 digest."""
+    """The weekly digest: a summary of every tier, with the info tier's alerts in full."""
 
     cron: str = "0 9 * * 1"
     timezone: str = "UTC"
@@ -430,7 +432,13 @@ def _fallback_tier(
 
 def tier_at_least(tier: str, minimum: str) -> bool:
     """True if ``tier`` is as urgent as ``minimum`` (critical > warning > info)."""
-    return TIER_NUMBER[tier] <= TIER_NUMBER[minimum]
+    return _URGENCY[tier] <= _URGENCY[minimum]
+
+
+def tier_severity(tier: str) -> Severity:
+    """The severity of an evaluation the alerts make up themselves at ``tier`` (freshness,
+    delivery failures): ``ERROR`` for critical, else ``WARN``."""
+    return "ERROR" if tier == "critical" else "WARN"
 
 
 def policy_file() -> Path | None:
@@ -454,9 +462,11 @@ __all__ = [
     "AlertPolicy",
     "ConfigError",
     "Route",
+    "Tier",
     "TierPolicy",
     "TIERS",
     "load_policy",
     "parse_duration",
     "tier_at_least",
+    "tier_severity",
 ]

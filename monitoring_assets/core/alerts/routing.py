@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitoring_assets.core.alerts.lineage import CheckEvent, build_lineage, stable_id, summarize
-from monitoring_assets.core.alerts.policy import AlertPolicy, tier_at_least
+from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, tier_at_least, tier_severity
 from monitoring_assets.core.config import ModelConfig
 
 # Channels whose own systems repeat and escalate; a re-notification would only re-trigger.
@@ -357,7 +357,7 @@ def _payload(
     kind: str, group_id: str, group: list[Alert], fields: tuple, now: dt.datetime, origin: str
 ) -> dict[str, Any]:
     group = sorted(group, key=lambda a: (a.asset_key, a.check_name))
-    tiers = sorted({a.tier for a in group}, key=lambda t: ("critical", "warning", "info").index(t))
+    tiers = sorted({a.tier for a in group}, key=TIERS.index)
     models = sorted({a.model for a in group})
     partitions = sorted({a.partition_key for a in group if a.partition_key})
     verb = {"firing": "FIRING", "renotify": "STILL FIRING", "resolved": "RESOLVED"}[kind]
@@ -441,7 +441,7 @@ def plan_delivery_alert(
         "asset_key": DELIVERY_ASSET,
         "check": check,
         "partition": "",
-        "severity": "ERROR" if tier == "critical" else "WARN",
+        "severity": tier_severity(tier),
         "tier": tier,
         "status": "resolved" if recovered else "firing",
         "owners": list(policy.owners),
