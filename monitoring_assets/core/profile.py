@@ -37,6 +37,9 @@ SIG_DIGITS = 4
 #: Up to this many distinct finite values per column, value counts are exact.
 EXACT_CAP = 20_000
 
+#: ``column_name`` of the serialized profile's dataset-level row (rows, duplicate ids).
+DATASET_ROW = "__dataset__"
+
 #: Warehouse columns of a serialized profile (the shell adds model/partition keys).
 PROFILE_ROW_COLUMNS: dict[str, str] = {
     "column_name": "VARCHAR",
@@ -164,7 +167,8 @@ class DatasetProfile:
 # --------------------------------------------------------------------------- building
 
 
-def _q(name: str) -> str:
+def quote_column(name: str) -> str:
+    """A data column's name (any characters) as a DuckDB identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -193,21 +197,23 @@ def round_sig(values: np.ndarray, k: int) -> np.ndarray:
 Source = pd.DataFrame | str | Path | Sequence[str | Path]
 
 
-def _sql_str(value: str | Path) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+def _register_source(con: duckdb.DuckDBPyConnection, source: Source) -> str:
+    """Make ``source`` queryable as the view ``_src`` on ``con``; returns its name.
 
-
-def _source_sql(con: duckdb.DuckDBPyConnection, source: Source) -> str:
+    Parquet paths reach DuckDB as values (its relation API), never as SQL text.
+    """
     if isinstance(source, pd.DataFrame):
         con.register("_src", source)
         return "_src"
     if isinstance(source, (str, Path)):
-        paths = _sql_str(source)
+        paths: str | list[str] = str(source)
     else:
         if not source:
             raise ValueError("profile source is an empty list of Parquet files")
-        paths = "[" + ", ".join(_sql_str(s) for s in source) + "]"
-    return f"read_parquet({paths}, hive_partitioning=true, union_by_name=true)"
+        paths = [str(s) for s in source]
+    rel = con.read_parquet(paths, hive_partitioning=True, union_by_name=True)
+    rel.create_view("_src", replace=True)
+    return "_src"
 
 
 def profile_partitions(
@@ -218,7 +224,6 @@ def profile_partitions(
     id_column: str | None = None,
     sig_digits: int = SIG_DIGITS,
     exact_cap: int = EXACT_CAP,
-    where: str | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> dict[str, DatasetProfile]:
     """Profile ``columns`` (name -> kind) of ``source`` per value of ``partition_column``.
@@ -228,20 +233,19 @@ def profile_partitions(
     counts of every column at once, for every partition. Without ``partition_column``
     the whole source is one partition keyed ``""``. Columns absent from the source are
     profiled as ``present=False``; a partition with no rows is simply absent from the
-    result (callers decide what an empty day means). ``where`` is an optional SQL filter.
+    result (callers decide what an empty day means).
     """
     if sig_digits < 1:
         raise ValueError(f"sig_digits must be >= 1, got {sig_digits}")
     con = connection or duckdb.connect()
     try:
-        src = _source_sql(con, source)
+        src = _register_source(con, source)
         schema = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
         if partition_column is not None and partition_column not in schema:
             raise ValueError(
                 f"partition column {partition_column!r} is not in the data; columns: {sorted(schema)}"
             )
-        pk = f"CAST({_q(partition_column)} AS VARCHAR)" if partition_column else "''"
-        filt = f" WHERE {where}" if where else ""
+        pk = f"CAST({quote_column(partition_column)} AS VARCHAR)" if partition_column else "''"
 
         present = [c for c in columns if c in schema]
         numeric = [c for c in present if columns[c] == "numerical" and is_numeric_type(schema[c])]
@@ -251,12 +255,12 @@ def profile_partitions(
         # ---- pass 1: scalar aggregates per partition
         proj = [f"{pk} AS _pk"]
         for i, c in enumerate(numeric):
-            proj.append(f"CAST({_q(c)} AS DOUBLE) AS n{i}")
+            proj.append(f"CAST({quote_column(c)} AS DOUBLE) AS n{i}")
         for i, c in enumerate(categorical + wrong_type):
-            proj.append(f"CAST({_q(c)} AS VARCHAR) AS s{i}")
+            proj.append(f"CAST({quote_column(c)} AS VARCHAR) AS s{i}")
         if id_column and id_column in schema:
-            proj.append(f"{_q(id_column)} AS _id")
-        base = f"SELECT {', '.join(proj)} FROM {src}{filt}"
+            proj.append(f"{quote_column(id_column)} AS _id")
+        base = f"SELECT {', '.join(proj)} FROM {src}"
 
         aggs = ["count(*) AS _rows"]
         for i, _ in enumerate(numeric):
@@ -361,6 +365,10 @@ def profile_partitions(
                     at_cat += n
                 value_counts[(str(key), col)] = (vals, cnts)
         con.execute(f"DROP {relation} IF EXISTS _base")
+        if isinstance(source, pd.DataFrame):
+            con.unregister("_src")
+        else:
+            con.execute("DROP VIEW IF EXISTS _src")
     finally:
         if connection is None:
             con.close()
@@ -615,8 +623,8 @@ def merge_profiles(
 
 def profile_to_rows(profile: DatasetProfile) -> pd.DataFrame:
     """Long rows (``PROFILE_ROW_COLUMNS``): one 'stats' row per column, one 'value' row per
-    distinct value. A '__dataset__' stats row carries the row and duplicate-id counts."""
-    names = ["__dataset__"]
+    distinct value. A :data:`DATASET_ROW` stats row carries the row and duplicate-id counts."""
+    names = [DATASET_ROW]
     entries = ["stats"]
     nums: list[np.ndarray] = [np.array([np.nan])]
     strs: list[np.ndarray] = [np.array([None], dtype=object)]
@@ -670,13 +678,15 @@ def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
     if missing:
         raise ValueError(f"profile rows lack columns {missing}")
     stats = rows[rows["entry"] == "stats"]
-    ds = stats[stats["column_name"] == "__dataset__"]
+    ds = stats[stats["column_name"] == DATASET_ROW]
     if len(ds) != 1:
-        raise ValueError(f"profile rows need exactly one '__dataset__' stats row, found {len(ds)}")
+        raise ValueError(
+            f"profile rows need exactly one {DATASET_ROW!r} stats row, found {len(ds)}"
+        )
     meta = json.loads(ds["stats"].iloc[0])
     values = rows[rows["entry"] == "value"]
     cols: dict[str, ColumnProfile] = {}
-    for _, r in stats[stats["column_name"] != "__dataset__"].iterrows():
+    for _, r in stats[stats["column_name"] != DATASET_ROW].iterrows():
         s = json.loads(r["stats"])
         name = r["column_name"]
         v = values[values["column_name"] == name]
