@@ -50,7 +50,7 @@ def main() -> int:
     from monitoring_assets.streaming.processor import StreamProcessor, tune_gc_for_streaming
     from monitoring_assets.streaming.producer import event_messages, simulated_frame
     from monitoring_assets.streaming.settings import StreamSettings
-    from monitoring_assets.streaming.windows import DriftEvaluator, WindowSpec
+    from monitoring_assets.streaming.windows import WindowSpec, window_monitor
 
     model = load_project().model("churn")
     per_day = model.source.scenario.rows_per_day  # type: ignore[union-attr]
@@ -103,7 +103,7 @@ def main() -> int:
         evaluate_every_events=args.every,
         evaluate_every_seconds=0,
     )
-    proc = StreamProcessor(model, DriftEvaluator(model, ref), settings)
+    proc = StreamProcessor(model, window_monitor(model, ref), settings)
     tune_gc_for_streaming()  # as `driftwarden stream` does at start
     half = args.batch // 2
     t0 = time.perf_counter()
@@ -113,7 +113,7 @@ def main() -> int:
         results.extend(r)
     ours_s = time.perf_counter() - t0
     ours = proc.state.counters.joined / ours_s
-    first_alert = next((r.events_seen for r in results if r.severity != "OK"), None)
+    first_alert = next((r.events_seen for r in results if r.verdict != "OK"), None)
 
     # ---- the seed's design: Evidently report per message over a 1000-event window
     from evidently import Report

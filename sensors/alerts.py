@@ -25,10 +25,10 @@ from monitoring_assets.core.alerts.routing import (
     ActionRequest,
     Alert,
     Notification,
-    action_cooldown,
 )
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import Warehouse
+from monitoring_assets.core.retraining import requested_runs, retraining_decision, trigger_history
 from resources.notifiers import AlertingResource
 from resources.warehouse import WarehouseResource
 from sensors.check_events import (
@@ -186,24 +186,22 @@ def _actions(
 ) -> tuple[list[dg.RunRequest], list[str]]:
     requests, skipped = [], []
     for action in actions:
-        if store.action_recorded(action.run_key):
+        defined = job_names is None or action.job_name in job_names
+        history = trigger_history(
+            store.warehouse,
+            action.kind,
+            action.model,
+            action.run_key,
+            missing_job=None if defined else action.job_name,
+        )
+        decision = retraining_decision(action.kind, policy=policy.actions, history=history, now=now)
+        if decision.blocked_by == "already_handled":
             continue
-        if job_names is not None and action.job_name not in job_names:
-            store.record_action(action, "no_job", now)
-            skipped.append(f"{action.run_key}: job {action.job_name} is not defined")
-            continue
-        last = store.last_action(action.model, action.kind)
-        if last is not None and last + action_cooldown(policy, action.kind) > now:
-            store.record_action(action, "cooldown", now)
-            skipped.append(f"{action.run_key}: cooldown since {last.isoformat()}")
-            continue
-        store.record_action(action, "requested", now)
-    recent = store.warehouse.query(
-        "SELECT * FROM alert_actions WHERE status = 'requested' AND requested_at >= ?",
-        [(now - _REEMIT).astimezone(dt.UTC).replace(tzinfo=None)],
-    )
-    for r in recent.to_dict("records"):
-        action = ActionRequest(r["kind"], r["model"], r["alert_id"], int(r["trigger_event_id"]))
+        store.record_action(action, decision.blocked_by or "requested", now)
+        if decision.blocked_by is not None:
+            skipped.append(f"{action.run_key}: {decision.reason}")
+    for r in requested_runs(store.warehouse, since=now - _REEMIT):
+        action = ActionRequest(r.kind, r.model, r.alert_id, r.trigger_event_id)
         requests.append(
             dg.RunRequest(run_key=action.run_key, job_name=action.job_name, tags=action.tags())
         )

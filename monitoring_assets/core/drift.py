@@ -114,9 +114,10 @@ class DatasetDrift:
     not_computable: tuple[str, ...]
 
 
-def _not_computable(
+def not_computable(
     col: str, kind: str, reason: str, method: str | None = None, threshold: float | None = None
 ) -> ColumnDrift:
+    """The result of a column no test could run on, and why."""
     return ColumnDrift(
         col, kind, method, threshold, float("nan"), False, computable=False, reason=reason
     )
@@ -165,19 +166,19 @@ def column_drift(
             f"use one of {ALLOWED[kind]}"
         )
     if current.kind != kind:
-        return _not_computable(col, kind, f"current profile is {current.kind}, reference {kind}")
+        return not_computable(col, kind, f"current profile is {current.kind}, reference {kind}")
     for side, p in (("reference", reference), ("current", current)):
         if not p.present:
-            return _not_computable(col, kind, f"column missing from the {side} data")
+            return not_computable(col, kind, f"column missing from the {side} data")
         if p.error:
-            return _not_computable(col, kind, f"{side}: {p.error}")
+            return not_computable(col, kind, f"{side}: {p.error}")
     if reference.count == 0:
-        return _not_computable(col, kind, "reference has no finite, non-missing values")
+        return not_computable(col, kind, "reference has no finite, non-missing values")
     if current.count == 0:
         what = "no rows" if current.rows == 0 else "only missing or infinite values"
-        return _not_computable(col, kind, f"current data has {what}")
+        return not_computable(col, kind, f"current data has {what}")
     if reference.count < min_reference_rows:
-        return _not_computable(
+        return not_computable(
             col,
             kind,
             f"reference has {reference.count} finite values; at least {min_reference_rows} needed",
@@ -228,7 +229,7 @@ def dataset_drift(
         ref = reference.columns[name]
         cur = current.columns.get(name)
         if cur is None:
-            results[name] = _not_computable(name, ref.kind, "column missing from the current data")
+            results[name] = not_computable(name, ref.kind, "column missing from the current data")
             continue
         results[name] = column_drift(
             ref, cur, methods.get(name), thresholds.get(name), min_reference_rows

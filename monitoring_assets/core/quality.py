@@ -1,23 +1,37 @@
-"""Data-quality rules evaluated from profiles, each with WARN/ERROR thresholds.
+"""Data-quality rules evaluated from profiles, each with WARN/ERROR thresholds, and the
+checks that judge a day's findings.
 
 Every rule yields one :class:`QualityFinding` per column (or one for the dataset) with a
 status of ``ok``, ``warn``, ``error`` or ``not_computable`` and a reason in words, so
 bad input is always an explained result: an empty partition, a missing column, an
 all-null column, NaN and infinities, unseen categories and type changes are findings,
 never a crash and never a silent pass. A value *above* a threshold triggers it.
+
+The statuses are what ``data_quality_findings`` stores; :data:`QUALITY_VERDICT` maps them
+onto the check vocabulary of :mod:`monitoring_assets.core.checks` (``not_computable`` is
+a failed WARN: a rule that could not run never passes). :func:`quality_outcomes` turns a
+day's findings into one :class:`~monitoring_assets.core.checks.CheckOutcome` per check of
+:data:`QUALITY_CHECKS`.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from monitoring_assets.core.config import QualityThresholds
-from monitoring_assets.core.profile import ColumnProfile, DatasetProfile, is_numeric_type
+from monitoring_assets.core.checks import CheckOutcome, Verdict
+from monitoring_assets.core.config import ModelConfig, QualityThresholds
+from monitoring_assets.core.profile import (
+    ColumnProfile,
+    DatasetProfile,
+    is_numeric_type,
+    with_columns,
+)
 
 Status = Literal["ok", "warn", "error", "not_computable"]
 
@@ -36,6 +50,30 @@ QUALITY_RULES = (
     DUPLICATE_ID_SHARE,
 )
 STATUS_ORDER: dict[str, int] = {"ok": 0, "not_computable": 1, "warn": 2, "error": 3}
+#: A stored status as a check verdict.
+QUALITY_VERDICT: dict[str, Verdict] = {
+    "ok": "OK",
+    "not_computable": "WARN",
+    "warn": "WARN",
+    "error": "ERROR",
+}
+
+MISSING_SHARE_WITHIN_LIMIT = "missing_share_within_limit"
+NO_UNSEEN_CATEGORIES = "no_unseen_categories"
+VALUES_WITHIN_REFERENCE_RANGE = "values_within_reference_range"
+SCHEMA_MATCHES_REFERENCE = "schema_matches_reference"
+ROW_COUNT_STABLE = "row_count_stable"
+NO_DUPLICATE_REQUEST_IDS = "no_duplicate_request_ids"
+
+#: Quality rule -> the check that judges it.
+QUALITY_CHECKS: dict[str, str] = {
+    MISSING_SHARE: MISSING_SHARE_WITHIN_LIMIT,
+    UNSEEN_CATEGORY_SHARE: NO_UNSEEN_CATEGORIES,
+    OUT_OF_RANGE_SHARE: VALUES_WITHIN_REFERENCE_RANGE,
+    SCHEMA_MATCHES: SCHEMA_MATCHES_REFERENCE,
+    ROW_COUNT_CHANGE: ROW_COUNT_STABLE,
+    DUPLICATE_ID_SHARE: NO_DUPLICATE_REQUEST_IDS,
+}
 
 
 @dataclass(frozen=True)
@@ -232,3 +270,86 @@ def worst(findings: Sequence[QualityFinding]) -> Status:
     if not findings:
         return "ok"
     return max((f.status for f in findings), key=lambda s: STATUS_ORDER[s])
+
+
+def day_quality(
+    model: ModelConfig,
+    reference: DatasetProfile | None,
+    current: DatasetProfile,
+    trailing_rows: Sequence[int] = (),
+    no_reference: str = "",
+) -> list[QualityFinding]:
+    """Every rule over the model's features for one day; without a reference, one
+    not-computable finding per rule saying why (``no_reference``)."""
+    if reference is None:
+        return [_nc(rule, "", no_reference) for rule in QUALITY_RULES]
+    names = model.feature_names
+    return data_quality(
+        with_columns(reference, names),
+        with_columns(current, names),
+        model.thresholds.quality,
+        trailing_rows=trailing_rows,
+    )
+
+
+def _levels(t: QualityThresholds) -> dict[str, tuple[float, float]]:
+    return {
+        MISSING_SHARE: (t.missing_share_warn, t.missing_share_error),
+        UNSEEN_CATEGORY_SHARE: (t.unseen_category_share_warn, t.unseen_category_share_error),
+        OUT_OF_RANGE_SHARE: (t.out_of_range_share_warn, t.out_of_range_share_error),
+        SCHEMA_MATCHES: (0.5, 1.0),
+        ROW_COUNT_CHANGE: (t.row_count_change_warn, t.row_count_change_error),
+        DUPLICATE_ID_SHARE: (t.duplicate_id_share_warn, t.duplicate_id_share_error),
+    }
+
+
+def _number(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def quality_outcomes(rows: Sequence[Mapping[str, Any]], model: ModelConfig) -> list[CheckOutcome]:
+    """One outcome per quality check from a day's stored findings (``rule``,
+    ``column_name``, ``value``, ``status``, ``reason``): the worst finding decides, by
+    :data:`QUALITY_VERDICT`; no finding at all is a failed WARN."""
+    levels = _levels(model.thresholds.quality)
+    by_rule: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        by_rule.setdefault(r["rule"], []).append(r)
+    out = []
+    for rule, check in QUALITY_CHECKS.items():
+        found = by_rule.get(rule, [])
+        warn, error = levels[rule]
+        meta: dict[str, Any] = {"warn_threshold": warn, "error_threshold": error}
+        values = [v for v in (_number(r["value"]) for r in found) if v is not None]
+        if values:
+            meta["value"] = max(values)
+        for r in found:
+            v = _number(r["value"])
+            if r["column_name"] and v is not None:
+                meta[f"value/{r['column_name']}"] = v
+        if not found:
+            out.append(
+                CheckOutcome(
+                    check, False, "WARN", f"not computable: no {rule} finding stored", meta
+                )
+            )
+            continue
+        worst_status = max((r["status"] for r in found), key=lambda s: STATUS_ORDER[s])
+        bad = [r for r in found if r["status"] != "ok"]
+        text = "; ".join(
+            f"{r['column_name'] or 'dataset'}: {r['status'].replace('_', ' ')} — {r['reason']}"
+            for r in sorted(bad, key=lambda r: -STATUS_ORDER[r["status"]])
+        )
+        meta["failing_columns"] = len(bad)
+        verdict = QUALITY_VERDICT[worst_status]
+        if verdict == "OK":
+            out.append(CheckOutcome(check, True, "WARN", f"{rule} within limits", meta))
+        elif worst_status == "not_computable":
+            out.append(CheckOutcome(check, False, "WARN", f"not computable: {text}", meta))
+        else:
+            out.append(CheckOutcome(check, False, verdict, text, meta))
+    return out

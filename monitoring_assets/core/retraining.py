@@ -1,167 +1,365 @@
-"""Retraining: train a challenger, compare it with the champion on one holdout, decide.
+"""Retraining: when a failure asks for it, and how a ``retrain_<model>`` run is carried out.
 
-Pure core (no Dagster import); the ``retrain_<model>`` job in
-``monitoring_assets.monitors.performance`` calls :func:`retrain`.
+Pure core (no Dagster import). ``monitoring_assets.monitors.retraining`` builds the
+``retrain_<model>`` / ``review_<model>`` jobs around :func:`retrain_model` and
+:func:`review_model`; the alert routing and the ``check_failure_alerts`` sensor ask
+:func:`retraining_decision`.
 
-1. The trigger (an id of the event that asked for retraining) is claimed in the
-   registry; a trigger seen before returns its earlier outcome without training, so
-   the same event twice trains once.
-2. The most recent labeled window is split by time: the last ``holdout_days`` days
-   are the holdout, the days before are the training set. Testing on the newest days
-   measures what matters after a shift; a random split would mix pre- and post-shift
-   rows into both sides.
-3. The challenger is trained by ``trainer`` (default: a fresh clone of the champion's
-   estimator, i.e. same pipeline and hyper-parameters, fitted on the window).
-4. Champion and challenger predict the same holdout rows: metric deltas, and
-   McNemar's test on the paired predictions.
-5. Promotion needs ``challenger - champion >= min_improvement`` on ``policy.metric``
-   (and, if ``require_significance``, McNemar p < ``significance`` in the
-   challenger's favour). In review mode a better challenger stops at
-   ``pending_review`` for a person (:func:`review_decision`); otherwise it is promoted
-   for partitions from ``effective_from`` on. A challenger that is not better is
-   ``rejected``.
+**The decision** (:func:`retraining_decision`, the one place for it): a failed check's
+alert asks for ``retrain`` (critical drift, if the policy and the model allow it),
+``review`` (a performance alert of a model under the review rule: retrain, then stop for
+a person) or ``none``; a request is blocked when its trigger was handled before
+(``already_handled``), when the model has no retraining job (``no_job``), or while the
+model's previous run of that action is within its cooldown (``cooldown``). The routing
+asks what an alert wants; the sensor asks again with the ``alert_actions`` history
+(:func:`trigger_history`); :func:`retrain` asks with the registry's record of the
+trigger, so the same event twice trains once.
 
-A new version carries what monitoring needs to follow it: its training rows as
-``reference`` data, the holdout (scored by the new version) as ``validation``, the
-holdout metrics as ``reference_performance`` and a fitted CBPE calibration as ``cbpe``.
+**A run** (:func:`retrain_model`): the labeled window from the lake, :func:`retrain`
+(claim the trigger, then :func:`~monitoring_assets.core.challenger.train_and_judge`:
+champion vs challenger on one holdout, promote, reject or hold for review), and a
+``retraining_runs`` row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
-from monitoring_assets.core.performance import (
-    CBPE,
-    McNemarResult,
-    Metrics,
-    classification_metrics,
-    mcnemar_paired,
+from monitoring_assets.core.alerts.policy import Actions, tier_at_least
+from monitoring_assets.core.challenger import (
+    RetrainOutcome,
+    RetrainPolicy,
+    Trainer,
+    clone_champion,
+    review_decision,
+    train_and_judge,
 )
-from resources.model_registry import ModelRegistry, ModelStatus, RegistryError
+from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.day_profiles import MonitorInputError
+from monitoring_assets.core.performance.references import ServedEstimator, ensure_registry
+from monitoring_assets.core.performance.store import labeled_window, newest_monitored_day, now
+from monitoring_assets.core.ports import Lake, Warehouse
+from monitoring_assets.core.registry import ModelRegistry
+from monitoring_assets.core.sql import ident
+from monitoring_assets.core.tables import ALERT_ACTIONS, RETRAINING_TABLE
 
-Trainer = Callable[[pd.DataFrame, pd.Series, Any], Any]
-Decision = Literal["promoted", "rejected", "pending_review", "already_handled"]
-COMPARED = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "calibration_error")
+# ----------------------------------------------------------------------------- the decision
 
+#: Tags of a ``retrain_<model>`` run: the trigger it answers (its idempotency key), the
+#: alert behind it, review mode, and optional as-of / effective-from dates.
+TRIGGER_TAG = "driftwarden/trigger"
+ALERT_TAG = "driftwarden/alert"
+REVIEW_TAG = "driftwarden/review"
+AS_OF_TAG = "driftwarden/as_of"
+EFFECTIVE_FROM_TAG = "driftwarden/effective_from"
 
-class RetrainingError(ValueError):
-    """The labeled window cannot support a retraining; the message says what is missing."""
-
-
-@dataclass(frozen=True)
-class RetrainPolicy:
-    """How challengers are trained and judged."""
-
-    metric: Literal["accuracy", "f1", "roc_auc"] = "accuracy"
-    min_improvement: float = 0.01
-    window_days: int = 28
-    holdout_days: int = 7
-    min_train_rows: int = 500
-    min_holdout_rows: int = 200
-    require_significance: bool = False
-    significance: float = 0.05
-
-    def __post_init__(self) -> None:
-        if self.metric not in ("accuracy", "f1", "roc_auc"):
-            raise ValueError(
-                f"RetrainPolicy: metric must be accuracy, f1 or roc_auc, got {self.metric!r}"
-            )
-        if self.holdout_days < 1 or self.window_days <= self.holdout_days:
-            raise ValueError(
-                f"RetrainPolicy: need 1 <= holdout_days < window_days, got "
-                f"holdout_days={self.holdout_days}, window_days={self.window_days}"
-            )
+#: A run a failure can ask for: ``retrain`` (promote if better) or ``review`` (retrain,
+#: then stop at human review). Both run the model's ``retrain_<model>`` job.
+RunAction = Literal["retrain", "review"]
+Blocker = Literal["already_handled", "no_job", "cooldown"]
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """Champion vs challenger on the same holdout rows."""
+class FailedCheck:
+    """An alert opened by a failed check, as the retraining decision sees it."""
 
-    n_holdout: int
-    champion: Metrics
-    challenger: Metrics
-    deltas: dict[str, float | None]
-    mcnemar: McNemarResult
-
-    def as_dict(self) -> dict[str, Any]:
-        """Flat numbers for the registry and UI metadata."""
-        out: dict[str, Any] = {"n_holdout": self.n_holdout}
-        for k in COMPARED:
-            out[f"champion_{k}"] = getattr(self.champion, k)
-            out[f"challenger_{k}"] = getattr(self.challenger, k)
-            out[f"delta_{k}"] = self.deltas.get(k)
-        out["mcnemar_p_value"] = self.mcnemar.p_value
-        out["mcnemar_statistic"] = self.mcnemar.statistic
-        out["only_champion_right"] = self.mcnemar.only_a_right
-        out["only_challenger_right"] = self.mcnemar.only_b_right
-        return out
+    category: str  # the alert policy's category of the check: 'drift', 'performance' or ''
+    tier: str  # the alert's tier: 'critical', 'warning' or 'info'
 
 
 @dataclass(frozen=True)
-class RetrainOutcome:
-    """What a retraining run decided."""
+class TriggerHistory:
+    """What was done before about one trigger, and about the model's runs of its action."""
 
-    model: str
     trigger: str
-    decision: Decision
-    reason: str
-    trained: bool
-    champion: str | None
-    challenger: str | None = None
-    comparison: Comparison | None = None
-    training_window: tuple[dt.date, dt.date] | None = None
-    holdout_window: tuple[dt.date, dt.date] | None = None
+    handled: str | None = None  # how the trigger was handled before; None: never seen
+    last_requested: dt.datetime | None = None  # the model's last requested run of the action
+    missing_job: str | None = None  # the job the action needs, when it is not defined
+
+
+@dataclass(frozen=True)
+class RetrainingDecision:
+    """What a failure asks for (``action``) and what, if anything, blocks it."""
+
+    action: Literal["retrain", "review", "none"]
+    blocked_by: Blocker | None = None
+    reason: str = ""
+
+    @property
+    def proceeds(self) -> bool:
+        """Whether a run should start (or, inside the run, go on)."""
+        return self.action != "none" and self.blocked_by is None
+
+
+def retraining_decision(
+    asked: FailedCheck | RunAction,
+    *,
+    policy: Actions | None = None,
+    model: ModelConfig | None = None,
+    history: TriggerHistory | None = None,
+    now: dt.datetime | None = None,
+) -> RetrainingDecision:
+    """The retraining decision: what a failure asks for, and whether it is blocked.
+
+    ``asked`` is either the alert of a failed check, whose action follows the alert
+    policy's ``actions`` (``policy``) and the model file's ``alerting`` settings
+    (``model``): critical drift asks for ``retrain`` unless the model opts out; a
+    performance alert of a model under the review rule asks for ``review`` — or an action
+    already asked for (a recorded request, a run's tags).
+
+    With ``history``, the request is checked against what happened before, in this
+    order: a trigger handled before blocks it (``already_handled``), then a missing job
+    (``no_job``), then the action's cooldown since the model's last requested run of it
+    (``cooldown``, measured at ``now``). Without ``history`` nothing is checked yet.
+    """
+    if isinstance(asked, FailedCheck):
+        if policy is None or model is None:
+            raise ValueError("retraining_decision: a FailedCheck needs policy= and model=")
+        action = _asked_by(asked, policy, model)
+        why = f"{asked.tier} {asked.category or 'uncategorised'} alert of {model.name}"
+    else:
+        if asked not in ("retrain", "review"):
+            raise ValueError(f"retraining_decision: asked must be retrain or review, got {asked!r}")
+        action, why = asked, f"{asked} requested"
+    if action == "none":
+        return RetrainingDecision("none", reason=f"{why}: no action under the policy")
+    if history is None:
+        return RetrainingDecision(action, reason=f"{why}: {action}")
+    if history.handled is not None:
+        return RetrainingDecision(
+            action,
+            "already_handled",
+            f"trigger {history.trigger!r} was handled before ({history.handled})",
+        )
+    if history.missing_job is not None:
+        return RetrainingDecision(action, "no_job", f"job {history.missing_job} is not defined")
+    if history.last_requested is not None:
+        if policy is None or now is None:
+            raise ValueError("retraining_decision: a cooldown check needs policy= and now=")
+        cooldown = policy.retrain.cooldown if action == "retrain" else policy.review.cooldown
+        if history.last_requested + cooldown > now:
+            return RetrainingDecision(
+                action, "cooldown", f"cooldown since {history.last_requested.isoformat()}"
+            )
+    return RetrainingDecision(action, reason=f"{why}: {action}")
+
+
+def _asked_by(
+    failure: FailedCheck, policy: Actions, model: ModelConfig
+) -> Literal["retrain", "review", "none"]:
+    if (
+        failure.category == "drift"
+        and policy.retrain.enabled
+        and model.alerting.retrain_on_critical_drift
+        and tier_at_least(failure.tier, policy.retrain.min_tier)
+    ):
+        return "retrain"
+    under_review = model.alerting.human_review_on_performance or model.name in policy.review.models
+    if (
+        failure.category == "performance"
+        and policy.review.enabled
+        and under_review
+        and tier_at_least(failure.tier, policy.review.min_tier)
+    ):
+        return "review"
+    return "none"
+
+
+def trigger_history(
+    wh: Warehouse, action: RunAction, model: str, run_key: str, missing_job: str | None = None
+) -> TriggerHistory:
+    """What ``alert_actions`` records about a requested run (``run_key`` is its trigger)
+    and about the model's requested runs of ``action``."""
+    wh.migrate([ALERT_ACTIONS])
+    table = ident(ALERT_ACTIONS.name)
+    seen = wh.query(f"SELECT status FROM {table} WHERE run_key = ?", [run_key])
+    last = wh.query(
+        f"SELECT max(requested_at) AS t FROM {table} WHERE model = ? AND kind = ? AND status = ?",
+        [model, action, "requested"],
+    )
+    return TriggerHistory(
+        trigger=run_key,
+        handled=str(seen.status.iloc[0]) if len(seen) else None,
+        last_requested=_utc(last.t.iloc[0]) if len(last) else None,
+        missing_job=missing_job,
+    )
+
+
+@dataclass(frozen=True)
+class RequestedRun:
+    """A run recorded as requested in ``alert_actions``."""
+
+    kind: RunAction
+    model: str
+    alert_id: str
+    trigger_event_id: int
+
+
+def requested_runs(wh: Warehouse, since: dt.datetime) -> list[RequestedRun]:
+    """Runs recorded as requested at or after ``since`` (aware), oldest first."""
+    wh.migrate([ALERT_ACTIONS])
+    df = wh.query(
+        f"SELECT kind, model, alert_id, trigger_event_id FROM {ident(ALERT_ACTIONS.name)} "
+        "WHERE status = ? AND requested_at >= ? ORDER BY requested_at, run_key",
+        ["requested", since.astimezone(dt.UTC).replace(tzinfo=None)],
+    )
+    return [
+        RequestedRun(r.kind, r.model, r.alert_id, int(r.trigger_event_id))
+        for r in df.itertuples(index=False)
+    ]
+
+
+def run_tags(action: RunAction, trigger: str, alert_id: str) -> dict[str, str]:
+    """The tags of a ``retrain_<model>`` run requested for an alert."""
+    tags = {TRIGGER_TAG: trigger, ALERT_TAG: alert_id}
+    if action == "review":
+        tags[REVIEW_TAG] = "required"
+    return tags
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).to_pydatetime().replace(tzinfo=dt.UTC)
+
+
+# ----------------------------------------------------------------------------- a run
+
+
+@dataclass(frozen=True)
+class RetrainRequest:
+    """What a ``retrain_<model>`` run was asked to do, read from its tags."""
+
+    trigger: str
+    action: RunAction
+    as_of: dt.date | None = None
     effective_from: dt.date | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_tags(cls, tags: Mapping[str, str], run_id: str) -> RetrainRequest:
+        """A run without a trigger tag is a manual run, its own trigger."""
 
-def score(
-    estimator: Any, features: pd.DataFrame, classes: tuple[int, int] = (0, 1)
-) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions and P(``classes[1]``) of a fitted scikit-learn-style estimator."""
-    proba = estimator.predict_proba(features)
-    model_classes = list(getattr(estimator, "classes_", classes))
-    if classes[1] not in model_classes:
-        raise RetrainingError(
-            f"estimator classes {model_classes} lack the positive class {classes[1]}"
+        def day(tag: str) -> dt.date | None:
+            return dt.date.fromisoformat(tags[tag]) if tags.get(tag) else None
+
+        review = tags.get(REVIEW_TAG, "").lower() == "required"
+        return cls(
+            trigger=tags.get(TRIGGER_TAG) or f"manual-{run_id}",
+            action="review" if review else "retrain",
+            as_of=day(AS_OF_TAG),
+            effective_from=day(EFFECTIVE_FROM_TAG),
         )
-    p = np.asarray(proba[:, model_classes.index(classes[1])], dtype=float)
-    pred = np.where(p >= 0.5, classes[1], classes[0])
-    return pred, p
 
 
-def clone_champion(features: pd.DataFrame, target: pd.Series, champion: Any) -> Any:
-    """Default trainer: the champion's estimator, unfitted, fitted on the window."""
-    from sklearn.base import clone  # lazy import
+def default_effective_from(wh: Warehouse, model: str, as_of: dt.date) -> dt.date:
+    """The day after the newest monitored day (at least ``as_of``): partitions already
+    built keep their results."""
+    newest = newest_monitored_day(wh, model) or as_of
+    return max(newest, as_of) + dt.timedelta(days=1)
 
-    return clone(champion).fit(features, target)
 
-
-def split_window(
-    window: pd.DataFrame, date_column: str, holdout_days: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training rows (earlier days) and holdout rows (the last ``holdout_days`` days)."""
-    if date_column not in window.columns:
-        raise RetrainingError(f"labeled window lacks the date column {date_column!r}")
-    days = sorted(pd.to_datetime(window[date_column]).dt.date.unique())
-    if len(days) <= holdout_days:
-        raise RetrainingError(
-            f"labeled window has {len(days)} day(s); holdout_days={holdout_days} needs more"
+def retrain_model(
+    model: ModelConfig,
+    request: RetrainRequest,
+    policy: RetrainPolicy,
+    *,
+    registry: ModelRegistry,
+    lake: Lake,
+    wh: Warehouse,
+    served: ServedEstimator,
+    run_id: str,
+) -> RetrainOutcome:
+    """Carry out a ``retrain_<model>`` request: the labeled window from the lake (labels
+    ``arrived`` up to ``request.as_of``), :func:`retrain`, and a ``retraining_runs`` row
+    when a challenger was trained. Promotions apply from ``request.effective_from``, by
+    default the day after the newest monitored day."""
+    ensure_registry(model, registry, lake, served)
+    window = labeled_window(model, lake, wh, request.as_of, policy.window_days)
+    if len(window) == 0:
+        up_to = f"up to {request.as_of}" if request.as_of else ""
+        raise MonitorInputError(
+            f"model {model.name!r}: no labeled days (ground_truth 'arrived') {up_to} to retrain on",
+            {"model": model.name},
         )
-    cut = days[-holdout_days]
-    d = pd.to_datetime(window[date_column]).dt.date
-    return window[d < cut], window[d >= cut]
+    last_labeled = pd.to_datetime(window["partition_date"]).dt.date.max()
+    outcome = retrain(
+        model=model.name,
+        registry=registry,
+        window=window,
+        features=model.feature_names,
+        target=model.columns.target,
+        trigger=request.trigger,
+        effective_from=request.effective_from
+        or default_effective_from(wh, model.name, last_labeled),
+        policy=policy,
+        review=request.action == "review",
+        classes=model.classes,
+    )
+    if outcome.trained:
+        row = retraining_row(outcome, run_id, policy.metric)
+        wh.replace(
+            RETRAINING_TABLE.name,
+            pd.DataFrame([row], columns=list(RETRAINING_TABLE.columns)),
+            {"model": model.name, "trigger": request.trigger},
+        )
+    return outcome
 
 
-def _date_range(frame: pd.DataFrame, date_column: str) -> tuple[dt.date, dt.date]:
-    d = pd.to_datetime(frame[date_column]).dt.date
-    return d.min(), d.max()
+def retraining_row(outcome: RetrainOutcome, run_id: str, metric: str) -> dict[str, Any]:
+    """One ``retraining_runs`` row."""
+    c = outcome.comparison
+    tw, hw = outcome.training_window, outcome.holdout_window
+    return {
+        "model": outcome.model,
+        "trigger": outcome.trigger,
+        "run_id": run_id,
+        "decision": outcome.decision,
+        "champion": outcome.champion,
+        "challenger": outcome.challenger,
+        "metric": metric,
+        "champion_value": getattr(c.champion, metric) if c else None,
+        "challenger_value": getattr(c.challenger, metric) if c else None,
+        "mcnemar_p_value": c.mcnemar.p_value if c else None,
+        "n_holdout": c.n_holdout if c else None,
+        "training_start": tw[0] if tw else None,
+        "training_end": tw[1] if tw else None,
+        "holdout_start": hw[0] if hw else None,
+        "holdout_end": hw[1] if hw else None,
+        "effective_from": outcome.effective_from,
+        "reason": outcome.reason,
+        "finished_at": now(),
+    }
+
+
+def review_model(
+    model: ModelConfig,
+    version: str,
+    *,
+    approve: bool,
+    effective_from: dt.date | None,
+    reviewer: str,
+    registry: ModelRegistry,
+    wh: Warehouse,
+) -> str:
+    """Apply a reviewer's decision (:func:`review_decision`) and record it on the
+    version's ``retraining_runs`` row. Returns the version's new status."""
+    eff = effective_from or default_effective_from(
+        wh, model.name, dt.date.min + dt.timedelta(days=1)
+    )
+    status = review_decision(
+        registry, model.name, version, approve=approve, effective_from=eff, reviewer=reviewer
+    )
+    wh.execute(
+        f"UPDATE {ident(RETRAINING_TABLE.name)} SET decision = ?, effective_from = ? "
+        "WHERE model = ? AND challenger = ?",
+        ["promoted" if approve else "rejected", eff if approve else None, model.name, version],
+    )
+    return status
 
 
 def retrain(
@@ -188,20 +386,21 @@ def retrain(
     policy = policy or RetrainPolicy()
     claimed, claim = registry.claim_trigger(model, trigger)
     if not claimed:
+        decision = retraining_decision(
+            "review" if review else "retrain",
+            history=TriggerHistory(trigger, handled=f"{claim.state}: {claim.outcome}"),
+        )
         return RetrainOutcome(
             model=model,
             trigger=trigger,
             decision="already_handled",
-            reason=(
-                f"trigger {trigger!r} was handled before ({claim.state}: {claim.outcome}); "
-                "not training again"
-            ),
+            reason=f"{decision.reason}; not training again",
             trained=False,
             champion=registry.current_champion(model),
             challenger=claim.version,
         )
     try:
-        outcome = _retrain_claimed(
+        outcome = train_and_judge(
             model=model,
             registry=registry,
             window=window,
@@ -220,164 +419,3 @@ def retrain(
         raise
     registry.finish_trigger(model, trigger, version=outcome.challenger, outcome=outcome.decision)
     return outcome
-
-
-def _retrain_claimed(
-    *,
-    model: str,
-    registry: ModelRegistry,
-    window: pd.DataFrame,
-    features: list[str],
-    target: str,
-    trigger: str,
-    effective_from: dt.date,
-    policy: RetrainPolicy,
-    review: bool,
-    classes: tuple[int, int],
-    date_column: str,
-    trainer: Trainer,
-) -> RetrainOutcome:
-    champion_version = registry.current_champion(model)
-    if champion_version is None:
-        raise RegistryError(f"model {model!r} has no champion to compare a challenger with")
-    missing = [c for c in [*features, target, date_column] if c not in window.columns]
-    if missing:
-        raise RetrainingError(f"labeled window lacks column(s) {missing}")
-    labeled = window[window[target].isin(list(classes))]
-    if len(labeled) == 0:
-        raise RetrainingError(f"labeled window has no rows with {target!r} in {list(classes)}")
-    last = pd.to_datetime(labeled[date_column]).dt.date.max()
-    first_allowed = last - dt.timedelta(days=policy.window_days - 1)
-    labeled = labeled[pd.to_datetime(labeled[date_column]).dt.date >= first_allowed]
-    train, holdout = split_window(labeled, date_column, policy.holdout_days)
-    if len(train) < policy.min_train_rows or len(holdout) < policy.min_holdout_rows:
-        raise RetrainingError(
-            f"labeled window too small: {len(train)} training rows (min {policy.min_train_rows}), "
-            f"{len(holdout)} holdout rows (min {policy.min_holdout_rows})"
-        )
-    train_window, holdout_window = (
-        _date_range(train, date_column),
-        _date_range(holdout, date_column),
-    )
-
-    champion = registry.load_artifact(model, champion_version)
-    challenger = trainer(train[features], train[target].astype(int), champion)
-    y = holdout[target].astype(int).to_numpy()
-    x = holdout[features]
-    pred_a, prob_a = score(champion, x, classes)
-    pred_b, prob_b = score(challenger, x, classes)
-    m_a = classification_metrics(y, pred_a, prob_a, classes=classes)
-    m_b = classification_metrics(y, pred_b, prob_b, classes=classes)
-    deltas = {
-        k: (getattr(m_b, k) - getattr(m_a, k))
-        if getattr(m_a, k) is not None and getattr(m_b, k) is not None
-        else None
-        for k in COMPARED
-    }
-    test = mcnemar_paired(y, pred_a, pred_b)
-    comparison = Comparison(len(holdout), m_a, m_b, deltas, test)
-
-    gain = deltas[policy.metric]
-    significant = test.p_value < policy.significance and test.better == "b"
-    better = gain is not None and gain >= policy.min_improvement
-    if policy.require_significance:
-        better = better and significant
-    gain_txt = "n/a" if gain is None else f"{gain:+.4f}"
-    summary = (
-        f"{policy.metric} on {len(holdout)} holdout rows {holdout_window[0]}..{holdout_window[1]}: "
-        f"champion {champion_version} {getattr(m_a, policy.metric)}, challenger "
-        f"{getattr(m_b, policy.metric)} ({gain_txt}; margin {policy.min_improvement}); "
-        f"McNemar p={test.p_value:.3g}"
-    )
-    version = registry.register(
-        model,
-        challenger,
-        status=ModelStatus.CHALLENGER,
-        trigger=trigger,
-        training_window=train_window,
-        metrics={
-            **comparison.as_dict(),
-            "holdout_start": holdout_window[0],
-            "holdout_end": holdout_window[1],
-        },
-        parent=champion_version,
-        note=summary,
-    ).version
-    _attach_reference(
-        registry, model, version, train, holdout, target, prob_b, pred_b, m_b, classes
-    )
-
-    common = dict(
-        model=model,
-        trigger=trigger,
-        trained=True,
-        champion=champion_version,
-        challenger=version,
-        comparison=comparison,
-        training_window=train_window,
-        holdout_window=holdout_window,
-    )
-    if not better:
-        registry.set_status(model, version, ModelStatus.REJECTED, note=f"not better: {summary}")
-        return RetrainOutcome(decision="rejected", reason=f"not better: {summary}", **common)
-    if review:
-        registry.set_status(
-            model, version, ModelStatus.PENDING_REVIEW, note=f"awaiting review: {summary}"
-        )
-        return RetrainOutcome(
-            decision="pending_review", reason=f"better, awaiting human review: {summary}", **common
-        )
-    registry.promote(model, version, effective_from, note=f"promoted: {summary}")
-    return RetrainOutcome(
-        decision="promoted",
-        reason=f"promoted from {effective_from}: {summary}",
-        effective_from=effective_from,
-        **common,
-    )
-
-
-def _attach_reference(
-    registry: ModelRegistry,
-    model: str,
-    version: str,
-    train: pd.DataFrame,
-    holdout: pd.DataFrame,
-    target: str,
-    prob: np.ndarray,
-    pred: np.ndarray,
-    metrics: Metrics,
-    classes: tuple[int, int],
-) -> None:
-    """Give the new version what monitoring needs if it becomes the champion."""
-    validation = holdout.copy()
-    validation["prediction"] = pred
-    validation["probability"] = prob
-    registry.put_frame(model, version, "reference", train.reset_index(drop=True))
-    registry.put_frame(model, version, "validation", validation.reset_index(drop=True))
-    registry.put_json(model, version, "reference_performance", metrics.as_dict())
-    cbpe = CBPE(classes).fit(holdout[target].astype(int).to_numpy(), prob)
-    registry.put_json(model, version, "cbpe", cbpe.to_state())
-
-
-def review_decision(
-    registry: ModelRegistry,
-    model: str,
-    version: str,
-    *,
-    approve: bool,
-    effective_from: dt.date,
-    reviewer: str = "",
-) -> str:
-    """Apply a person's decision on a ``pending_review`` version: promote or reject.
-    Returns the new status."""
-    v = registry.get(model, version)
-    if v.status != ModelStatus.PENDING_REVIEW:
-        raise RegistryError(
-            f"model {model!r} version {version!r} is {v.status}, not pending_review"
-        )
-    who = f" by {reviewer}" if reviewer else ""
-    if approve:
-        registry.promote(model, version, effective_from, note=f"approved in review{who}")
-        return str(ModelStatus.CHAMPION)
-    registry.set_status(model, version, ModelStatus.REJECTED, note=f"rejected in review{who}")
-    return str(ModelStatus.REJECTED)

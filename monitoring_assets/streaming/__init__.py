@@ -1,7 +1,8 @@
 """Streaming drift detection over Kafka: ``driftwarden stream``.
 
 - :mod:`.messages` — message formats and validation against the model file
-- :mod:`.windows` — sliding windows with incremental aggregates; batch drift rules
+- :mod:`.windows` — sliding windows with incremental aggregates, judged by the batch
+  monitor's own :class:`~monitoring_assets.core.monitor.DriftMonitor`
 - :mod:`.processor` — join, de-duplication, windows, landing buffers, checkpoints
 - :mod:`.landing` — Parquet micro-batches the daily assets read
 - :mod:`.consumer` — the Kafka loop (commit after durability, SIGTERM, health)

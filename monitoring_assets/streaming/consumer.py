@@ -28,14 +28,16 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.ports import version_key
 from monitoring_assets.core.profile import DatasetProfile, profile_frame
+from monitoring_assets.core.references import REFERENCE_DATASET
 from monitoring_assets.streaming.findings import FindingsSink
 from monitoring_assets.streaming.health import HealthServer
 from monitoring_assets.streaming.landing import StreamLanding
 from monitoring_assets.streaming.processor import Raw, StreamProcessor, tune_gc_for_streaming
 from monitoring_assets.streaming.settings import StreamSettings
-from monitoring_assets.streaming.windows import DriftEvaluator, WindowResult, window_columns
-from resources.lake import Lake
+from monitoring_assets.streaming.windows import WindowResult, window_columns, window_monitor
+from resources.lake import open_lake
 from resources.warehouse import Warehouse
 
 log = logging.getLogger("driftwarden.stream")
@@ -45,10 +47,10 @@ def reference_frame(model: ModelConfig, lake_root: str | Path | None) -> pd.Data
     """The model's reference data: the lake's ``reference`` partition for its version when
     the ``reference_data`` asset has written it, else the model's source."""
     if lake_root is not None:
-        path = Lake(lake_root).partition_dir(model.name, "reference", f"version={model.version}")
-        files = sorted(path.glob("*.parquet")) if path.exists() else []
-        if files:
-            return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        lake = open_lake(lake_root)
+        key = version_key(model.version)
+        if lake.has_partition(model.name, REFERENCE_DATASET, key):
+            return lake.read_partition(model.name, REFERENCE_DATASET, key)
     from resources.sources import build_source
 
     return build_source(model).reference()
@@ -103,7 +105,7 @@ class StreamConsumer:
         state_path = self.landing.checkpoint_path(self.group)
         ref = reference if reference is not None else reference_profile(model, lake_root)
         self.processor = StreamProcessor(
-            model, DriftEvaluator(model, ref), settings, self.landing, state_path
+            model, window_monitor(model, ref), settings, self.landing, state_path
         )
         self.sink = FindingsSink(
             model, warehouse, settings.alerts, settings.metrics, run_id=f"stream:{self.group}"
@@ -134,7 +136,7 @@ class StreamConsumer:
             "windows": {
                 r.window: {
                     "rows": r.rows,
-                    "severity": r.severity,
+                    "verdict": r.verdict,
                     "drift_share": r.drift.share_drifted,
                     "drifted": r.drifted,
                 }

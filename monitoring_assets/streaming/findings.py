@@ -2,10 +2,12 @@
 
 Alerts go through the same path as the sensor's
 (:func:`monitoring_assets.core.alerts.record.record_events`) with a synthetic check evaluation
-on the asset ``[<model>, "stream_drift"]``, check ``drift_share_below_threshold``
-(WARN/ERROR as the batch check; a drifted critical feature is an ERROR). An evaluation
-is sent only when a window's severity changes, so a persisting drift is one alert and
-the stream does not write to the warehouse at every evaluation. The outbox is
+on the asset ``[<model>, "stream_drift"]``, check ``drift_share_below_threshold``, whose
+verdict is the window's :attr:`~monitoring_assets.streaming.windows.WindowResult.verdict`:
+the worst of the batch ``data_drift`` checks computed by the same
+:class:`~monitoring_assets.core.monitor.DriftMonitor` (so a drifted critical feature is
+an ERROR). An evaluation is sent only when a window's verdict changes, so a persisting
+drift is one alert and the stream does not write to the warehouse at every evaluation. The outbox is
 delivered by the ``check_failure_alerts`` sensor's next tick. Retraining is left to the
 daily batch monitors: stream alerts notify only.
 
@@ -24,24 +26,28 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from monitoring_assets.core import metrics as catalogue
 from monitoring_assets.core.alerts.lineage import CheckEvent
 from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import load_policy
 from monitoring_assets.core.alerts.record import record_events
+from monitoring_assets.core.checks import failed_at
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.monitor import DRIFT_SHARE_BELOW_THRESHOLD
+from monitoring_assets.core.ports import Warehouse, WarehouseError
+from monitoring_assets.core.tables import MONITOR_METRICS
 from monitoring_assets.streaming.landing import day_of_us
 from monitoring_assets.streaming.windows import WindowResult
-from resources.warehouse import MONITOR_METRICS, Warehouse, WarehouseError
 
 log = logging.getLogger("driftwarden.stream")
 
 STREAM_ASSET = "stream_drift"
-STREAM_CHECK = "drift_share_below_threshold"
+STREAM_CHECK = DRIFT_SHARE_BELOW_THRESHOLD
 #: Gauges written per evaluation (model level; the window is in the run_id column).
-STREAM_DRIFT_SHARE = "ml_stream_drift_score"
-STREAM_DRIFTED = "ml_stream_drifted_features"
-STREAM_WINDOW_ROWS = "ml_stream_window_events"
-STREAM_PREDICTION_DRIFT = "ml_stream_prediction_drift_score"
+STREAM_DRIFT_SHARE = catalogue.STREAM_DRIFT_SCORE.name
+STREAM_DRIFTED = catalogue.STREAM_DRIFTED_FEATURES.name
+STREAM_WINDOW_ROWS = catalogue.STREAM_WINDOW_EVENTS.name
+STREAM_PREDICTION_DRIFT = catalogue.STREAM_PREDICTION_DRIFT_SCORE.name
 
 
 def check_event(model: ModelConfig, result: WindowResult, event_id: int) -> CheckEvent:
@@ -61,7 +67,7 @@ def check_event(model: ModelConfig, result: WindowResult, event_id: int) -> Chec
     for name, r in dd.columns.items():
         if r.computable:
             meta[f"{name}_{r.method}"] = r.score
-    passed = result.severity == "OK"
+    verdict = result.verdict
     text = (
         f"stream window {result.window}: {dd.n_drifted}/{dd.n_columns} features drifted "
         f"({', '.join(result.drifted) or 'none'})"
@@ -70,8 +76,8 @@ def check_event(model: ModelConfig, result: WindowResult, event_id: int) -> Chec
         event_id=event_id,
         asset_key=(model.name, STREAM_ASSET),
         check=STREAM_CHECK,
-        passed=passed,
-        severity="ERROR" if result.severity == "ERROR" else "WARN",
+        passed=verdict == "OK",
+        severity=failed_at(verdict),
         timestamp=dt.datetime.now(dt.UTC),
         partition=day.isoformat() if day else None,
         metadata=meta,
@@ -98,15 +104,15 @@ class FindingsSink:
         self.sent: list[CheckEvent] = []  # handed to the outbox (tests and logs read this)
 
     def publish(self, results: Sequence[WindowResult], previous: dict[str, str]) -> None:
-        """Write metrics for ``results``; alert on severity changes against ``previous``
-        (window -> last severity, updated in place)."""
+        """Write metrics for ``results``; alert on verdict changes against ``previous``
+        (window -> last verdict, updated in place)."""
         if not results:
             return
         if self.metrics:
             self._metrics(results)
-        changed = [r for r in results if previous.get(r.window, "OK") != r.severity]
+        changed = [r for r in results if previous.get(r.window, "OK") != r.verdict]
         for r in results:
-            previous[r.window] = r.severity
+            previous[r.window] = r.verdict
         if changed and self.alerts:
             self._alert(changed)
 
@@ -121,7 +127,7 @@ class FindingsSink:
             STREAM_DRIFTED: float(r.drift.n_drifted),
             STREAM_WINDOW_ROWS: float(r.rows),
         }
-        if r.prediction is not None and r.prediction.computable:
+        if r.prediction.computable:
             values[STREAM_PREDICTION_DRIFT] = r.prediction.score
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
         rows = pd.DataFrame(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -25,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitoring_assets.core.checks import Verdict
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.monitor import DriftMonitor
 from monitoring_assets.streaming.checkpoint import read_checkpoint, write_checkpoint
 from monitoring_assets.streaming.landing import (
     INFERENCE,
@@ -45,10 +46,10 @@ from monitoring_assets.streaming.messages import (
 )
 from monitoring_assets.streaming.settings import StreamSettings
 from monitoring_assets.streaming.windows import (
-    DriftEvaluator,
     SlidingWindow,
     WindowResult,
     build_windows,
+    evaluate_window,
 )
 
 log = logging.getLogger("driftwarden.stream")
@@ -134,7 +135,8 @@ class ProcessorState:
     days: dict[str, dict[str, int]] = field(default_factory=dict)  # iso day -> rows/parts/...
     counters: Counters = field(default_factory=Counters)
     since_eval: int = 0
-    severity: dict[str, str] = field(default_factory=dict)  # window -> last severity
+    # window -> its last verdict (the field keeps its old name: checkpoints store it)
+    severity: dict[str, Verdict] = field(default_factory=dict)
 
 
 class StreamProcessor:
@@ -143,13 +145,13 @@ class StreamProcessor:
     def __init__(
         self,
         model: ModelConfig,
-        evaluator: DriftEvaluator,
+        monitor: DriftMonitor,
         settings: StreamSettings,
         landing: StreamLanding | None = None,
         state_path: str | Path | None = None,
     ):
         self.model = model
-        self.evaluator = evaluator
+        self.monitor = monitor
         self.settings = settings
         self.landing = landing
         self.state_path = Path(state_path) if state_path else None
@@ -456,7 +458,8 @@ class StreamProcessor:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, now: float | None = None) -> list[WindowResult]:
-        """Judge every window now (against the reference, with the batch rules)."""
+        """Judge every window now: the model's fitted :class:`DriftMonitor` (the batch
+        rules) over each non-empty window."""
         st = self.state
         st.since_eval = 0
         self._last_eval = time.monotonic() if now is None else now
@@ -465,7 +468,7 @@ class StreamProcessor:
         for w in st.windows:
             if w.rows == 0:
                 continue
-            out.append(self.evaluator.judge(w, events_seen=st.counters.joined))
+            out.append(evaluate_window(self.monitor, w, events_seen=st.counters.joined))
         return out
 
     # ------------------------------------------------------------------ checkpoint
@@ -550,11 +553,6 @@ def _pick(values: Sequence, idx: range | list[int]) -> list:
     if isinstance(idx, range):
         return list(values)
     return [values[j] for j in idx]
-
-
-def nan_to_none(values: list) -> list:
-    """Replace NaN with None (for JSON)."""
-    return [None if (isinstance(v, float) and math.isnan(v)) else v for v in values]
 
 
 __all__ = ["NAN", "Counters", "DeadLetter", "ProcessorState", "Raw", "StreamProcessor"]

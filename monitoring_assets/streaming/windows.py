@@ -5,9 +5,10 @@ and non-finite values included under their own keys). Adding a micro-batch updat
 counters in one ``Counter.update`` per column (C speed, O(1) per event); events that
 leave the window are subtracted the same way. Nothing is rescanned: evaluating the
 window turns the counters into a :class:`~monitoring_assets.core.profile.DatasetProfile`
-in O(distinct values), and the drift statistics are the batch monitors' own
-(:func:`~monitoring_assets.core.drift.dataset_drift`), so a window and a batch
-partition holding the same events get the same verdict.
+in O(distinct values), and the model's :class:`~monitoring_assets.core.monitor.DriftMonitor`
+(the batch monitor's own object, fitted once on the reference) calculates its drift and
+check outcomes, so a window and a batch partition holding the same events get the same
+results and the same verdict.
 
 Windows are *count-based* (the last ``size`` events) or *time-based* (events whose
 timestamp is within ``seconds`` of the newest timestamp seen); events leave in arrival
@@ -16,17 +17,18 @@ order.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from monitoring_assets.core.checks import Verdict
 from monitoring_assets.core.config import ModelConfig
-from monitoring_assets.core.drift import ColumnDrift, DatasetDrift, column_drift, dataset_drift
+from monitoring_assets.core.drift import ColumnDrift, DatasetDrift
+from monitoring_assets.core.monitor import DATA_DRIFT_CHECKS, DriftMonitor, DriftResult
 from monitoring_assets.core.profile import (
     EXACT_CAP,
     SIG_DIGITS,
@@ -291,100 +293,58 @@ def _column_profile(
 
 # --------------------------------------------------------------------------- verdicts
 
-Severity = Literal["OK", "WARN", "ERROR"]
-
 
 @dataclass(frozen=True)
 class WindowResult:
-    """One evaluation of one window against the reference."""
+    """One evaluation of one window: the model's :class:`DriftMonitor` calculation over
+    the window's profile, and its verdict (the batch ``data_drift`` checks' verdict)."""
 
     window: str
     rows: int
     newest_us: int | None
-    drift: DatasetDrift
-    prediction: ColumnDrift | None
-    severity: Severity
-    critical_drifted: tuple[str, ...] = ()
+    result: DriftResult
     events_seen: int = 0
 
     @property
-    def drifted(self) -> list[str]:
-        return [c for c, r in self.drift.columns.items() if r.drifted]
-
-
-@dataclass
-class DriftEvaluator:
-    """The batch monitors' drift rules for one model, fitted once on the reference profile.
-
-    Methods and thresholds come from the model file (``drift_method``/``drift_threshold``
-    per feature, ``thresholds.drift`` for the dataset verdict and its WARN/ERROR levels);
-    a drifted ``critical`` feature alone is an ERROR. The prediction column is judged
-    separately (prediction drift) and does not count towards the drifted share.
-    """
-
-    model: ModelConfig
-    reference: DatasetProfile
-    methods: dict[str, str | None] = field(init=False)
-    thresholds: dict[str, float | None] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.methods = {f.name: f.drift_method for f in self.model.features}
-        self.thresholds = {f.name: f.drift_threshold for f in self.model.features}
-        missing = [f for f in self.model.feature_names if f not in self.reference.columns]
-        if missing:
-            raise ValueError(
-                f"model {self.model.name!r}: the reference profile lacks feature(s) {missing}"
-            )
+    def verdict(self) -> Verdict:
+        return self.result.verdict(DATA_DRIFT_CHECKS)
 
     @property
-    def prediction_column(self) -> str:
-        return self.model.columns.prediction
+    def drift(self) -> DatasetDrift:
+        return self.result.dataset
 
-    def evaluate(self, current: DatasetProfile) -> tuple[DatasetDrift, ColumnDrift | None]:
-        """Dataset drift over the features, and prediction drift when the reference has it."""
-        dd = dataset_drift(
-            self.reference,
-            current,
-            columns=self.model.feature_names,
-            methods=self.methods,
-            thresholds=self.thresholds,
-            drift_share=self.model.thresholds.drift.drift_share,
-        )
-        pred = None
-        p = self.prediction_column
-        if p in self.reference.columns and p in current.columns:
-            pred = column_drift(self.reference.columns[p], current.columns[p])
-        return dd, pred
+    @property
+    def prediction(self) -> ColumnDrift:
+        return self.result.prediction
 
-    def severity(self, dd: DatasetDrift) -> tuple[Severity, tuple[str, ...]]:
-        """WARN/ERROR from the drifted share and critical features, as the batch checks do."""
-        t = self.model.thresholds.drift
-        critical = tuple(
-            f.name
-            for f in self.model.features
-            if f.critical and f.name in dd.columns and dd.columns[f.name].drifted
-        )
-        share = dd.share_drifted
-        if (not math.isnan(share) and share >= t.drift_share_error) or critical:
-            return "ERROR", critical
-        if not math.isnan(share) and share >= t.drift_share_warn:
-            return "WARN", critical
-        return "OK", critical
+    @property
+    def critical_drifted(self) -> tuple[str, ...]:
+        return self.result.critical_drifted
 
-    def judge(self, window: SlidingWindow, events_seen: int = 0) -> WindowResult:
-        """Evaluate ``window`` now."""
-        dd, pred = self.evaluate(window.profile())
-        severity, critical = self.severity(dd)
-        return WindowResult(
-            window.spec.name,
-            window.rows,
-            window.newest_us,
-            dd,
-            pred,
-            severity,
-            critical,
-            events_seen,
-        )
+    @property
+    def drifted(self) -> list[str]:
+        return self.result.drifted
+
+
+def window_monitor(model: ModelConfig, reference: DatasetProfile) -> DriftMonitor:
+    """The model's :class:`DriftMonitor` fitted once on ``reference``, judging the
+    prediction column the windows track (``columns.prediction``)."""
+    return DriftMonitor(model, prediction=model.columns.prediction).fit(
+        reference, f"training {model.version}"
+    )
+
+
+def evaluate_window(
+    monitor: DriftMonitor, window: SlidingWindow, events_seen: int = 0
+) -> WindowResult:
+    """Evaluate ``window`` now."""
+    return WindowResult(
+        window.spec.name,
+        window.rows,
+        window.newest_us,
+        monitor.calculate(window.profile()),
+        events_seen,
+    )
 
 
 def window_columns(model: ModelConfig) -> tuple[dict[str, Kind], dict[str, str]]:

@@ -9,17 +9,16 @@ import numpy as np
 import pytest
 
 from monitoring_assets.core.config import load_project
-from monitoring_assets.monitors.drift import (
-    DRIFT_SHARE_BELOW_THRESHOLD,
+from monitoring_assets.core.monitor import DRIFT_SHARE_BELOW_THRESHOLD
+from monitoring_assets.core.quality import (
     MISSING_SHARE_WITHIN_LIMIT,
     NO_UNSEEN_CATEGORIES,
     ROW_COUNT_STABLE,
     SCHEMA_MATCHES_REFERENCE,
     VALUES_WITHIN_REFERENCE_RANGE,
-    drift_outcomes,
-    prediction_outcome,
     quality_outcomes,
 )
+from monitoring_assets.core.results import drift_outcomes, prediction_outcome
 from resources.lake import Lake
 from tests.conftest import churn_yaml
 from tests.drift.helpers import DRIFT, FOUNDATION, Scenario, check_evaluations

@@ -16,11 +16,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from monitoring_assets.monitors.drift import (
+from monitoring_assets.core.monitor import (
     CRITICAL_FEATURES_NOT_DRIFTED,
     DRIFT_SHARE_BELOW_THRESHOLD,
-    NO_UNSEEN_CATEGORIES,
     PREDICTION_DRIFT_BELOW_THRESHOLD,
+)
+from monitoring_assets.core.quality import (
+    NO_UNSEEN_CATEGORIES,
     QUALITY_CHECKS,
     ROW_COUNT_STABLE,
     VALUES_WITHIN_REFERENCE_RANGE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitoring_assets.core.config import load_project
-from monitoring_assets.monitors.performance import (
+from monitoring_assets.core.performance.checks import (
     ACCURACY_ABOVE_FLOOR,
     ACCURACY_DROP_WITHIN_LIMIT,
     CALIBRATION_ERROR_WITHIN_LIMIT,

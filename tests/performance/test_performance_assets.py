@@ -9,19 +9,17 @@ import dagster as dg
 import pytest
 
 from monitoring_assets.core.config import load_project
-from monitoring_assets.demo import range_tags
-from monitoring_assets.monitors.performance import (
+from monitoring_assets.core.performance.checks import (
     ACCURACY_ABOVE_FLOOR,
     ACCURACY_DROP_WITHIN_LIMIT,
     CALIBRATION_ERROR_WITHIN_LIMIT,
     CONCEPT_DRIFT,
     ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT,
     LABEL_COVERAGE_SUFFICIENT,
-    REVIEW_TAG,
-    TRIGGER_TAG,
-    build_performance_monitor,
-    performance_resources,
 )
+from monitoring_assets.core.retraining import REVIEW_TAG, TRIGGER_TAG
+from monitoring_assets.definitions import build_definitions
+from monitoring_assets.demo import range_tags
 from resources.model_registry import LocalModelRegistry
 from resources.warehouse import Warehouse
 from tests.conftest import churn_yaml, write
@@ -39,22 +37,8 @@ def _keys(a: int, b: int) -> list[str]:
 
 
 def _defs(project, home) -> dg.Definitions:
-    from monitoring_assets import factory
-    from monitoring_assets.definitions import build_resources
-
-    everything = factory.MonitorDefs()
-    for model in project.models:
-        graph, defs = factory.build_model(model)
-        everything.extend(defs)
-        if build_performance_monitor not in factory.MONITOR_BUILDERS:
-            everything.extend(build_performance_monitor(graph))
-    resources = {**build_resources(home), **performance_resources(str(home.registry))}
-    return dg.Definitions(
-        assets=everything.assets,
-        asset_checks=everything.checks,
-        jobs=everything.jobs,
-        resources=resources,
-    )
+    """The code location as deployed: monitors and resources chosen in definitions.py."""
+    return build_definitions(project, home)
 
 
 def _project(tmp_path, monkeypatch, events: str, days: int, rows: int):

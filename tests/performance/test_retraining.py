@@ -7,14 +7,14 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from monitoring_assets.core.performance import CBPE
-from monitoring_assets.core.retraining import (
+from monitoring_assets.core.challenger import (
     RetrainingError,
     RetrainPolicy,
-    retrain,
     review_decision,
     split_window,
 )
+from monitoring_assets.core.performance import CBPE
+from monitoring_assets.core.retraining import retrain
 from monitoring_assets.core.simulator import FEATURES, Simulator
 from resources.model_registry import LocalModelRegistry, ModelStatus
 from tests.performance.conftest import churn_model, day

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from monitoring_assets.core.drift import dataset_drift
+from monitoring_assets.core.monitor import DATA_DRIFT_CHECKS, DriftMonitor
 from monitoring_assets.core.profile import profile_frame
 from monitoring_assets.streaming.findings import STREAM_ASSET, FindingsSink
 from monitoring_assets.streaming.landing import INFERENCE, StreamLanding
@@ -17,10 +18,10 @@ from monitoring_assets.streaming.processor import StreamProcessor
 from monitoring_assets.streaming.producer import event_messages, simulated_frame
 from monitoring_assets.streaming.settings import StreamSettings
 from monitoring_assets.streaming.windows import (
-    DriftEvaluator,
     SlidingWindow,
     WindowSpec,
     window_columns,
+    window_monitor,
 )
 
 GOOD = {
@@ -97,15 +98,17 @@ def test_poison_outputs_are_rejected(model, out, code):
     ids=["count", "time"],
 )
 def test_window_equals_batch_profile_and_drift(model, reference, day0, spec):
-    """Sliding over a shock (day 1), the window's verdict equals the batch functions'."""
+    """Sliding over a shock (day 1), the window's results equal the batch ones: the same
+    DriftMonitor over the batch profile of the same events, and the drift statistics of
+    the batch functions, to 1e-9."""
     import datetime as dt
 
     frame = simulated_frame(model, [day0, day0 + dt.timedelta(days=1)])
     frame = frame.iloc[1000:3300]  # day 0's end and day 1's (shocked) start
     kinds, _ = window_columns(model)
     settings = StreamSettings(windows=[spec], evaluate_every_events=700, evaluate_every_seconds=0)
-    evaluator = DriftEvaluator(model, reference)
-    proc = StreamProcessor(model, evaluator, settings)
+    monitor = window_monitor(model, reference)
+    proc = StreamProcessor(model, monitor, settings)
     results = feed(proc, list(event_messages(model, frame)), batch=333)
     assert [r.events_seen for r in results] == [700, 1400, 2100]
     window = proc.state.windows[0]
@@ -124,18 +127,35 @@ def test_window_equals_batch_profile_and_drift(model, reference, day0, spec):
         assert np.array_equal(a.values, b.values) and np.array_equal(a.counts, b.counts), c
         if a.mean is not None:
             assert math.isclose(a.mean, b.mean, rel_tol=1e-12), c
-    ours, _ = evaluator.evaluate(stream)
-    theirs = dataset_drift(
+    # The stream evaluates its window now: the shared monitor's calculation over it.
+    (now,) = proc.evaluate()
+    last = now.result
+    ours = last.dataset
+    # A batch partition of the same events, through a DriftMonitor fitted as the batch
+    # assets fit theirs, and through the plain batch statistics.
+    batch_result = DriftMonitor(model).fit(reference).calculate(batch)
+    plain = dataset_drift(
         reference,
         batch,
         columns=model.feature_names,
         drift_share=model.thresholds.drift.drift_share,
     )
-    assert ours.n_drifted == theirs.n_drifted
-    for c in model.feature_names:
-        assert ours.columns[c].method == theirs.columns[c].method
-        assert ours.columns[c].score == pytest.approx(theirs.columns[c].score, rel=1e-9, abs=1e-12)
-        assert ours.columns[c].drifted == theirs.columns[c].drifted
+    for theirs in (batch_result.dataset, plain):
+        assert ours.n_drifted == theirs.n_drifted
+        for c in model.feature_names:
+            assert ours.columns[c].method == theirs.columns[c].method
+            assert ours.columns[c].score == pytest.approx(
+                theirs.columns[c].score, rel=1e-9, abs=1e-12
+            )
+            assert ours.columns[c].drifted == theirs.columns[c].drifted
+    # Same rules, same outcomes and verdict.
+    for check in DATA_DRIFT_CHECKS:
+        a, b = last.outcome(check), batch_result.outcome(check)
+        assert (a.passed, a.severity) == (b.passed, b.severity), check
+        assert a.metadata.keys() == b.metadata.keys(), check
+        for k, v in a.metadata.items():
+            assert v == pytest.approx(b.metadata[k], rel=1e-9, abs=1e-12), (check, k)
+    assert now.verdict == batch_result.verdict()
 
 
 def test_count_window_evicts_in_o1_chunks_across_blocks():
@@ -169,7 +189,7 @@ def test_shock_alerts_within_one_evaluation_interval(tmp_path, model, reference,
     )
     wh = Warehouse(tmp_path / "wh.duckdb")
     sink = FindingsSink(model, wh)
-    proc = StreamProcessor(model, DriftEvaluator(model, reference), settings)
+    proc = StreamProcessor(model, window_monitor(model, reference), settings)
     msgs = list(event_messages(model, frame))
     fired_at = None
     for i in range(0, len(msgs), 250):
@@ -177,7 +197,7 @@ def test_shock_alerts_within_one_evaluation_interval(tmp_path, model, reference,
         _, results = proc.ingest(raws([(k, a) for k, a, _ in b]), raws([(k, o) for k, _, o in b]))
         sink.publish(results, proc.state.severity)
         for r in results:
-            if r.severity != "OK" and fired_at is None:
+            if r.verdict != "OK" and fired_at is None:
                 fired_at = r.events_seen
     assert fired_at is not None and shock_at < fired_at <= shock_at + every
     df = wh.query("SELECT asset_key, check_name, status, severity FROM alerts")
@@ -203,7 +223,7 @@ def test_join_dedup_and_checkpoint_restore(tmp_path, model, reference, day0):
     def fresh():
         p = StreamProcessor(
             model,
-            DriftEvaluator(model, reference),
+            window_monitor(model, reference),
             settings,
             StreamLanding(tmp_path / "lake", model),
             state,

@@ -21,6 +21,7 @@ from typing import Any
 from monitoring_assets.core.alerts.lineage import CheckEvent, build_lineage, stable_id, summarize
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, tier_at_least, tier_severity
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.retraining import FailedCheck, retraining_decision, run_tags
 
 # Channels whose own systems repeat and escalate; a re-notification would only re-trigger.
 _NO_RENOTIFY = {"pagerduty"}
@@ -94,13 +95,7 @@ class ActionRequest:
         return f"{self.kind}:{self.model}:{self.trigger_event_id}"
 
     def tags(self) -> dict[str, str]:
-        tags = {
-            "driftwarden/trigger": str(self.trigger_event_id),
-            "driftwarden/alert": self.alert_id,
-        }
-        if self.kind == "review":
-            tags["driftwarden/review"] = "required"
-        return tags
+        return run_tags(self.kind, str(self.trigger_event_id), self.alert_id)
 
 
 @dataclass
@@ -212,30 +207,13 @@ class AlertBook:
         changes.alerts[alert.alert_id] = alert
 
     def _action_for(self, alert: Alert, model: ModelConfig) -> ActionRequest | None:
-        actions = self.policy.actions
-        if (
-            alert.category == "drift"
-            and actions.retrain.enabled
-            and model.alerting.retrain_on_critical_drift
-            and tier_at_least(alert.tier, actions.retrain.min_tier)
-        ):
-            return ActionRequest("retrain", alert.model, alert.alert_id, alert.trigger_event_id)
-        under_review = model.alerting.human_review_on_performance or (
-            model.name in actions.review.models
+        """The run a new alert asks for (see :func:`retraining_decision`), if any."""
+        decision = retraining_decision(
+            FailedCheck(alert.category, alert.tier), policy=self.policy.actions, model=model
         )
-        if (
-            alert.category == "performance"
-            and actions.review.enabled
-            and under_review
-            and tier_at_least(alert.tier, actions.review.min_tier)
-        ):
-            return ActionRequest("review", alert.model, alert.alert_id, alert.trigger_event_id)
-        return None
-
-
-def action_cooldown(policy: AlertPolicy, kind: str) -> dt.timedelta:
-    """The minimum time between two runs of one kind for one model."""
-    return policy.actions.retrain.cooldown if kind == "retrain" else policy.actions.review.cooldown
+        if decision.action == "none":
+            return None
+        return ActionRequest(decision.action, alert.model, alert.alert_id, alert.trigger_event_id)
 
 
 # --------------------------------------------------------------------------- planning

@@ -1,6 +1,13 @@
 """Model performance: realized metrics with late labels, concept drift, and CBPE estimates.
 
 Pure Python (no Dagster import); ``monitoring_assets.monitors.performance`` wraps it.
+The statistics are exported here; the monitor's steps live in their own modules:
+
+- :mod:`.references` — which model version a day is measured against (the registry);
+- :mod:`.daily` — one day's realized / estimated performance as rows, a range written once;
+- :mod:`.checks` — the performance checks and how a stored day is judged;
+- :mod:`.store` — lake and warehouse reads and writes (labeled windows, stored rows);
+- :mod:`.scorecard` — the demo scorecard's performance columns.
 """
 
 from monitoring_assets.core.performance.cbpe import CBPE, EstimatedPerformance

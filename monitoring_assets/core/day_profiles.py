@@ -1,0 +1,213 @@
+"""Day profiles of a model's inference logs: computed from the lake, kept in the warehouse.
+
+A day profile (:class:`~monitoring_assets.core.profile.DatasetProfile`) holds the
+features, the prediction and the probability of one inference-log partition. This
+module owns their I/O over the storage ports: :func:`profile_days` reads the lake's
+Parquet days in as few DuckDB passes as memory allows (chunks of whole days of about
+:data:`CHUNK_ROWS` rows, so a 365-day backfill stays bounded), :func:`store_day_profiles`
+and :func:`load_day_profiles` replace and read them in ``feature_profiles``.
+
+Lake locations are the lake's own strings (:class:`~monitoring_assets.core.ports.Lake`):
+existence is asked of the lake (``has_day``, ``has_partition``), never of a ``Path``,
+and DuckDB gets them as bound parameters, never inside SQL text. Missing or unreadable input raises
+:class:`MonitorInputError`, whose message says what to materialize; the Dagster shell
+turns it into a run failure with the same words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+
+import duckdb
+import pandas as pd
+
+from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.ports import Lake, Warehouse
+from monitoring_assets.core.profile import (
+    DATASET_ROW,
+    PROFILE_ROW_COLUMNS,
+    ColumnProfile,
+    DatasetProfile,
+    Kind,
+    empty_profile,
+    profile_from_rows,
+    profile_partitions,
+    profile_to_rows,
+)
+from monitoring_assets.core.sql import ident
+from monitoring_assets.core.tables import FEATURE_PROFILES_TABLE
+
+#: Rows profiled per DuckDB pass: a long backfill is split into chunks of whole days.
+CHUNK_ROWS = 4_000_000
+#: Days of row counts the row-count rule compares a day with.
+TRAILING_DAYS = 7
+
+
+class MonitorInputError(RuntimeError):
+    """A monitor's input is missing or unreadable. The message names the model, the
+    partition(s) and what to materialize; ``metadata`` holds the same facts as strings."""
+
+    def __init__(self, message: str, metadata: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.metadata: dict[str, str] = dict(metadata or {})
+
+
+def profiled_columns(model: ModelConfig) -> dict[str, Kind]:
+    """Columns profiled per day: features, prediction (categorical), probability."""
+    cols: dict[str, Kind] = {f.name: f.type for f in model.features}
+    cols[model.columns.prediction] = "categorical"
+    if model.columns.probability:
+        cols[model.columns.probability] = "numerical"
+    return cols
+
+
+def day_files(
+    lake: Lake, model: ModelConfig, dataset: str, dates: Sequence[dt.date]
+) -> dict[dt.date, str]:
+    """The Parquet file of each of ``dates`` (as a string); every day must exist."""
+    missing = [d.isoformat() for d in dates if not lake.has_day(model.name, dataset, d)]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise MonitorInputError(
+            f"model {model.name!r}: {dataset} is not materialized for partition(s) "
+            f"{shown} ({len(missing)} day(s)); materialize {model.name}/{dataset} first",
+            {"missing_partitions": ", ".join(missing)},
+        )
+    return {d: lake.day_location(model.name, dataset, d) for d in dates}
+
+
+def _chunks(files: Mapping[dt.date, str], max_rows: int) -> list[list[dt.date]]:
+    """Whole days grouped so each DuckDB pass reads about ``max_rows`` rows at most."""
+    con = duckdb.connect()
+    try:
+        # DuckDB names each file as it was given, so the strings map back to their days.
+        meta = con.execute(
+            "SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY file_name",
+            [list(files.values())],
+        ).fetchall()
+    finally:
+        con.close()
+    rows = {str(f): int(n) for f, n in meta}
+    chunks: list[list[dt.date]] = [[]]
+    size = 0
+    for d, f in sorted(files.items()):
+        n = rows.get(f, 0)
+        if chunks[-1] and size + n > max_rows:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(d)
+        size += n
+    return chunks
+
+
+def profile_days(
+    lake: Lake, model: ModelConfig, dates: Sequence[dt.date], max_rows: int = CHUNK_ROWS
+) -> dict[dt.date, DatasetProfile]:
+    """Profiles of the inference logs of ``dates``, computed in as few DuckDB passes as
+    memory allows. A day with no rows gets an empty profile; a column absent from a
+    day's file is marked not present (not all-null)."""
+    kinds = profiled_columns(model)
+    files = day_files(lake, model, "inference_logs", dates)
+    out: dict[dt.date, DatasetProfile] = {}
+    for chunk in _chunks(files, max_rows):
+        paths = [files[d] for d in chunk]
+        con = duckdb.connect()
+        try:
+            con.execute("SET preserve_insertion_order = false")
+            parts = profile_partitions(
+                paths,
+                kinds,
+                partition_column="date",
+                id_column=model.columns.id,
+                connection=con,
+            )
+            schema = con.execute(
+                "SELECT file_name, name FROM parquet_schema(?)", [paths]
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise MonitorInputError(
+                f"model {model.name!r}: cannot profile inference_logs "
+                f"{chunk[0]} .. {chunk[-1]}: {exc}"
+            ) from exc
+        finally:
+            con.close()
+        have: dict[str, set[str]] = {}
+        for f, name in schema:
+            have.setdefault(str(f), set()).add(name)
+        for d in chunk:
+            cols = have.get(files[d], set())
+            prof = parts.get(d.isoformat()) or empty_profile(kinds, source_columns=cols)
+            for name, kind in kinds.items():
+                if name not in cols and prof.columns[name].present:
+                    prof.columns[name] = ColumnProfile(
+                        name, kind, "ABSENT", prof.rows, present=False
+                    )
+            out[d] = prof
+    return out
+
+
+def store_day_profiles(
+    wh: Warehouse, model: ModelConfig, profiles: Mapping[dt.date, DatasetProfile]
+) -> int:
+    """Replace the stored profiles of these days; returns the rows written."""
+    frames = []
+    for d, p in profiles.items():
+        rows = profile_to_rows(p)
+        rows.insert(0, "partition_date", d)
+        rows.insert(0, "model", model.name)
+        frames.append(rows)
+    if not frames:
+        return 0
+    return wh.replace(
+        FEATURE_PROFILES_TABLE.name,
+        pd.concat(frames, ignore_index=True),
+        {"model": model.name, "partition_date": sorted(profiles)},
+    )
+
+
+def load_day_profiles(
+    wh: Warehouse, model: ModelConfig, dates: Iterable[dt.date]
+) -> dict[dt.date, DatasetProfile]:
+    """Stored day profiles of ``dates`` (days never profiled are absent)."""
+    days = sorted(set(dates))
+    if not days:
+        return {}
+    cols = ", ".join(ident(c) for c in ("partition_date", *PROFILE_ROW_COLUMNS))
+    df = wh.query(
+        f"SELECT {cols} FROM {ident(FEATURE_PROFILES_TABLE.name)} "
+        f"WHERE model = ? AND partition_date IN ({', '.join('?' * len(days))})",
+        [model.name, *days],
+    )
+    return {
+        pd.Timestamp(d).date(): profile_from_rows(grp)
+        for d, grp in df.groupby("partition_date", sort=True)
+    }
+
+
+def trailing_rows(
+    wh: Warehouse,
+    model: ModelConfig,
+    dates: Sequence[dt.date],
+    profiles: Mapping[dt.date, DatasetProfile],
+    days: int = TRAILING_DAYS,
+) -> dict[dt.date, list[int]]:
+    """Per day of ``dates``: the row counts of the ``days`` days before it that have a
+    profile (this run's ``profiles`` first, else the stored ones), oldest last."""
+    if not dates:
+        return {}
+    df = wh.query(
+        f"SELECT partition_date, {ident('count')} FROM {ident(FEATURE_PROFILES_TABLE.name)} "
+        "WHERE model = ? AND column_name = ? AND partition_date BETWEEN ? AND ?",
+        [model.name, DATASET_ROW, min(dates) - dt.timedelta(days=days), max(dates)],
+    )
+    known = {pd.Timestamp(d).date(): int(n) for d, n in zip(df.partition_date, df["count"])}
+    known.update({d: p.rows for d, p in profiles.items()})
+    return {
+        d: [
+            known[d - dt.timedelta(days=k)]
+            for k in range(1, days + 1)
+            if d - dt.timedelta(days=k) in known
+        ]
+        for d in dates
+    }

@@ -1,0 +1,272 @@
+"""The drift monitor of one model: its methods, thresholds and check rules, in one object.
+
+Shaped like NannyML's calculators: ``DriftMonitor(model).fit(reference)`` once, then
+``.calculate(current)`` for every day, stream window or any other profile. A calculation
+(:class:`DriftResult`) holds the per-feature results, the dataset result over the
+features, the prediction's result and the check outcomes. The batch ``data_drift`` /
+``prediction_drift`` assets, their per-day checks and the stream consumer all go through
+it, so the rules below are written once:
+
+- ``drift_share_below_threshold``: the share of drifted features among the testable
+  ones is below ``drift_share_warn``; it fails as WARN, as ERROR at or above
+  ``drift_share_error`` (inclusive, as Evidently's dataset drift is); no testable
+  feature is a failed WARN ("not computable").
+- ``critical_features_not_drifted``: no feature marked ``critical`` drifted (ERROR); a
+  critical feature that cannot be tested is a failed WARN.
+- ``prediction_drift_below_threshold``: distance scores of the prediction column are
+  graded against ``prediction_drift_score_warn``/``_error``; p-value methods (small
+  references) fail as WARN when the test says drift.
+
+A check that cannot be evaluated never passes. :meth:`DriftResult.verdict` folds the
+outcomes into one :data:`~monitoring_assets.core.checks.Verdict`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from monitoring_assets.core.checks import CheckOutcome, Verdict, worst_verdict
+from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.drift import (
+    DISTANCE_METHODS,
+    ColumnDrift,
+    DatasetDrift,
+    column_drift,
+    dataset_drift,
+    not_computable,
+)
+from monitoring_assets.core.profile import ColumnProfile, DatasetProfile, Kind
+
+DRIFT_SHARE_BELOW_THRESHOLD = "drift_share_below_threshold"
+CRITICAL_FEATURES_NOT_DRIFTED = "critical_features_not_drifted"
+PREDICTION_DRIFT_BELOW_THRESHOLD = "prediction_drift_below_threshold"
+#: The checks on the features (the ``data_drift`` asset) and on the model output.
+DATA_DRIFT_CHECKS = (DRIFT_SHARE_BELOW_THRESHOLD, CRITICAL_FEATURES_NOT_DRIFTED)
+PREDICTION_DRIFT_CHECKS = (PREDICTION_DRIFT_BELOW_THRESHOLD,)
+
+
+def prediction_column(model: ModelConfig) -> str:
+    """The column whose distribution prediction drift compares: the probability, or the
+    predicted class when the model logs no probability."""
+    return model.columns.probability or model.columns.prediction
+
+
+def _kind_of(model: ModelConfig, column: str) -> Kind:
+    return "numerical" if column == model.columns.probability else "categorical"
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """One calculation: the features against the reference, the prediction, the checks."""
+
+    reference: str
+    dataset: DatasetDrift
+    prediction: ColumnDrift
+    critical_drifted: tuple[str, ...]
+    outcomes: tuple[CheckOutcome, ...]
+
+    @property
+    def features(self) -> dict[str, ColumnDrift]:
+        """Per-feature results, in the model file's feature order."""
+        return self.dataset.columns
+
+    @property
+    def drift_share(self) -> float | None:
+        """Share of drifted features among the testable ones (None when none is)."""
+        return None if self.dataset.n_columns == 0 else self.dataset.share_drifted
+
+    @property
+    def drifted(self) -> list[str]:
+        return [c for c, r in self.features.items() if r.drifted]
+
+    def outcome(self, check: str) -> CheckOutcome:
+        (found,) = [o for o in self.outcomes if o.check == check]
+        return found
+
+    def verdict(self, checks: Iterable[str] = DATA_DRIFT_CHECKS) -> Verdict:
+        """The worst verdict of ``checks`` (by default the two feature checks)."""
+        wanted = set(checks)
+        return worst_verdict(o for o in self.outcomes if o.check in wanted)
+
+
+class DriftMonitor:
+    """One model's drift rules, fitted on a reference profile (see the module docstring).
+
+    ``prediction`` names the model-output column judged by prediction drift (default:
+    :func:`prediction_column`); it does not count towards the drifted share.
+    """
+
+    def __init__(self, model: ModelConfig, prediction: str | None = None):
+        self.model = model
+        self.prediction = prediction or prediction_column(model)
+        self.methods = {f.name: f.drift_method for f in model.features}
+        self.thresholds = {f.name: f.drift_threshold for f in model.features}
+        self.critical = tuple(f.name for f in model.features if f.critical)
+        self.reference: DatasetProfile | None = None
+        self.label = ""
+        self.reason = ""
+        self._fitted = False
+
+    # ------------------------------------------------------------------ fit / calculate
+    def fit(
+        self, reference: DatasetProfile | None, label: str = "", reason: str = ""
+    ) -> DriftMonitor:
+        """Learn the reference. ``None`` means there is none (say why in ``reason``):
+        every result is then not computable, for that reason."""
+        if reference is not None:
+            missing = [f for f in self.model.feature_names if f not in reference.columns]
+            if missing:
+                raise ValueError(
+                    f"model {self.model.name!r}: the reference profile lacks feature(s) {missing}"
+                )
+        elif not reason:
+            raise ValueError("fit(None) needs a reason: why is there no reference?")
+        self.reference, self.label, self.reason = reference, label, reason
+        self._fitted = True
+        return self
+
+    def calculate(self, current: DatasetProfile) -> DriftResult:
+        """Drift of ``current`` against the fitted reference, and the check outcomes."""
+        if not self._fitted:
+            raise RuntimeError("DriftMonitor.calculate() before fit(reference)")
+        features = self.model.feature_names
+        drift_share = self.model.thresholds.drift.drift_share
+        if self.reference is None:
+            nc = {f.name: not_computable(f.name, f.type, self.reason) for f in self.model.features}
+            dataset = DatasetDrift(nc, drift_share, 0, 0, math.nan, False, tuple(features))
+        else:
+            dataset = dataset_drift(
+                self.reference,
+                current,
+                columns=features,
+                methods=self.methods,
+                thresholds=self.thresholds,
+                drift_share=drift_share,
+            )
+        prediction = self.column(current, self.prediction, _kind_of(self.model, self.prediction))
+        outcomes = (
+            *self.feature_outcomes(dataset.columns),
+            self.prediction_outcome(prediction),
+        )
+        critical = tuple(c for c in self.critical if dataset.columns[c].drifted)
+        return DriftResult(self.label, dataset, prediction, critical, outcomes)
+
+    def column(self, current: DatasetProfile, column: str, kind: Kind) -> ColumnDrift:
+        """Drift of one non-feature column (prediction, probability, target), with
+        Evidently's default method."""
+        if self.reference is None:
+            return not_computable(column, kind, self.reason)
+        r = self.reference.columns.get(column)
+        if r is None:
+            return not_computable(column, kind, f"the reference has no column {column!r}")
+        c = current.columns.get(column) or ColumnProfile(
+            column, r.kind, "ABSENT", current.rows, present=False
+        )
+        return column_drift(r, c)
+
+    # ------------------------------------------------------------------ the check rules
+    def feature_outcomes(
+        self, features: Mapping[str, ColumnDrift], critical: Collection[str] | None = None
+    ) -> list[CheckOutcome]:
+        """``drift_share_below_threshold`` and ``critical_features_not_drifted`` from
+        per-feature results (``critical``: the critical features, default the model's)."""
+        thr = self.model.thresholds.drift
+        crit = set(self.critical if critical is None else critical)
+        ok = {n: r for n, r in features.items() if r.computable}
+        nc = {n: r for n, r in features.items() if not r.computable}
+        nc_text = "; ".join(f"{n}: {r.reason}" for n, r in nc.items())
+        base = {
+            "drift_share_warn": thr.drift_share_warn,
+            "drift_share_error": thr.drift_share_error,
+            "not_computable_features": len(nc),
+        }
+        if not ok:
+            share = CheckOutcome(
+                DRIFT_SHARE_BELOW_THRESHOLD,
+                False,
+                "WARN",
+                f"not computable: no feature could be tested ({nc_text or 'no features'})",
+                base,
+            )
+        else:
+            drifted = sorted(n for n, r in ok.items() if r.drifted)
+            value = len(drifted) / len(ok)
+            text = f"{len(drifted)} of {len(ok)} features drifted (share {value:.3f})" + (
+                f": {', '.join(drifted)}" if drifted else ""
+            )
+            if nc:
+                text += f"; not computable: {nc_text}"
+            share = CheckOutcome(
+                DRIFT_SHARE_BELOW_THRESHOLD,
+                value < thr.drift_share_warn,
+                # Evidently's dataset drift is share >= drift_share: the levels are inclusive.
+                "ERROR" if value >= thr.drift_share_error else "WARN",
+                text,
+                {
+                    **base,
+                    "drift_share": value,
+                    "drifted_features": len(drifted),
+                    "tested_features": len(ok),
+                },
+            )
+        return [share, self._critical_outcome(features, crit)]
+
+    @staticmethod
+    def _critical_outcome(features: Mapping[str, ColumnDrift], crit: set[str]) -> CheckOutcome:
+        critical = {n: r for n, r in features.items() if n in crit}
+        drifted = sorted(n for n, r in critical.items() if r.computable and r.drifted)
+        untested = {n: r for n, r in critical.items() if not r.computable}
+        meta: dict[str, Any] = {
+            "critical_features": len(critical),
+            "critical_drifted": len(drifted),
+            "critical_not_computable": len(untested),
+        }
+        for n, r in critical.items():
+            if _finite(r.score):
+                meta[f"score/{n}"] = float(r.score)
+                meta[f"threshold/{n}"] = float(r.threshold)  # type: ignore[arg-type]
+        name = CRITICAL_FEATURES_NOT_DRIFTED
+        if drifted:
+            return CheckOutcome(
+                name, False, "ERROR", f"critical feature(s) drifted: {', '.join(drifted)}", meta
+            )
+        if untested:
+            text = "; ".join(f"{n}: {r.reason}" for n, r in untested.items())
+            return CheckOutcome(name, False, "WARN", f"not computable: {text}", meta)
+        names = ", ".join(critical) or "none configured"
+        return CheckOutcome(name, True, "ERROR", f"no drift in critical features ({names})", meta)
+
+    def prediction_outcome(self, result: ColumnDrift | None) -> CheckOutcome:
+        """``prediction_drift_below_threshold`` from the prediction column's result
+        (``None``: no result stored)."""
+        thr = self.model.thresholds.drift
+        name = PREDICTION_DRIFT_BELOW_THRESHOLD
+        if result is None or not result.computable:
+            reason = result.reason if result is not None else "no result stored"
+            return CheckOutcome(name, False, "WARN", f"not computable: {reason}", {})
+        score, method = float(result.score), result.method
+        meta = {
+            "score": score,
+            "method": method,
+            "method_threshold": float(result.threshold),  # type: ignore[arg-type]
+            "prediction_drift_score_warn": thr.prediction_drift_score_warn,
+            "prediction_drift_score_error": thr.prediction_drift_score_error,
+        }
+        if method in DISTANCE_METHODS:
+            severity = "ERROR" if score >= thr.prediction_drift_score_error else "WARN"
+            passed = score < thr.prediction_drift_score_warn
+            text = (
+                f"{result.column} {method} {score:.4g} (warn {thr.prediction_drift_score_warn}, "
+                f"error {thr.prediction_drift_score_error})"
+            )
+        else:
+            severity, passed = "WARN", not result.drifted
+            text = f"{result.column} {method} p-value {score:.4g} (drift below {result.threshold})"
+        return CheckOutcome(name, passed, severity, text, meta)
+
+
+def _finite(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)

@@ -1,0 +1,107 @@
+"""``drift_report``: Evidently's DataDriftPreset HTML for the days worth reading.
+
+The choice of days and the Evidently call are in :mod:`monitoring_assets.core.drift_report`;
+this file declares the asset, its run config and where the HTML goes (the home's
+``reports`` folder), and says per day why a report was or was not written.
+"""
+
+import dagster as dg
+
+from monitoring_assets.core.day_profiles import day_files
+from monitoring_assets.core.drift_report import report_days, sample, write_report
+from monitoring_assets.core.references import reference_file
+from monitoring_assets.core.results import FEATURE, stored_rows
+from monitoring_assets.core.tables import DRIFT_RESULTS_TABLE
+from monitoring_assets.monitors.failures import input_failures
+from monitoring_assets.monitors.inference import ModelGraph, partition_dates
+from resources.home import HomeResource
+from resources.lake import LakeResource
+from resources.warehouse import WarehouseResource
+
+DRIFT_REPORT = "drift_report"
+
+
+class DriftReportConfig(dg.Config):
+    """How much Evidently work a ``drift_report`` run may do."""
+
+    sample_rows: int = 5000
+    seed: int = 0
+    max_reports_per_run: int = 5
+    ranged_runs_only_flagged: bool = True
+
+
+def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsDefinition:
+    """The ``drift_report`` asset of one model, reading what ``data_drift`` stored."""
+    model = graph.model
+    identity = dg.IdentityPartitionMapping()
+
+    @dg.asset(
+        key=graph.key(DRIFT_REPORT),
+        deps=[
+            dg.AssetDep(data_drift, partition_mapping=identity),
+            dg.AssetDep(graph.key("inference_logs"), partition_mapping=identity),
+            graph.key("reference_data"),
+        ],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            "Evidently DataDriftPreset HTML on a seeded sample of the day and the reference. "
+            "A one-day run always writes it; a ranged run writes it only for the most drifted "
+            "flagged days, up to max_reports_per_run, and says so in each day's metadata."
+        ),
+        kinds={"evidently", "html"},
+        tags={"driftwarden/model": model.name},
+        partitions_def=graph.partitions_def,
+        group_name=graph.group,
+    )
+    def drift_report(
+        context: dg.AssetExecutionContext,
+        config: DriftReportConfig,
+        lake: LakeResource,
+        warehouse: WarehouseResource,
+        home: HomeResource,
+    ):
+        store, wh = lake.get(), warehouse.get()
+        dates = partition_dates(context)
+        stored = stored_rows(
+            wh, DRIFT_RESULTS_TABLE, model, [d.isoformat() for d in dates], role=FEATURE
+        )
+        plan = report_days(
+            model, dates, stored, config.max_reports_per_run, config.ranged_runs_only_flagged
+        )
+        written = 0
+        ref_sample = None
+        columns = model.feature_names
+        for d in dates:
+            pk = d.isoformat()
+            if d in plan.skipped:
+                context.add_asset_metadata(
+                    {"report": f"skipped: {plan.skipped[d]} ({plan.why})", "report_written": False},
+                    partition_key=pk,
+                )
+                continue
+            with input_failures():
+                if ref_sample is None:
+                    ref_sample = sample(
+                        reference_file(store, model), config.sample_rows, config.seed, columns
+                    )
+                (day,) = day_files(store, model, "inference_logs", [d]).values()
+            cur = sample(day, config.sample_rows, config.seed, columns)
+            out = home.get().reports / model.name / f"data_drift_{pk}.html"
+            write_report(model, cur, ref_sample, out)
+            written += 1
+            context.add_asset_metadata(
+                {
+                    "report": dg.MetadataValue.path(str(out)),
+                    "report_written": True,
+                    "sample_rows": dg.MetadataValue.int(len(cur)),
+                    "reference_sample_rows": dg.MetadataValue.int(len(ref_sample)),
+                    "seed": dg.MetadataValue.int(config.seed),
+                    "selection": plan.why,
+                },
+                partition_key=pk,
+            )
+        return dg.MaterializeResult(
+            metadata={"reports_written": dg.MetadataValue.int(written), "selection": plan.why}
+        )
+
+    return drift_report
