@@ -35,6 +35,7 @@ from typing import Any
 
 from monitoring_assets.streaming.landing import atomic_write_bytes
 from monitoring_assets.streaming.messages import NAN
+from monitoring_assets.streaming.state import Counters, ProcessorState, _Pending, _PendingOut
 from monitoring_assets.streaming.windows import SlidingWindow, WindowSpec
 
 FORMAT = "driftwarden-stream-checkpoint"
@@ -134,13 +135,6 @@ def encode_state(state: Any, model: str) -> bytes:
 def decode_state(data: bytes, path: Path, model: str) -> Any:
     """A ``ProcessorState`` from checkpoint bytes; :class:`CheckpointError` for anything
     that is not a version-2 JSON checkpoint of ``model`` (never unpickled)."""
-    from monitoring_assets.streaming.processor import (
-        Counters,
-        ProcessorState,
-        _Pending,
-        _PendingOut,
-    )
-
     if data[:1] == b"\x80":
         raise CheckpointError(
             f"stream checkpoint {path} is in the old pickle format (checkpoint version 1), "
@@ -216,15 +210,15 @@ def write_checkpoint(path: Path, state: Any, model: str) -> None:
 
 
 def _v1_classes() -> dict[tuple[str, str], type]:
-    from monitoring_assets.streaming import processor
-
-    return {
-        ("monitoring_assets.streaming.processor", "ProcessorState"): processor.ProcessorState,
-        ("monitoring_assets.streaming.processor", "Counters"): processor.Counters,
-        ("monitoring_assets.streaming.processor", "_Pending"): processor._Pending,
-        ("monitoring_assets.streaming.processor", "_PendingOut"): processor._PendingOut,
-        ("monitoring_assets.streaming.windows", "SlidingWindow"): SlidingWindow,
+    # Old checkpoints name the state classes by the module that held them then
+    # (``processor``); they now live in ``state``.
+    classes = {c.__name__: c for c in (ProcessorState, Counters, _Pending, _PendingOut)}
+    allowed: dict[tuple[str, str], type] = {
+        ("monitoring_assets.streaming.windows", "SlidingWindow"): SlidingWindow
     }
+    for module in ("monitoring_assets.streaming.processor", "monitoring_assets.streaming.state"):
+        allowed.update({(module, name): cls for name, cls in classes.items()})
+    return allowed
 
 
 class _StateOnlyUnpickler(pickle.Unpickler):
