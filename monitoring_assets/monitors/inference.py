@@ -8,7 +8,6 @@ function of :class:`ModelGraph` returning :class:`MonitorDefs`, and
 """
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,7 +17,8 @@ import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.metrics import INFERENCE_REQUESTS
-from monitoring_assets.core.ports import Lake, StagedPartition
+from monitoring_assets.core.ports import StagedPartition
+from monitoring_assets.core.references import file_digest
 from monitoring_assets.core.schema import SchemaError, validate_inference, validate_labels
 from monitoring_assets.core.tables import SIMULATOR_TRUTH
 from resources.lake import LakeResource
@@ -83,16 +83,6 @@ def partitions_for(model: ModelConfig) -> dg.DailyPartitionsDefinition:
 def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
     """The days a (possibly ranged) run covers."""
     return [dt.date.fromisoformat(k) for k in context.partition_keys]
-
-
-def file_digest(path, lake: Lake | None = None) -> str:
-    """A content hash used as the partition's data version; with ``lake``, ``path`` is a
-    location read through it (it may be on object storage)."""
-    h = hashlib.sha256()
-    with lake.open_input(str(path)) if lake is not None else open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
 
 
 def latency_rows(model: str, date: dt.date, latency_ms: pd.Series) -> pd.DataFrame:
@@ -255,7 +245,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             path = part.commit()
             rows = len(stats)
             total += rows
-            version = file_digest(path, store)
+            version = file_digest(store, str(path))
             logged[date] = (rows, version)
             metrics[date] = {(INFERENCE_REQUESTS.name, ""): rows}
             if model.columns.latency:

@@ -63,16 +63,14 @@ def _settings(args):
 
 def _stream(args) -> int:
     from monitoring_assets.streaming.consumer import StreamConsumer
-    from resources.warehouse import Warehouse, open_warehouse
+    from resources.warehouse import open_warehouse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     model = _model(args)
     home = _home(args)
     settings = _settings(args)
-    location = home.warehouse_location
-    warehouse = (
-        Warehouse(location, lock_timeout=2.0) if "://" not in location else open_warehouse(location)
-    )
+    # A short lock wait: the stream skips a write it cannot make rather than stall.
+    warehouse = open_warehouse(home.warehouse_location, lock_timeout=2.0)
     consumer = StreamConsumer(model, settings, home.lake, warehouse)
     return consumer.run()
 

@@ -279,21 +279,6 @@ class AlertStore:
 
     # ------------------------------------------------------------------ actions
 
-    def last_action(self, model: str, kind: str) -> dt.datetime | None:
-        """When a run of ``kind`` was last requested for ``model``."""
-        self.migrate()
-        df = self.warehouse.query(
-            "SELECT max(requested_at) AS t FROM alert_actions "
-            "WHERE model = ? AND kind = ? AND status = 'requested'",
-            [model, kind],
-        )
-        return _aware(df.t.iloc[0]) if len(df) else None
-
-    def action_recorded(self, run_key: str) -> bool:
-        self.migrate()
-        df = self.warehouse.query("SELECT 1 FROM alert_actions WHERE run_key = ?", [run_key])
-        return len(df) > 0
-
     def record_action(self, action: ActionRequest, status: str, now: dt.datetime) -> None:
         self.migrate()
         self.warehouse.execute(
