@@ -14,8 +14,10 @@ instance:
 - :func:`fail_dead_runs` makes the same check once; ``driftwarden demo`` and
   ``driftwarden ui`` call it when they start, for runs killed while no daemon ran.
 
-Both rely on the runs' processes living on this host, which the embedded SQLite instance
-implies; production instances (Postgres, Kubernetes) rely on their launchers' checks.
+Both rely on the runs' processes living on the checker's host. The embedded SQLite
+instance implies it, and :func:`fail_dead_runs` acts on no other; a Postgres instance whose
+daemon and run workers share one host may use :class:`LocalRunLauncher` too
+(deploy/dagster/dagster.yaml); on Kubernetes the ``K8sRunLauncher`` checks each run's Job.
 """
 
 from __future__ import annotations

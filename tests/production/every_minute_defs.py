@@ -1,8 +1,10 @@
 """Test-only code location: the project's definitions plus a schedule that ticks every minute.
 
 The daily schedules tick at 01:00; the daemon test cannot wait for that, so this module
-adds ``monitor_<model>_every_minute`` (running by default) for the first model's last
-partition. Everything else is the real ``build_definitions()``.
+adds ``monitor_<model>_every_minute`` for the first model's last partition. It is stopped
+by default: the schedule test starts it and stops it once it has its run, so it does not
+take the run queue from the backfill or load the machine through later tests.
+Everything else is the real ``build_definitions()``.
 """
 
 import dagster as dg
@@ -20,7 +22,7 @@ SCHEDULE_NAME = f"monitor_{MODEL.name}_every_minute"
     name=SCHEDULE_NAME,
     cron_schedule="* * * * *",
     job_name=f"monitor_{MODEL.name}",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 def every_minute(context: dg.ScheduleEvaluationContext):
     last = partitions_for(MODEL).get_last_partition_key()

@@ -16,6 +16,18 @@ from tests.production.conftest import LOCATION, STACK_DAYS
 from tests.production.every_minute_defs import SCHEDULE_NAME
 
 REPOSITORY = "__repository__"
+# The stack's first user starts it (webserver, daemon, code location) and waits for the
+# history backfill: minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def every_minute_schedule_stops_with_this_module(dagster_stack):
+    """The stack lives for the session (the UI test uses it too); a running every-minute
+    schedule would keep launching runs, and loading the machine, through every later test."""
+    yield
+    dagster_stack.stop_schedule(SCHEDULE_NAME)
+
 
 SCHEDULE = """
 query($s: ScheduleSelector!) {
@@ -77,7 +89,7 @@ def test_backfill_launched_through_graphql_runs_to_completion(dagster_stack, his
             and all(r["status"] in DONE for r in b["runs"])
         ),
         dagster_stack,
-        timeout=170,
+        timeout=420,
     )
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
     assert backfill["numPartitions"] == len(STACK_DAYS)
@@ -96,23 +108,24 @@ def test_backfill_launched_through_graphql_runs_to_completion(dagster_stack, his
 
 
 def test_schedule_ticks_and_its_run_succeeds(dagster_stack, history_backfill):
-    selector = {
-        "repositoryLocationName": LOCATION,
-        "repositoryName": REPOSITORY,
-        "scheduleName": SCHEDULE_NAME,
-    }
+    selector = dagster_stack.schedule_selector(SCHEDULE_NAME)
 
     def fetch():
         return dagster_stack.graphql(SCHEDULE, {"s": selector})["scheduleOrError"]
 
-    schedule = wait_for(
-        "a schedule tick that requested a run",
-        fetch,
-        lambda s: any(t["runIds"] for t in s["scheduleState"]["ticks"]),
-        dagster_stack,
-        timeout=150,
-    )
-    assert schedule["scheduleState"]["status"] == "RUNNING"
+    assert fetch()["scheduleState"]["status"] == "STOPPED"  # stopped in code, started here
+    dagster_stack.start_schedule(SCHEDULE_NAME)
+    try:
+        schedule = wait_for(
+            "a schedule tick that requested a run",
+            fetch,
+            lambda s: any(t["runIds"] for t in s["scheduleState"]["ticks"]),
+            dagster_stack,
+            timeout=240,
+        )
+        assert schedule["scheduleState"]["status"] == "RUNNING"
+    finally:
+        dagster_stack.stop_schedule(SCHEDULE_NAME)
     tick = next(t for t in schedule["scheduleState"]["ticks"] if t["runIds"])
     assert tick["status"] == "SUCCESS", tick
     run = wait_for(
@@ -120,7 +133,7 @@ def test_schedule_ticks_and_its_run_succeeds(dagster_stack, history_backfill):
         lambda: dagster_stack.graphql(RUN, {"id": tick["runIds"][0]})["runOrError"],
         lambda r: r["status"] in DONE,
         dagster_stack,
-        timeout=120,
+        timeout=300,
     )
     assert run["status"] == "SUCCESS", run
     tags = {t["key"]: t["value"] for t in run["tags"]}
@@ -149,7 +162,7 @@ def test_alert_sensor_ticks_after_the_backfill(dagster_stack, history_backfill):
             for t in s["sensorState"]["ticks"]
         ),
         dagster_stack,
-        timeout=90,
+        timeout=180,
     )
     assert sensor["sensorState"]["status"] == "RUNNING"
     latest = [t for t in sensor["sensorState"]["ticks"] if t["timestamp"] >= after]

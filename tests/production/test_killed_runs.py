@@ -21,7 +21,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from monitoring_assets.instance import INSTANCE_TEMPLATE
+from monitoring_assets.instance import (
+    INSTANCE_TEMPLATE,
+    dead_run_reason,
+    fail_dead_runs,
+    process_alive,
+)
 from resources.lake import Lake
 from resources.warehouse import Warehouse
 from tests.conftest import churn_yaml
@@ -133,6 +138,45 @@ def wait_for_failure(instance: dg.DagsterInstance, run_id: str, timeout: float, 
             pytest.fail(f"run {run_id} is still {status(instance, run_id)}:\n{why()}")
         time.sleep(0.5)
     return time.monotonic() - started
+
+
+def test_process_alive_sees_the_pid_only_while_that_process_runs():
+    now = time.time()
+    assert process_alive(os.getpid(), now)
+    # A process that started after the pid was recorded reuses the pid: not the same one.
+    assert not process_alive(os.getpid(), now - 3600)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert process_alive(child.pid, time.time())
+        child.kill()
+        deadline = time.monotonic() + 10
+        while process_alive(child.pid, time.time()):  # a zombie until reaped: not alive
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.wait()
+    assert not process_alive(child.pid, time.time())
+    with pytest.raises(ValueError, match="pid must be positive"):
+        process_alive(0, now)
+
+
+@pytest.mark.parametrize("start_timeout, failed", [(3600, False), (0, True)])
+def test_a_run_that_never_recorded_a_process_fails_after_the_start_timeout(start_timeout, failed):
+    overrides = {"run_monitoring": {"enabled": True, "start_timeout_seconds": start_timeout}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        run = instance.add_run(
+            dg.DagsterRun(job_name=JOB, run_id="r1", status=dg.DagsterRunStatus.STARTED)
+        )
+        time.sleep(0.1)
+        reason = dead_run_reason(instance, run.run_id)
+        assert (reason is not None) == failed
+        assert fail_dead_runs(instance) == (["r1"] if failed else [])
+        assert status(instance, "r1") == (
+            dg.DagsterRunStatus.FAILURE if failed else dg.DagsterRunStatus.STARTED
+        )
+    if failed:
+        assert "without a process executing it" in reason
 
 
 def test_next_demo_fails_the_killed_run_and_its_rerun_replaces_the_partitions(tmp_path):

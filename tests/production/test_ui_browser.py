@@ -16,10 +16,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from resources.warehouse import Warehouse
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, require_module
 from tests.production.conftest import LOCATION
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# Run alone, this test starts the whole stack and waits for the history backfill.
+pytestmark = pytest.mark.timeout(900)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -68,7 +70,7 @@ def chromium_path() -> str:
 @pytest.fixture
 def page(dagster_stack):
     executable = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = require_module("playwright.sync_api")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -82,7 +84,7 @@ def page(dagster_stack):
 
 
 def finished_backfill(stack, backfill_id: str) -> dict:
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 420
     while time.monotonic() < deadline:
         b = stack.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
         if (
