@@ -39,6 +39,9 @@ SIG_DIGITS = 4
 #: Up to this many distinct finite values per column, value counts are exact.
 EXACT_CAP = 20_000
 
+#: ``column_name`` of the serialized profile's dataset-level row (rows, duplicate ids).
+DATASET_ROW = "__dataset__"
+
 #: Warehouse columns of a serialized profile (the shell adds model/partition keys).
 PROFILE_ROW_COLUMNS: dict[str, str] = {
     "column_name": "VARCHAR",
@@ -619,8 +622,8 @@ def merge_profiles(
 
 def profile_to_rows(profile: DatasetProfile) -> pd.DataFrame:
     """Long rows (``PROFILE_ROW_COLUMNS``): one 'stats' row per column, one 'value' row per
-    distinct value. A '__dataset__' stats row carries the row and duplicate-id counts."""
-    names = ["__dataset__"]
+    distinct value. A :data:`DATASET_ROW` stats row carries the row and duplicate-id counts."""
+    names = [DATASET_ROW]
     entries = ["stats"]
     nums: list[np.ndarray] = [np.array([np.nan])]
     strs: list[np.ndarray] = [np.array([None], dtype=object)]
@@ -674,13 +677,15 @@ def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
     if missing:
         raise ValueError(f"profile rows lack columns {missing}")
     stats = rows[rows["entry"] == "stats"]
-    ds = stats[stats["column_name"] == "__dataset__"]
+    ds = stats[stats["column_name"] == DATASET_ROW]
     if len(ds) != 1:
-        raise ValueError(f"profile rows need exactly one '__dataset__' stats row, found {len(ds)}")
+        raise ValueError(
+            f"profile rows need exactly one {DATASET_ROW!r} stats row, found {len(ds)}"
+        )
     meta = json.loads(ds["stats"].iloc[0])
     values = rows[rows["entry"] == "value"]
     cols: dict[str, ColumnProfile] = {}
-    for _, r in stats[stats["column_name"] != "__dataset__"].iterrows():
+    for _, r in stats[stats["column_name"] != DATASET_ROW].iterrows():
         s = json.loads(r["stats"])
         name = r["column_name"]
         v = values[values["column_name"] == name]

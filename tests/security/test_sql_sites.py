@@ -18,10 +18,12 @@ import pandas as pd
 import psycopg2
 import pytest
 
+from monitoring_assets.core.day_profiles import profile_days
+from monitoring_assets.core.drift_report import sample
 from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.profile import profile_frame, profile_partitions
+from monitoring_assets.core.references import training_reference
 from monitoring_assets.core.simulator import Simulator
-from monitoring_assets.monitors.drift import _sample, profile_days, training_reference
 from resources.lake import Lake
 from resources.lake_fs import FsLake
 from resources.sources import FileAdapter
@@ -70,7 +72,7 @@ def test_training_reference_binds_the_path(tmp_path, crafted, model):
 
 def test_report_sample_binds_the_path(tmp_path, crafted, model):
     _, ref, _ = crafted
-    frame = _sample(ref, 40, 0, model.feature_names)
+    frame = sample(str(ref), 40, 0, model.feature_names)
     assert list(frame.columns) == model.feature_names and len(frame) == 40
     assert_no_side_effects(tmp_path)
 

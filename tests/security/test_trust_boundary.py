@@ -29,7 +29,7 @@ from monitoring_assets.streaming.processor import (
     _PendingOut,
 )
 from monitoring_assets.streaming.settings import StreamSettings
-from monitoring_assets.streaming.windows import DriftEvaluator, WindowSpec, build_windows
+from monitoring_assets.streaming.windows import WindowSpec, build_windows, window_monitor
 from resources import model_registry
 from resources.model_registry import LocalModelRegistry, RegistryError
 from tests.security.hostile import evil_pickle
@@ -183,7 +183,7 @@ def test_checkpoint_round_trip_is_exact(model):
 
 def _processor(model, reference, path) -> StreamProcessor:
     settings = StreamSettings(windows=WINDOWS)
-    return StreamProcessor(model, DriftEvaluator(model, reference), settings, None, path)
+    return StreamProcessor(model, window_monitor(model, reference), settings, None, path)
 
 
 def test_an_old_pickle_checkpoint_is_refused_and_never_loaded(model, reference, tmp_path):
