@@ -179,7 +179,7 @@ def _kill_writer_between_delete_and_commit(
         admin.close()
 
 
-def test_connection_killed_between_delete_and_commit_keeps_the_KILLED_ROWS_and_a_retry_replaces_them(
+def test_connection_killed_between_delete_and_commit_keeps_the_old_rows_and_a_retry_replaces_them(
     defs, pg_instance, pg_warehouse_url
 ):
     pg_defs = with_warehouse(defs, pg_warehouse_url)
