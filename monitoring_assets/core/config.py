@@ -42,6 +42,12 @@ class Strict(BaseModel):
 
 # --------------------------------------------------------------------------- features
 
+#: How a threshold is set: ``fixed`` (the configured / Evidently default numbers),
+#: ``calibrated`` (derived from reference chunks of the monitored window's size), or
+#: ``auto`` (calibrated when the reference yields at least ``calibration.min_chunks``
+#: chunks of the window's size, else fixed). Every result says which one was used.
+ThresholdMode = Literal["auto", "calibrated", "fixed"]
+
 
 class Feature(Strict):
     """One model input column."""
@@ -55,7 +61,12 @@ class Feature(Strict):
         ]
         | None
     ) = Field(None, description="override Evidently's default method selection")
-    drift_threshold: float | None = Field(None, description="override the method's threshold")
+    drift_threshold: float | None = Field(
+        None, description="override the method's threshold (a fixed threshold: implies thresholds: fixed)"
+    )
+    thresholds: ThresholdMode | None = Field(
+        None, description="this feature's threshold mode; default: the model's thresholds.mode"
+    )
 
 
 class Columns(Strict):
@@ -194,12 +205,89 @@ class ReferenceConfig(Strict):
     same_weekday: bool = Field(False, description="rolling: only the same weekday of past weeks")
 
 
+def _warn_below_error(obj: BaseModel) -> BaseModel:
+    """Every ``<name>_warn`` / ``<name>_error`` pair must have warn at or below error
+    (for floors, ``<name>_floor_warn`` at or above ``_error``): a warning that comes
+    after the error makes no sense."""
+    values = obj.model_dump()
+    for key, warn in values.items():
+        if not key.endswith("_warn") or warn is None:
+            continue
+        err_key = key[: -len("_warn")] + "_error"
+        err = values.get(err_key)
+        if err is None:
+            continue
+        if warn > err:
+            raise ValueError(f"{key} ({warn}) is above {err_key} ({err}): warn must be <= error")
+    return obj
+
+
+class Calibration(Strict):
+    """How calibrated thresholds are derived from the reference.
+
+    The reference is split into chunks of the monitored window's size (by period when it
+    has timestamps spanning enough periods, else by rows); each chunk's statistic
+    against the reference gives a distribution, and the threshold is
+    ``mean + k·σ`` of it (``rule: sigma``) or its ``quantile`` (``rule: quantile``).
+    Drift statistics are oriented so that larger means more drift (p-values as
+    ``-log10(p)``); performance bands are ``mean − k·σ`` (lower edge).
+    """
+
+    rule: Literal["sigma", "quantile"] = "sigma"
+    k: float = Field(3.0, gt=0, description="warn level (and a feature's drift level), in σ")
+    k_error: float = Field(6.0, gt=0, description="error level of warn/error checks, in σ")
+    quantile: float = Field(0.99, gt=0.5, lt=1, description="rule: quantile — warn level")
+    quantile_error: float = Field(0.999, gt=0.5, lt=1, description="rule: quantile — error level")
+    min_chunks: int = Field(10, ge=2, description="fewer chunks than this: fixed thresholds")
+    max_chunks: int = Field(200, ge=2, description="at most this many chunks (a seeded sample)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Calibration:
+        if self.k_error < self.k:
+            raise ValueError(f"k_error ({self.k_error}) is below k ({self.k}): must be >= k")
+        if self.quantile_error < self.quantile:
+            raise ValueError(
+                f"quantile_error ({self.quantile_error}) is below quantile ({self.quantile})"
+            )
+        if self.max_chunks < self.min_chunks:
+            raise ValueError(
+                f"max_chunks ({self.max_chunks}) is below min_chunks ({self.min_chunks})"
+            )
+        return self
+
+
+class Window(Strict):
+    """What one judgement covers: ``days: 1`` (each day on its own, the default),
+    ``days: N`` (the day and the N-1 before it, merged), or ``min_rows: R`` (the day and
+    as many trailing days as it takes to reach R rows, at most ``max_days``). Windows
+    merge stored day profiles; nothing is rescanned. A day with fewer than
+    ``min_day_rows`` rows is "insufficient data" on its own: never an alert, judged
+    within its window (the row-count check still sees it)."""
+
+    days: int | None = Field(None, ge=1, le=366)
+    min_rows: int | None = Field(None, ge=1)
+    max_days: int = Field(28, ge=1, le=366, description="min_rows: trailing days at most")
+    min_day_rows: int = Field(30, ge=0, description="below this a day is insufficient data")
+
+    @model_validator(mode="after")
+    def _one(self) -> Window:
+        if self.days is not None and self.min_rows is not None:
+            raise ValueError("window: give 'days' or 'min_rows', not both")
+        return self
+
+    @property
+    def single_day(self) -> bool:
+        return self.min_rows is None and (self.days or 1) == 1
+
+
 class DriftThresholds(Strict):
     drift_share: float = Field(0.5, gt=0, le=1, description="Evidently's dataset drift share")
     drift_share_warn: float = Field(0.3, gt=0, le=1)
     drift_share_error: float = Field(0.5, gt=0, le=1)
     prediction_drift_score_warn: float = 0.1
     prediction_drift_score_error: float = 0.2
+
+    _ordered = model_validator(mode="after")(_warn_below_error)
 
 
 class QualityThresholds(Strict):
@@ -214,6 +302,8 @@ class QualityThresholds(Strict):
     duplicate_id_share_warn: float = 0.0
     duplicate_id_share_error: float = 0.01
 
+    _ordered = model_validator(mode="after")(_warn_below_error)
+
 
 class PerformanceThresholds(Strict):
     accuracy_floor: float = 0.85
@@ -226,9 +316,33 @@ class PerformanceThresholds(Strict):
 
 
 class Thresholds(Strict):
+    """``mode`` is global; ``checks`` overrides it per check, a feature's ``thresholds``
+    per feature. ``thresholds: calibrated`` (a bare mode) is short for ``{mode: …}``."""
+
+    mode: ThresholdMode = "auto"
+    calibration: Calibration = Field(default_factory=Calibration)
+    checks: dict[SafeName, ThresholdMode] = Field(
+        default_factory=dict, description="check name -> threshold mode"
+    )
     drift: DriftThresholds = Field(default_factory=DriftThresholds)
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
     performance: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_mode(cls, v: object) -> object:
+        return {"mode": v} if isinstance(v, str) else v
+
+    def mode_for(self, check: str, feature: Feature | None = None) -> ThresholdMode:
+        """The threshold mode of ``check`` (for ``feature``, when it is per feature):
+        the feature's own, else the check's override, else the global mode. A feature
+        with a ``drift_threshold`` of its own is ``fixed``."""
+        if feature is not None:
+            if feature.thresholds is not None:
+                return feature.thresholds
+            if feature.drift_threshold is not None:
+                return "fixed"
+        return self.checks.get(check, self.mode)
 
 
 class Alerting(Strict):
@@ -258,6 +372,7 @@ class ModelConfig(Strict):
     source: Source = Field(default_factory=SimulatorSource)
     reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    window: Window = Field(default_factory=Window)
     alerting: Alerting = Field(default_factory=Alerting)
 
     @field_validator("features")
@@ -348,6 +463,7 @@ def load_project(path: str | Path | None = None) -> ProjectConfig:
 
 
 __all__ = [
+    "Calibration",
     "ConfigError",
     "Feature",
     "FileSource",
@@ -356,6 +472,9 @@ __all__ = [
     "Scenario",
     "ScenarioEvent",
     "SimulatorSource",
+    "ThresholdMode",
+    "Thresholds",
+    "Window",
     "load_project",
     "models_file",
 ]
