@@ -19,10 +19,16 @@ PLUGINS = (
 )
 
 
+def apply_home(args) -> None:
+    """Export the global ``--home`` as ``$DRIFTWARDEN_HOME`` before any subcommand runs,
+    so every subcommand (plugins' too) and every process it starts finds the same home."""
+    home = getattr(args, "home", None)
+    if home:
+        os.environ[HOME_ENV] = str(Path(home).resolve())
+
+
 def _home(args) -> Home:
-    if args.home:
-        # Exported too: the Dagster processes this command starts find the same home.
-        os.environ[HOME_ENV] = str(Path(args.home).resolve())
+    apply_home(args)
     return Home.from_env()
 
 
@@ -69,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftwarden", description="ML model monitoring on Dagster."
     )
-    parser.add_argument("--home", help="DRIFTWARDEN_HOME (default ./.driftwarden)")
+    parser.add_argument(
+        "--home",
+        help="the driftwarden home for every subcommand (default: $DRIFTWARDEN_HOME, "
+        "else ./.driftwarden)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="build the demo scenario's history and print the scorecard")
@@ -101,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
     args = build_parser().parse_args(argv)
+    apply_home(args)
     return int(args.func(args) or 0)
 
 
