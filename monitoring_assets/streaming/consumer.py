@@ -31,6 +31,7 @@ from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import version_key
 from monitoring_assets.core.profile import DatasetProfile, profile_frame
 from monitoring_assets.core.references import REFERENCE_DATASET
+from monitoring_assets.streaming.broker import check_reachable
 from monitoring_assets.streaming.findings import FindingsSink
 from monitoring_assets.streaming.health import HealthServer
 from monitoring_assets.streaming.landing import StreamLanding
@@ -165,6 +166,8 @@ class StreamConsumer:
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
         self.processor.restore()
+        # One clear error (BrokerUnreachable) instead of librdkafka's retry log and a traceback.
+        check_reachable(s.bootstrap_servers, s.connect_timeout_seconds)
         tune_gc_for_streaming()
         if s.health_port is not None:
             self.health = HealthServer(self.status, port=s.health_port).start()

@@ -21,6 +21,9 @@ class StreamSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bootstrap_servers: str = "127.0.0.1:9092"
+    connect_timeout_seconds: float = Field(
+        10.0, gt=0, description="how long the first broker contact may take before giving up"
+    )
     group_id: str = Field("driftwarden-{model}", description="'{model}' is replaced")
     inputs_topic: str = "inference_inputs"
     outputs_topic: str = "inference_outputs"
