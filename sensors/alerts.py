@@ -18,7 +18,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from monitoring_assets.core.alerts.digest import digest_payload, week_bounds
 from monitoring_assets.core.alerts.lineage import CheckEvent, stable_id
-from monitoring_assets.core.alerts.outbox import AlertStore, DeliveryReport, deliver_pending, utcnow
+from monitoring_assets.core.alerts.outbox import AlertStore, DeliveryReport, utcnow
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, load_policy, tier_severity
 from monitoring_assets.core.alerts.record import record_events
 from monitoring_assets.core.alerts.routing import (
@@ -30,6 +30,7 @@ from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.retraining import requested_runs, retraining_decision, trigger_history
 from resources.notifiers import AlertingResource
+from resources.outbox_delivery import deliver_exclusively
 from resources.warehouse import WarehouseResource
 from sensors.check_events import (
     INFERENCE_LOGS,
@@ -173,7 +174,8 @@ def alert_tick(
     result.run_requests, result.skipped_actions = _actions(
         store, policy, recorded.actions, t, job_names
     )
-    result.delivery = deliver_pending(store, channels, policy, now, missing)
+    # Under the delivery lock: the stream consumer may be delivering the same outbox.
+    result.delivery = deliver_exclusively(store, channels, policy, now, missing) or DeliveryReport()
     return result
 
 
@@ -367,4 +369,4 @@ def deliver_digest(
         for c in targets
     ]
     store.save(notifications=notes, now=now)
-    return deliver_pending(store, channels, policy, lambda: now, missing)
+    return deliver_exclusively(store, channels, policy, lambda: now, missing) or DeliveryReport()

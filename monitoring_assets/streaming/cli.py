@@ -55,16 +55,20 @@ def _settings(args):
         "session_timeout_ms",
         "dead_letter_topic",
         "connect_timeout_seconds",
+        "health_host",
+        "log_every_seconds",
     ):
         value = getattr(args, name, None)
         if value is not None:
             over[name] = value
+    if getattr(args, "no_health", False):
+        over["health_port"] = None
     return StreamSettings(**{**s.model_dump(), **over}) if over else s
 
 
 def _stream(args) -> int:
     from monitoring_assets.streaming.broker import BrokerUnreachable
-    from monitoring_assets.streaming.consumer import StreamConsumer
+    from monitoring_assets.streaming.consumer import StreamConsumer, StreamStartError
     from resources.warehouse import open_warehouse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -76,7 +80,7 @@ def _stream(args) -> int:
     consumer = StreamConsumer(model, settings, home.lake, warehouse)
     try:
         return consumer.run()
-    except BrokerUnreachable as exc:
+    except (BrokerUnreachable, StreamStartError) as exc:
         print(f"driftwarden stream: {exc}", file=sys.stderr)
         return 3
 
@@ -148,7 +152,28 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         dest="connect_timeout_seconds",
         help="seconds to wait for the broker at start (default 10)",
     )
-    st.add_argument("--health-port", type=int, dest="health_port", help="0: any free port")
+    st.add_argument(
+        "--health-port",
+        type=int,
+        dest="health_port",
+        help="port of GET /health and /status (default 8080; 0: any free port)",
+    )
+    st.add_argument(
+        "--health-host",
+        dest="health_host",
+        help="address the health endpoint binds (default 127.0.0.1; 0.0.0.0 for Kubernetes)",
+    )
+    st.add_argument(
+        "--no-health",
+        action="store_true",
+        help="no health endpoint",
+    )
+    st.add_argument(
+        "--log-every-seconds",
+        type=float,
+        dest="log_every_seconds",
+        help="a progress summary line this often (default 30; 0: never)",
+    )
     st.set_defaults(func=_stream)
 
     sim = subparsers.add_parser("simulate", help="publish simulator days as a stream")
