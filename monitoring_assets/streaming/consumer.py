@@ -90,6 +90,16 @@ def ensure_topics(
                 raise
 
 
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
 class StreamStartError(RuntimeError):
     """The consumer could not start (e.g. its health port is taken)."""
 
@@ -197,7 +207,7 @@ class StreamConsumer:
             f"{c.dead_letters} dead letters ({reasons or 'none'}), "
             f"{len(st.pending_in) + len(st.pending_out)} awaiting their other half, "
             f"{c.evaluations} evaluations; lag: "
-            + ("no event yet" if lag is None else f"newest event {lag:,.0f}s old")
+            + ("no event yet" if lag is None else f"newest event {_age(lag)} old")
             + (", topics drained" if self._drained else ", behind (full batches)")
         )
 
