@@ -16,8 +16,10 @@ the Dagster resource reads them: ``$DRIFTWARDEN_ALERT_POLICY``, ``$DRIFTWARDEN_*
 message twice. Messages left retrying are tried again by :meth:`FindingsSink.deliver_due`.
 Retraining is left to the daily batch monitors: stream alerts notify only.
 
-Live values go to ``monitor_metrics`` under ``ml_stream_*`` names, partition = the
-window's newest event day, so the Prometheus exporter serves them as gauges. A locked
+Live values go to ``monitor_metrics`` under ``ml_stream_*`` names, one series per
+window (the ``feature`` column holds the window's name, exposed as the ``window``
+label), partition = the window's newest event day, so the Prometheus exporter serves
+them as gauges. A locked
 or failing warehouse is logged and skipped: the stream never stops for it.
 """
 
@@ -48,11 +50,12 @@ log = logging.getLogger("driftwarden.stream")
 
 STREAM_ASSET = "stream_drift"
 STREAM_CHECK = DRIFT_SHARE_BELOW_THRESHOLD
-#: Gauges written per evaluation (model level; the window is in the run_id column).
+#: Gauges written per evaluation and window (the window is in the feature column).
 STREAM_DRIFT_SHARE = catalogue.STREAM_DRIFT_SCORE.name
 STREAM_DRIFTED = catalogue.STREAM_DRIFTED_FEATURES.name
 STREAM_WINDOW_ROWS = catalogue.STREAM_WINDOW_EVENTS.name
 STREAM_PREDICTION_DRIFT = catalogue.STREAM_PREDICTION_DRIFT_SCORE.name
+STREAM_METRICS = sorted(catalogue.STREAM_GAUGES)
 
 
 def check_event(model: ModelConfig, result: WindowResult, event_id: int) -> CheckEvent:
@@ -110,6 +113,7 @@ class FindingsSink:
         self.run_id = run_id
         self.sent: list[CheckEvent] = []  # handed to the outbox (tests and logs read this)
         self.deliveries: list[DeliveryReport] = []  # passes this sink ran
+        self._unlabelled_removed = False
         #: Messages may still be due (a pass left retries, or another process held the lock).
         self.delivery_pending = False
 
@@ -127,41 +131,56 @@ class FindingsSink:
             self._alert(changed)
 
     def _metrics(self, results: Sequence[WindowResult]) -> None:
-        # One value per metric and day: the first window configured is the headline one.
-        r = results[0]
-        if r.newest_us is None:
-            return
-        day = day_of_us(r.newest_us)
-        values = {
-            STREAM_DRIFT_SHARE: r.drift.share_drifted,
-            STREAM_DRIFTED: float(r.drift.n_drifted),
-            STREAM_WINDOW_ROWS: float(r.rows),
-        }
-        if r.prediction.computable:
-            values[STREAM_PREDICTION_DRIFT] = r.prediction.score
+        # One value per metric, window and day.
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        rows = pd.DataFrame(
-            [
+        by_day: dict[dt.date, list[dict]] = {}
+        for r in results:
+            if r.newest_us is None:
+                continue
+            day = day_of_us(r.newest_us)
+            values = {
+                STREAM_DRIFT_SHARE: r.drift.share_drifted,
+                STREAM_DRIFTED: float(r.drift.n_drifted),
+                STREAM_WINDOW_ROWS: float(r.rows),
+                # NaN when not computable, so an old value never outlives its window.
+                STREAM_PREDICTION_DRIFT: r.prediction.score
+                if r.prediction.computable
+                else math.nan,
+            }
+            by_day.setdefault(day, []).extend(
                 {
                     "model": self.model.name,
                     "model_version": self.model.version,
                     "partition_date": day,
                     "metric": k,
-                    "feature": "",
-                    "value": float(v) if not math.isnan(v) else float("nan"),
+                    "feature": r.window,
+                    "value": float(v),
                     "run_id": f"{self.run_id}:{r.window}",
                     "computed_at": now,
                 }
                 for k, v in values.items()
-            ],
-            columns=list(MONITOR_METRICS.columns),
-        )
-        try:
-            self.warehouse.replace(  # type: ignore[union-attr]
-                MONITOR_METRICS.name,
-                rows,
-                {"model": self.model.name, "partition_date": day, "metric": sorted(values)},
             )
+        try:
+            for day, rows in by_day.items():
+                frame = pd.DataFrame(rows, columns=list(MONITOR_METRICS.columns))
+                self.warehouse.replace(  # type: ignore[union-attr]
+                    MONITOR_METRICS.name,
+                    frame,
+                    {
+                        "model": self.model.name,
+                        "partition_date": day,
+                        "metric": sorted(set(frame.metric)),
+                        "feature": sorted(set(frame.feature)),
+                    },
+                )
+            if by_day and not self._unlabelled_removed:
+                # Series written before windows were labelled would be served forever.
+                self.warehouse.execute(  # type: ignore[union-attr]
+                    f"DELETE FROM {MONITOR_METRICS.name} WHERE model = ? AND feature = '' "
+                    f"AND metric IN ({', '.join('?' * len(STREAM_METRICS))})",
+                    [self.model.name, *STREAM_METRICS],
+                )
+                self._unlabelled_removed = True
         except WarehouseError as exc:
             log.warning("stream metrics not written (warehouse busy?): %s", exc)
 
