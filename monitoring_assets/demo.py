@@ -124,6 +124,18 @@ def print_alerts(home: Home, instance: dg.DagsterInstance, out) -> None:
     print(file=out)
 
 
+def first_days(project: ProjectConfig, days: int) -> ProjectConfig:
+    """The project cut to each model's first ``days`` days, so its partitions and the due
+    days of the freshness check end where the shortened demo stops building."""
+    models = []
+    for model in project.models:
+        end = model.first_date + dt.timedelta(days=days)
+        if model.last_date_exclusive is None or end < model.last_date_exclusive:
+            model = model.model_copy(update={"end_date": end})
+        models.append(model)
+    return project.model_copy(update={"models": models})
+
+
 def run_demo(
     home: Home | None = None,
     project: ProjectConfig | None = None,
@@ -136,6 +148,8 @@ def run_demo(
     home = (home or Home.from_env()).ensure()
     prepare_dagster_home(home)
     project = project or load_project()
+    if days is not None:
+        project = first_days(project, days)
     defs = build_definitions(project, home)
     wh = open_warehouse(home.warehouse_location)
     wh.migrate()
