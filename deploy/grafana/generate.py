@@ -472,6 +472,32 @@ def drift(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
         .height(9)
         .span(12)
     )
+    d = d.with_row(Row("Live stream windows"))
+    d = d.with_panel(
+        timeseries.Panel()
+        .title("Stream window drift score")
+        .description(
+            "Share of drifted features in each live window of `driftwarden stream` at its "
+            f"latest evaluation, one line per window; dashed lines at {t.drift.drift_share_warn:g} "
+            f"and {t.drift.drift_share_error:g}."
+        )
+        .with_target(_query(f"{m.STREAM_DRIFT_SCORE.name}{{{MODEL}}}", "{{model}} {{window}}"))
+        .thresholds(_drift_thresholds(t))
+        .thresholds_style(_threshold_lines())
+        .min(0)
+        .max(1)
+        .height(8)
+        .span(16)
+    )
+    d = d.with_panel(
+        stat.Panel()
+        .title("Stream window events")
+        .description("Events in each live window at its latest evaluation.")
+        .with_target(_query(f"{m.STREAM_WINDOW_EVENTS.name}{{{MODEL}}}", "{{model}} {{window}}"))
+        .decimals(0)
+        .height(8)
+        .span(8)
+    )
     return d
 
 

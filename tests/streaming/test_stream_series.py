@@ -111,3 +111,14 @@ def test_unlabelled_stream_rows_of_an_older_version_are_removed(tmp_path, model,
     FindingsSink(model, wh, alerts=False).publish(results, {})
     series = _series(read_snapshot(tmp_path / "warehouse.duckdb"))
     assert [s.labels["window"] for s in series[m.STREAM_DRIFT_SCORE.name]] == ["count_100"]
+
+
+def test_the_drift_dashboard_shows_each_stream_window():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "deploy/grafana/dashboards/drift-analysis.json"
+    panels = json.loads(path.read_text())["panels"]
+    targets = [t for p in panels for t in p.get("targets", [])]
+    stream = [t for t in targets if m.STREAM_DRIFT_SCORE.name in t.get("expr", "")]
+    assert stream and all("{{window}}" in t["legendFormat"] for t in stream)
