@@ -63,6 +63,8 @@ def _settings(args):
             over[name] = value
     if getattr(args, "no_health", False):
         over["health_port"] = None
+    if getattr(args, "no_deliver", False):
+        over["deliver_alerts"] = False
     return StreamSettings(**{**s.model_dump(), **over}) if over else s
 
 
@@ -167,6 +169,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--no-health",
         action="store_true",
         help="no health endpoint",
+    )
+    st.add_argument(
+        "--no-deliver",
+        action="store_true",
+        help="record findings in the outbox but leave delivery to the check_failure_alerts "
+        "sensor (the Dagster daemon must run)",
     )
     st.add_argument(
         "--log-every-seconds",
