@@ -44,7 +44,7 @@ def delivery_lock(warehouse) -> Iterator[bool]:
     from resources.warehouse import Warehouse as DuckWarehouse
 
     if isinstance(warehouse, DuckWarehouse):
-        path = Path(warehouse.path)
+        path = Path(warehouse.path).resolve()
         lock_path = path.with_name(path.name + ".delivery.lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
