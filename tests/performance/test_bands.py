@@ -145,14 +145,17 @@ def test_band_chunks_equal_scikit_learn_on_the_same_chunks(history) -> None:
     s, model, out, days, frames = history
     bands = s.wh.query("SELECT * FROM performance_bands WHERE chunk_rows = 861")
     assert set(bands.metric) == {
-        "accuracy", "f1", "roc_auc", "precision", "recall", "estimated_accuracy"
+        "accuracy",
+        "f1",
+        "roc_auc",
+        "precision",
+        "recall",
+        "estimated_accuracy",
     }
     val = S.rows(12000, 1, prefix="val")
     import zlib
 
-    chunks, chunking = chunk_indices(
-        val.timestamp, len(val), 861, 200, zlib.crc32(b"synth/v1/861")
-    )
+    chunks, chunking = chunk_indices(val.timestamp, len(val), 861, 200, zlib.crc32(b"synth/v1/861"))
     assert chunking == "rows" and len(chunks) == 12000 // 861
     assert len({int(j) for c in chunks for j in c}) == 13 * 861  # disjoint
     acc = [accuracy_score(val.y.iloc[c], val.prediction.iloc[c]) for c in chunks]
@@ -167,7 +170,13 @@ def test_band_chunks_equal_scikit_learn_on_the_same_chunks(history) -> None:
 def test_size_buckets_are_geometric_and_rounded_down() -> None:
     # floor(2^(floor(4·log2 n)/4)): 30 -> 2^4.75 = 26.9 -> 26; 1000 -> 2^9.75 = 861.0
     assert [size_bucket(n) for n in (29, 30, 1000, 1024, 1950, 2000, 2047)] == [
-        0, 26, 861, 1024, 1722, 1722, 1722
+        0,
+        26,
+        861,
+        1024,
+        1722,
+        1722,
+        1722,
     ]
 
 
@@ -179,8 +188,9 @@ def test_too_small_validation_split_falls_back_to_fixed_with_the_reason(tmp_path
     out, _ = S.run(s, model, [_date(0)])
     o = out[(_date(0).isoformat(), ACCURACY_ABOVE_FLOOR)]
     assert o.metadata["threshold_mode"] == "fixed"
-    assert "validation split of 5,000 rows gives 5 chunk(s) of 861 rows" in (
-        o.metadata["threshold_source"]
+    assert (
+        "validation split of 5,000 rows gives 5 chunk(s) of 861 rows"
+        in (o.metadata["threshold_source"])
     )
     assert "< min_chunks 10" in o.metadata["threshold_source"]
 

@@ -151,8 +151,9 @@ def test_auto_with_too_few_chunks_is_fixed_and_says_why() -> None:
     bands = {"accuracy": _band("accuracy", 0.83, 0.009, n=3, rows=1722)}
     o = _by_name(_row(), bands=bands)[ACCURACY_ABOVE_FLOOR]
     assert o.metadata["threshold_mode"] == "fixed"
-    assert "auto mode: validation split of 30,000 rows gives 3 chunk(s) of 1,722 rows" in (
-        o.metadata["threshold_source"]
+    assert (
+        "auto mode: validation split of 30,000 rows gives 3 chunk(s) of 1,722 rows"
+        in (o.metadata["threshold_source"])
     )
     assert "< min_chunks 10" in o.metadata["threshold_source"]
     # forced calibration uses the 3 chunks

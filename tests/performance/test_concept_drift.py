@@ -55,9 +55,7 @@ def test_gap_test_p_value_is_the_poisson_binomial_tail() -> None:
     assert 1e-5 < exact < 0.05
     assert res.p_value == pytest.approx(exact, rel=0.25)  # normal approximation
     assert res.detected and res.explanation.endswith("P(y|x) changed")
-    assert res.cohens_h == pytest.approx(
-        proportion_effectsize(observed / 600, p_error.sum() / 600)
-    )
+    assert res.cohens_h == pytest.approx(proportion_effectsize(observed / 600, p_error.sum() / 600))
 
 
 def test_calibration_uncertainty_widens_the_test() -> None:

@@ -219,8 +219,7 @@ def calibrate_bands(
         else f"validation split of {len(frame):,} rows holds no chunk of {chunk_rows:,} rows"
     )
     return {
-        m: Band(m, chunk_rows, chunking, len(frame), tuple(values[m]), reason)
-        for m in BAND_METRICS
+        m: Band(m, chunk_rows, chunking, len(frame), tuple(values[m]), reason) for m in BAND_METRICS
     }
 
 

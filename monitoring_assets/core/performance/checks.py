@@ -121,7 +121,9 @@ def floor_threshold(model: ModelConfig, band: Band | None, reference_accuracy: f
     floor = thr.accuracy_floor
     if t.mode == "calibrated" and floor is not None and t.value is not None and floor > t.value:
         return Threshold(
-            floor, "calibrated", f"accuracy_floor {floor} (above the band's {t.value:.4f}: {t.source})"
+            floor,
+            "calibrated",
+            f"accuracy_floor {floor} (above the band's {t.value:.4f}: {t.source})",
         )
     if t.mode == "calibrated" and floor is not None:
         return Threshold(t.value, t.mode, f"{t.source} (above accuracy_floor {floor})")

@@ -29,7 +29,6 @@ from monitoring_assets.core import metrics as families
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import MonitorInputError
 from monitoring_assets.core.performance.cbpe import EstimatedPerformance
-from monitoring_assets.core.performance.bands import BandStore
 from monitoring_assets.core.performance.concept_drift import (
     ConceptDriftResult,
     realized_vs_estimated,
