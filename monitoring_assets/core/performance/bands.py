@@ -38,7 +38,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from monitoring_assets.core.config import Calibration, ModelConfig
 from monitoring_assets.core.performance.cbpe import CBPE
@@ -97,6 +96,8 @@ def chunk_indices(
 
 def _roc_auc(y: np.ndarray, p: np.ndarray) -> float:
     """ROC AUC by the Mann–Whitney rank sum (ties averaged), NaN with one class."""
+    from scipy.stats import rankdata  # lazy: keeps code-location load light
+
     pos = y == 1
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
     if n_pos == 0 or n_neg == 0:
