@@ -319,7 +319,15 @@ class PerformanceThresholds(Strict):
     estimated_accuracy_drop: float = 0.05
     min_label_coverage: float = 0.8
     max_calibration_error: float = 0.1
-    significance: float = 0.05
+    significance: float = Field(
+        0.001,
+        gt=0,
+        lt=1,
+        description=(
+            "concept_drift's per-day false-alarm rate (one-sided p-value limit); 0.05 "
+            "would fire on about one healthy day in 25"
+        ),
+    )
     concept_drift_min_gap: float = Field(
         0.02,
         ge=0,

@@ -33,7 +33,7 @@ def _day_frame(i: int) -> pd.DataFrame:
     if i in SHIFTED:
         return S.rows(DAY_ROWS, 100 + i, x_scale=0.6)
     if i in FLIPPED:
-        return S.rows(DAY_ROWS, 100 + i, flip=0.1)
+        return S.rows(DAY_ROWS, 100 + i, flip=0.15)
     return S.rows(DAY_ROWS, 100 + i)
 
 
