@@ -204,3 +204,18 @@ def test_bands_are_calibrated_once_per_version_and_size(history, tmp_path) -> No
         before.sort_values(["chunk_rows", "metric"]).reset_index(drop=True),
         after.sort_values(["chunk_rows", "metric"]).reset_index(drop=True),
     )
+
+
+def test_chunks_follow_time_when_the_split_spans_enough_days() -> None:
+    n = 3000
+    ts = pd.Series(pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(n) * 900, unit="s"))
+    shuffled = ts.sample(frac=1.0, random_state=3).reset_index(drop=True)  # 31 days
+    chunks, chunking = chunk_indices(shuffled, n, 100, 200, seed=1)
+    assert chunking == "time" and len(chunks) == 30
+    for c in chunks:  # each chunk is one contiguous stretch of time
+        got = shuffled.iloc[c].sort_values()
+        assert (got.diff().dropna() == pd.Timedelta(seconds=900)).all()
+    # too few distinct days for 30 chunks: a seeded shuffle instead
+    one_day = pd.Series(pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(n), unit="s"))
+    assert chunk_indices(one_day, n, 100, 200, seed=1)[1] == "rows"
+    assert chunk_indices(None, n, 5000, 200, seed=1) == ([], "none")

@@ -272,7 +272,7 @@ def band_threshold(
         edge, text = band.edges(cal)[level]
         return Threshold(edge, "calibrated", text)
     base = fixed()
-    return Threshold(base.value, "fixed", f"{base.source} ({mode} mode: {why})")
+    return Threshold(base.value, "fixed", f"{base.source}; {mode} mode: {why}")
 
 
 # ----------------------------------------------------------------------------- storage

@@ -114,7 +114,7 @@ def floor_threshold(model: ModelConfig, band: Band | None, reference_accuracy: f
             reference_accuracy - 2 * thr.accuracy_drop,
             "fixed",
             f"reference accuracy {reference_accuracy:.4f} − 2×accuracy_drop {thr.accuracy_drop}"
-            " (accuracy_floor not set)",
+            ", accuracy_floor not set",
         )
 
     t = band_threshold(model, ACCURACY_ABOVE_FLOOR, band, "error", fixed)
@@ -281,7 +281,7 @@ def _drop_outcome(
             ref_txt = (
                 f"the reference band (mean {mean:.4f}; edge {t.value:.4f} = {t.source})"
                 if t.mode == "calibrated" and mean is not None
-                else f"the limit {t.value:.4f} ({t.source})"
+                else f"the limit {t.value:.4f} = {t.source}"
             )
             drop = f" dropped {mean - value:.4f}" if mean is not None else ""
             failed.append(f"{metric} {value:.4f}{drop}, below {ref_txt}")
