@@ -12,7 +12,13 @@ import pytest
 from scipy import integrate, stats
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
-from monitoring_assets.core.performance.bands import chunk_indices, size_bucket
+from monitoring_assets.core.performance.bands import (
+    BandStore,
+    Threshold,
+    band_threshold,
+    chunk_indices,
+    size_bucket,
+)
 from monitoring_assets.core.performance.checks import (
     ACCURACY_ABOVE_FLOOR,
     ACCURACY_DROP_WITHIN_LIMIT,
@@ -219,3 +225,20 @@ def test_chunks_follow_time_when_the_split_spans_enough_days() -> None:
     one_day = pd.Series(pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(n), unit="s"))
     assert chunk_indices(one_day, n, 100, 200, seed=1)[1] == "rows"
     assert chunk_indices(None, n, 5000, 200, seed=1) == ([], "none")
+
+
+def test_a_version_without_validation_split_is_fixed_and_says_why(tmp_path) -> None:
+    s = S.stores(tmp_path)
+    model = S.model_config()
+    store = BandStore(s.wh, model, validation=lambda version: None)
+    bands = store.get("v9", DAY_ROWS)
+
+    def fixed() -> Threshold:
+        return Threshold(0.8, "fixed", "accuracy_floor 0.8")
+
+    t = band_threshold(model, ACCURACY_ABOVE_FLOOR, bands["accuracy"], "error", fixed)
+    assert (t.value, t.mode) == (0.8, "fixed")
+    assert t.source == (
+        "accuracy_floor 0.8; auto mode: version v9 has no labelled validation split with predictions"
+    )
+    assert s.wh.query("SELECT count(*) AS n FROM performance_bands").n[0] == 0

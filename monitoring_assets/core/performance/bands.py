@@ -305,8 +305,9 @@ class BandStore:
 
     def get(self, version: str, n_rows: int) -> dict[str, Band]:
         """The bands of ``version`` for a day of ``n_rows`` rows ({} below
-        :data:`MIN_BAND_ROWS`); calibrated now when not stored and a validation split is
-        available (else {})."""
+        :data:`MIN_BAND_ROWS`); calibrated and stored now when not stored yet. Without a
+        validation split the bands are empty, with the reason (not stored: a split
+        attached later is used then)."""
         chunk_rows = size_bucket(n_rows)
         if chunk_rows == 0:
             return {}
@@ -315,7 +316,10 @@ class BandStore:
             bands = self._read(version, chunk_rows)
             if bands is None and self.validation is not None:
                 frame = self.validation(version)
-                if frame is not None:
+                if frame is None:
+                    why = f"version {version} has no labelled validation split with predictions"
+                    bands = {m: Band(m, chunk_rows, "none", 0, (), why) for m in BAND_METRICS}
+                else:
                     cbpe = self.cbpe(version) if self.cbpe else None
                     bands = calibrate_bands(
                         frame,

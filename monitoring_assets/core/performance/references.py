@@ -150,11 +150,16 @@ class VersionReferences:
 
     def validation(self, version: str) -> pd.DataFrame | None:
         """The version's labelled validation split: the lake's (``reference_data``), else
-        the one a retraining run attached in the registry; None when neither exists."""
+        the one a retraining run attached in the registry; None when neither exists or it
+        lacks the target or prediction column (then no band: fixed thresholds, with why)."""
         try:
-            return validation_frame(self.model, self.lake, version)
+            frame = validation_frame(self.model, self.lake, version)
         except MissingReference:
-            return self.registry.get_frame(self.model.name, version, "validation")
+            frame = self.registry.get_frame(self.model.name, version, "validation")
+        cols = self.model.columns
+        if frame is None or cols.target not in frame or cols.prediction not in frame:
+            return None
+        return frame
 
     def band_store(self, wh: Warehouse) -> BandStore:
         """Calibrated bands of this model's versions, calibrated from their validation
