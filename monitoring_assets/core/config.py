@@ -306,13 +306,36 @@ class QualityThresholds(Strict):
 
 
 class PerformanceThresholds(Strict):
-    accuracy_floor: float = 0.85
+    accuracy_floor: float | None = Field(
+        None,
+        description=(
+            "absolute accuracy floor (ERROR below it). Unset: accuracy_above_floor uses the "
+            "reference band's error edge (calibrated) or reference accuracy - 2*accuracy_drop "
+            "(fixed). Set: it applies in fixed mode, and with a band the higher of the two applies"
+        ),
+    )
     accuracy_drop: float = 0.05
     f1_drop: float = 0.05
     estimated_accuracy_drop: float = 0.05
     min_label_coverage: float = 0.8
     max_calibration_error: float = 0.1
-    significance: float = 0.05
+    significance: float = Field(
+        0.001,
+        gt=0,
+        lt=1,
+        description=(
+            "concept_drift's per-day false-alarm rate (one-sided p-value limit); 0.05 "
+            "would fire on about one healthy day in 25"
+        ),
+    )
+    concept_drift_min_gap: float = Field(
+        0.02,
+        ge=0,
+        description=(
+            "concept_drift: realized accuracy must also be this far below the label-free "
+            "estimate on the same rows (besides significant at 'significance')"
+        ),
+    )
 
 
 class Thresholds(Strict):
