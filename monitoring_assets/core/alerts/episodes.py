@@ -80,8 +80,9 @@ def episode_text(episode: EpisodeLike) -> str:
     dated = partition_day(episode.partition_key) is not None
     unit = "failing day" if dated else "failing partition"
     distinct = int(episode.failing_partitions or 0)
-    onset = episode.onset_partition or "not recorded"
-    parts = [f"since {onset} (onset)", f"latest {episode.partition_key}"]
+    onset = episode.onset_partition
+    parts = [f"since {onset} (onset)" if onset else "onset not recorded"]
+    parts.append(f"latest {episode.partition_key}")
     if distinct and distinct != count:
         parts.append(f"{_plural(distinct, unit)} ({_plural(count, 'failing evaluation')})")
     else:

@@ -195,7 +195,9 @@ class AlertStore:
     def pending_backfill(self) -> list[Alert]:
         """Episodes that opened on history and await their backfill summary."""
         self.migrate()
-        df = self.warehouse.query("SELECT * FROM alerts WHERE backfill_group = ?", [BACKFILL_PENDING])
+        df = self.warehouse.query(
+            "SELECT * FROM alerts WHERE backfill_group = ?", [BACKFILL_PENDING]
+        )
         return [row_to_alert(r) for r in df.to_dict("records")]
 
     def states(self) -> list[CheckState]:
