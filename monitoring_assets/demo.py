@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 
@@ -103,22 +104,56 @@ def print_retraining(wh: Warehouse, out) -> None:
     print(file=out)
 
 
+#: Episodes the demo lists, and critical ones it shows with their lineage.
+SHOWN_ALERTS = 20
+SHOWN_CRITICAL = 3
+
+
 def print_alerts(home: Home, instance: dg.DagsterInstance, out) -> None:
-    """Every alert, one line each, then the critical ones with their lineage."""
+    """How many episodes the replay recorded and what was paged or summarised, the first
+    :data:`SHOWN_ALERTS` episodes one line each, then the first critical ones with their
+    lineage; every count says what was left out."""
     from monitoring_assets.cli.alerts import render_alert
     from monitoring_assets.core.alerts.outbox import AlertStore
 
     store = AlertStore(open_warehouse(home.warehouse_location))
-    alerts = store.list_alerts()
-    print(f"alerts: {len(alerts)}", file=out)
-    for a in alerts:
+    alerts = store.list_alerts(limit=None)
+    still_open = sum(1 for a in alerts if a.firing)
+    history = sum(1 for a in alerts if a.backfill_group)
+    print(
+        f"alerts: {len(alerts)} episodes ({still_open} still open, "
+        f"{len(alerts) - still_open} resolved); {history} opened on history older than the "
+        "page window and are not paged",
+        file=out,
+    )
+    outbox = store.outbox()
+    kinds = outbox["kind"].value_counts().to_dict() if len(outbox) else {}
+    print(
+        "messages: "
+        + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) if kinds else "none"),
+        file=out,
+    )
+    for r in outbox[outbox["kind"] == "backfill"].drop_duplicates("group_id").to_dict("records"):
+        print(f"  {r['channel']}: {json.loads(r['payload'])['title']}", file=out)
+    for a in alerts[:SHOWN_ALERTS]:
         print(
             f"  {a.alert_id}  {a.status:<8} {a.tier:<8} {a.model}/{a.asset_key.split('/')[-1]}"
-            f"  {a.check_name}  from {a.partition_key}",
+            f"  {a.check_name}  {a.episode}",
             file=out,
         )
-    critical = [a for a in alerts if a.tier == "critical"][:3]
-    for a in critical:
+    if len(alerts) > SHOWN_ALERTS:
+        print(
+            f"  … and {len(alerts) - SHOWN_ALERTS} more: driftwarden alerts list --all",
+            file=out,
+        )
+    critical = [a for a in alerts if a.tier == "critical"]
+    if critical:
+        print(
+            f"\ncritical episodes: {len(critical)}; the first {min(len(critical), SHOWN_CRITICAL)} "
+            "with their lineage (driftwarden alerts show ID for the others)",
+            file=out,
+        )
+    for a in critical[:SHOWN_CRITICAL]:
         print(file=out)
         print(render_alert(store, a, instance), file=out)
     print(file=out)

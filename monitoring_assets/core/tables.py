@@ -228,6 +228,7 @@ RETRAINING_TABLE = TableSpec(
 )
 
 # The Prometheus exporter reads open alerts by tier from here (status 'firing'/'resolved').
+# One row per episode; columns added later are added to older tables by AlertStore.migrate.
 ALERTS = TableSpec(
     "alerts",
     {
@@ -260,6 +261,15 @@ ALERTS = TableSpec(
         "summary": "VARCHAR",
         "lineage": "VARCHAR",
         "action": "VARCHAR",
+        # The episode (see core/alerts/episodes.py): partition_key is its latest failing
+        # partition, failures its count of failing evaluations.
+        "onset_partition": "VARCHAR",
+        "failing_partitions": "BIGINT",
+        "resolved_partition": "VARCHAR",
+        "duration_days": "BIGINT",
+        # '' paged as usual; 'pending' history awaiting its backfill summary; else that
+        # summary's group id.
+        "backfill_group": "VARCHAR",
     },
     key=("alert_id",),
 )
