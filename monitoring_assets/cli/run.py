@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import sys
 import time
@@ -207,6 +208,8 @@ def _execute(args, project, plans, out: TextIO) -> int:
             if not summary.succeeded:
                 status = 1
         print("check_failure_alerts: reading the check evaluations…", file=out, flush=True)
+        if not args.verbose:  # the sensor's own tick log lines
+            logging.getLogger("dagster").setLevel(logging.WARNING)
         requests = evaluate_alerts(defs, instance)
         for req, res in launch_requested(defs, instance, requests):
             state = "succeeded" if res.success else "FAILED"

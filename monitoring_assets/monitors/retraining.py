@@ -1,5 +1,9 @@
 """The retraining jobs of one model: the Dagster shell around ``core.retraining``.
 
+Only a model with a trainer (:func:`~monitoring_assets.core.retraining.has_trainer`: a
+simulator model, or one whose model file names ``training.entry_point``) gets them
+(:func:`retraining_jobs`).
+
 - ``retrain_<model>``: trains a challenger on the most recent labeled window
   (idempotent per the ``driftwarden/trigger`` run tag), compares it with the champion
   and promotes it, or, with ``driftwarden/review=required``, stops at the
@@ -27,6 +31,7 @@ from monitoring_assets.core.retraining import (
     REVIEW_TAG,
     TRIGGER_TAG,
     RetrainRequest,
+    has_trainer,
     retrain_model,
     review_model,
 )
@@ -79,6 +84,14 @@ class ReviewConfig(dg.Config):
     effective_from: str | None = None
 
 
+def retraining_jobs(model: ModelConfig) -> list[dg.JobDefinition]:
+    """``retrain_<model>`` and ``review_<model>``, or none for a model without a trainer
+    (its critical drift alerts then request nothing)."""
+    if not has_trainer(model):
+        return []
+    return [build_retrain_job(model), build_review_job(model)]
+
+
 def build_retrain_job(model: ModelConfig) -> dg.JobDefinition:
     """``retrain_<model>``: train, compare, promote or stop at ``human_review``."""
 
@@ -106,9 +119,8 @@ def build_retrain_job(model: ModelConfig) -> dg.JobDefinition:
                 served=served_estimator(model),
                 run_id=context.run_id,
             )
-        context.log.info(
-            f"{model.name} retraining for trigger {request.trigger!r}: {outcome.reason}"
-        )
+        log = context.log.warning if outcome.decision == "skipped" else context.log.info
+        log(f"{model.name} retraining for trigger {request.trigger!r}: {outcome.reason}")
         yield dg.Output(
             str(outcome.challenger),
             output_name=_OUTPUT_OF.get(outcome.decision, "not_promoted"),
