@@ -28,7 +28,10 @@ def print_retraining(wh: Warehouse, out) -> None:
     print(f"retraining runs: {len(runs)}", file=out)
     for r in runs.to_dict("records"):
         if pd.isna(r["challenger"]):  # nothing trained: the reason says why
-            print(f"  {r['model']}: {r['decision']}, trigger {r['trigger']}, run {r['run_id']}", file=out)
+            print(
+                f"  {r['model']}: {r['decision']}, trigger {r['trigger']}, run {r['run_id']}",
+                file=out,
+            )
             print(f"    {r['reason']}", file=out)
             continue
         print(

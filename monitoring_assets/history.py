@@ -214,12 +214,15 @@ def launch_requested(
         job = defs.resolve_job_def(req.job_name)
         tags = {**(req.tags or {}), RUN_KEY_TAG: req.run_key or "", SENSOR_NAME_TAG: SENSOR_NAME}
         results.append(
-            (req, job.execute_in_process(
-                instance=instance,
-                tags=tags,
-                run_config=req.run_config or None,
-                partition_key=req.partition_key,
-                raise_on_error=False,
-            ))
+            (
+                req,
+                job.execute_in_process(
+                    instance=instance,
+                    tags=tags,
+                    run_config=req.run_config or None,
+                    partition_key=req.partition_key,
+                    raise_on_error=False,
+                ),
+            )
         )
     return results

@@ -47,9 +47,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     run.add_argument("--from", dest="start", metavar="D1", help="first day, YYYY-MM-DD")
     run.add_argument("--to", dest="end", metavar="D2", help="last day, YYYY-MM-DD (inclusive)")
     run.add_argument("--day", metavar="D", help="just this day (instead of --from/--to)")
-    run.add_argument(
-        "--models", help="model file (default: $DRIFTWARDEN_MODELS or the churn demo)"
-    )
+    run.add_argument("--models", help="model file (default: $DRIFTWARDEN_MODELS or the churn demo)")
     run.add_argument("--verbose", action="store_true", help="also print Dagster's run logs")
     run.set_defaults(func=cmd_run)
     return run
@@ -154,8 +152,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     models = [m for m in project.models if args.model in (None, m.name)]
     # Bad dates are caught before anything runs.
     try:
-        plans = [(m, plan_days(m.name, m.first_date, _available(m), args.start, args.end, args.day))
-                 for m in models]
+        plans = [
+            (m, plan_days(m.name, m.first_date, _available(m), args.start, args.end, args.day))
+            for m in models
+        ]
     except RunInputError as exc:
         print(f"driftwarden run: {exc}", file=sys.stderr)
         return 2
@@ -208,9 +208,14 @@ def _execute(args, project, plans, out: TextIO) -> int:
             if not summary.succeeded:
                 status = 1
         print("check_failure_alerts: reading the check evaluations…", file=out, flush=True)
+        dagster_log = logging.getLogger("dagster")
+        level = dagster_log.level
         if not args.verbose:  # the sensor's own tick log lines
-            logging.getLogger("dagster").setLevel(logging.WARNING)
-        requests = evaluate_alerts(defs, instance)
+            dagster_log.setLevel(logging.WARNING)
+        try:
+            requests = evaluate_alerts(defs, instance)
+        finally:
+            dagster_log.setLevel(level)
         for req, res in launch_requested(defs, instance, requests):
             state = "succeeded" if res.success else "FAILED"
             print(f"  requested {req.job_name} ({req.run_key}): run {res.run_id} {state}", file=out)
@@ -252,11 +257,17 @@ def _reference(defs, instance, model, log_level: str, out: TextIO) -> bool:
     )
     took = time.monotonic() - started
     if not result.success:
-        print(f"[{model.name}] reference_data: run {result.run_id} FAILED after {took:.1f}s: "
-              f"{_failure(result)}", file=out)
+        print(
+            f"[{model.name}] reference_data: run {result.run_id} FAILED after {took:.1f}s: "
+            f"{_failure(result)}",
+            file=out,
+        )
         return False
-    print(f"[{model.name}] reference_data: materialized in {took:.1f}s (run {result.run_id})",
-          file=out, flush=True)
+    print(
+        f"[{model.name}] reference_data: materialized in {took:.1f}s (run {result.run_id})",
+        file=out,
+        flush=True,
+    )
     return True
 
 
@@ -268,18 +279,28 @@ def _range(defs, instance, model, keys, policy, log_level: str, out: TextIO) -> 
     job = defs.resolve_job_def(f"monitor_{model.name}")
     reference = dg.AssetKey([model.name, "reference_data"])
     selection = [k for k in job.asset_layer.executable_asset_keys if k != reference]
-    print(f"[{model.name}] {keys[0]} .. {keys[-1]}: {len(keys)} day(s) in one run…",
-          file=out, flush=True)
+    print(
+        f"[{model.name}] {keys[0]} .. {keys[-1]}: {len(keys)} day(s) in one run…",
+        file=out,
+        flush=True,
+    )
     started = time.monotonic()
     result = materialize_history(
-        defs, instance, model.name, keys, log_level=log_level, trigger="run",
+        defs,
+        instance,
+        model.name,
+        keys,
+        log_level=log_level,
+        trigger="run",
         asset_selection=selection,
     )
     took = time.monotonic() - started
     summary = ModelSummary(model.name, keys, succeeded=result.success)
     if not result.success:
-        print(f"[{model.name}] run {result.run_id} FAILED after {took:.1f}s: {_failure(result)}",
-              file=out)
+        print(
+            f"[{model.name}] run {result.run_id} FAILED after {took:.1f}s: {_failure(result)}",
+            file=out,
+        )
     else:
         print(f"[{model.name}] run {result.run_id} succeeded in {took:.1f}s", file=out, flush=True)
     for ev in result.get_asset_check_evaluations():

@@ -39,14 +39,26 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-def _alerts(cwd: Path) -> list[dict]:
-    listed = _cli("alerts", "list", "--json", "--limit", "500", cwd=cwd)
-    assert listed.returncode == 0, listed.stderr
-    return [json.loads(line) for line in listed.stdout.splitlines()]
+def _alerts(capsys) -> list[dict]:
+    """``driftwarden alerts list --json`` in this process (cwd: the home's folder)."""
+    capsys.readouterr()
+    assert main(["alerts", "list", "--json", "--limit", "500"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_run_from_a_clean_home_then_alerts_then_run_again(tmp_path, monkeypatch) -> None:
+@pytest.fixture
+def no_homes(monkeypatch):
+    """Neither DAGSTER_HOME nor DRIFTWARDEN_* set; what a command sets is undone after."""
+    for var in ("DAGSTER_HOME", "DRIFTWARDEN_HOME", "DRIFTWARDEN_MODELS"):
+        monkeypatch.setenv(var, "unset")
+        monkeypatch.delenv(var)
+
+
+def test_run_from_a_clean_home_then_alerts_then_run_again(
+    tmp_path, monkeypatch, capsys, no_homes
+) -> None:
     models = write_model(tmp_path)
+    monkeypatch.chdir(tmp_path)
     home = tmp_path / ".driftwarden"
     first = _cli("run", "--models", str(models), cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -61,7 +73,7 @@ def test_run_from_a_clean_home_then_alerts_then_run_again(tmp_path, monkeypatch)
     assert len(DRIFTED) <= drifted <= len(DAYS), summary
     assert "ERROR" in summary
 
-    alerts = _alerts(tmp_path)
+    alerts = _alerts(capsys)
     assert alerts, "alerts list shows no alerts after driftwarden run"
     firing_drift = {
         a["partition"]
@@ -87,12 +99,14 @@ def test_run_from_a_clean_home_then_alerts_then_run_again(tmp_path, monkeypatch)
     wh = open_warehouse(h.warehouse_location)
     assert len(wh.query("SELECT * FROM alert_actions")) == 0
 
-    # Again, for the last day: nothing new to alert on, nothing opened twice.
-    again = _cli("run", "--models", str(models), "--day", DAYS[-1], cwd=tmp_path)
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert "reference_data: up to date (v1)" in again.stdout
-    assert "alerts opened: 0;" in again.stdout
-    after = _alerts(tmp_path)
+    # Again, for the last day (in this process): nothing new, nothing opened twice.
+    monkeypatch.delenv("DAGSTER_HOME")
+    capsys.readouterr()
+    assert main(["run", "--models", str(models), "--day", DAYS[-1]]) == 0
+    again = capsys.readouterr().out
+    assert "reference_data: up to date (v1)" in again
+    assert "alerts opened: 0;" in again
+    after = _alerts(capsys)
     assert sorted(a["alert_id"] for a in after) == sorted(a["alert_id"] for a in alerts)
     with dg.DagsterInstance.from_config(str(h.dagster_home)) as instance:
         assert parse_cursor(stored_cursor(instance)) > parse_cursor(cursor)
@@ -111,7 +125,10 @@ def test_the_cursor_is_stored_under_the_daemons_selector() -> None:
         ),
         location_name="driftwarden",
     )
-    with dg.instance_for_test() as instance, InProcessCodeLocation(origin, instance=instance) as loc:
+    with (
+        dg.instance_for_test() as instance,
+        InProcessCodeLocation(origin, instance=instance) as loc,
+    ):
         (repo,) = loc.get_repositories().values()
         assert repo.get_sensor(SENSOR_NAME).selector_id == sensor_selector_id()
 
@@ -120,9 +137,7 @@ def test_the_cursor_is_stored_under_the_daemons_selector() -> None:
 
 
 @pytest.fixture
-def model_file(tmp_path, monkeypatch) -> Path:
-    for var in ("DAGSTER_HOME", "DRIFTWARDEN_HOME", "DRIFTWARDEN_MODELS"):
-        monkeypatch.delenv(var, raising=False)
+def model_file(tmp_path, monkeypatch, no_homes) -> Path:
     monkeypatch.chdir(tmp_path)
     return write_model(tmp_path)
 
@@ -134,9 +149,18 @@ def model_file(tmp_path, monkeypatch) -> Path:
         (["--day", "2026-02-30"], "--day '2026-02-30' is not a date (YYYY-MM-DD)"),
         (["--from", "yesterday"], "--from 'yesterday' is not a date"),
         (["--from", "2025-12-01", "--to", "2026-01-02"], "--from 2025-12-01 is before model"),
-        (["--day", "2025-12-31"], "--day 2025-12-31 is before model 'fraud''s first day 2026-01-01"),
-        (["--to", "2026-01-09"], "--to 2026-01-09 is after model 'fraud''s last complete day 2026-01-06"),
-        (["--from", "2026-01-04", "--to", "2026-01-02"], "--from 2026-01-04 is after --to 2026-01-02"),
+        (
+            ["--day", "2025-12-31"],
+            "--day 2025-12-31 is before model 'fraud''s first day 2026-01-01",
+        ),
+        (
+            ["--to", "2026-01-09"],
+            "--to 2026-01-09 is after model 'fraud''s last complete day 2026-01-06",
+        ),
+        (
+            ["--from", "2026-01-04", "--to", "2026-01-02"],
+            "--from 2026-01-04 is after --to 2026-01-02",
+        ),
         (["--day", "2026-01-02", "--from", "2026-01-01"], "give --day or --from/--to, not both"),
     ],
 )

@@ -17,7 +17,10 @@ def fit(features: pd.DataFrame, target: pd.Series):
     other = [c for c in features.columns if c not in numeric]
     pipe = make_pipeline(
         ColumnTransformer(
-            [("num", StandardScaler(), numeric), ("cat", OneHotEncoder(handle_unknown="ignore"), other)]
+            [
+                ("num", StandardScaler(), numeric),
+                ("cat", OneHotEncoder(handle_unknown="ignore"), other),
+            ]
         ),
         LogisticRegression(max_iter=500),
     ).fit(features, target)
