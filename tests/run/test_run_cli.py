@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.scheduler.instigation import TickStatus
 
 from monitoring_assets.cli import main
 from monitoring_assets.cli.run import RunInputError, plan_days
 from monitoring_assets.core.home import Home
-from monitoring_assets.history import WORKSPACE, sensor_selector_id, stored_cursor
+from monitoring_assets.history import WORKSPACE, sensor_origin, sensor_selector_id, stored_cursor
 from resources.warehouse import open_warehouse
 from sensors.alerts import SENSOR_NAME, parse_cursor
 from tests.run.files_model import DAYS, DRIFTED, write_model
@@ -99,6 +101,18 @@ def test_run_from_a_clean_home_then_alerts_then_run_again(
     wh = open_warehouse(h.warehouse_location)
     assert len(wh.query("SELECT * FROM alert_actions")) == 0
 
+    # The daemon's sensor loop, on this instance, goes on from that cursor: no
+    # evaluation read twice, nothing requested.
+    monkeypatch.setenv("DRIFTWARDEN_HOME", str(h.root))
+    monkeypatch.setenv("DRIFTWARDEN_MODELS", str(models))
+    with dg.DagsterInstance.from_config(str(h.dagster_home)) as instance:
+        ticks = _daemon_sensor_tick(instance)
+        assert stored_cursor(instance) == cursor
+    assert [(t.status, t.cursor) for t in ticks] == [(TickStatus.SKIPPED, cursor)]
+    assert _alerts(capsys) == alerts
+    monkeypatch.delenv("DRIFTWARDEN_HOME")
+    monkeypatch.delenv("DRIFTWARDEN_MODELS")
+
     # Again, for the last day (in this process): nothing new, nothing opened twice.
     monkeypatch.delenv("DAGSTER_HOME")
     capsys.readouterr()
@@ -110,6 +124,24 @@ def test_run_from_a_clean_home_then_alerts_then_run_again(
     assert sorted(a["alert_id"] for a in after) == sorted(a["alert_id"] for a in alerts)
     with dg.DagsterInstance.from_config(str(h.dagster_home)) as instance:
         assert parse_cursor(stored_cursor(instance)) > parse_cursor(cursor)
+
+
+def _daemon_sensor_tick(instance: dg.DagsterInstance) -> list:
+    """One iteration of the daemon's sensor loop over the workspace's code location (a
+    code server process, as ``dagster dev`` starts); returns the alert sensor's ticks."""
+    from dagster._core.test_utils import create_test_daemon_workspace_context
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.sensor import execute_sensor_iteration
+
+    target = ModuleTarget(
+        module_name="monitoring_assets.definitions",
+        attribute=None,
+        working_directory=str(WORKSPACE.parent),
+        location_name="driftwarden",
+    )
+    with create_test_daemon_workspace_context(target, instance) as context:
+        list(execute_sensor_iteration(context, logging.getLogger("daemon"), None, None))
+    return instance.get_ticks(sensor_origin().get_id(), sensor_selector_id())
 
 
 def test_the_cursor_is_stored_under_the_daemons_selector() -> None:
