@@ -8,9 +8,12 @@ trigger, then calls :func:`train_and_judge`:
    measures what matters after a shift; a random split would mix pre- and post-shift
    rows into both sides.
 2. The challenger is trained by ``trainer`` (default: a fresh clone of the champion's
-   estimator, i.e. same pipeline and hyper-parameters, fitted on the window).
+   estimator, i.e. same pipeline and hyper-parameters, fitted on the window; a model
+   file's ``training.entry_point``, see ``core.retraining.trainer_for``). Too few
+   labeled days or rows raise :class:`InsufficientLabels`: the run is skipped.
 3. Champion and challenger predict the same holdout rows: metric deltas, and
-   McNemar's test on the paired predictions.
+   McNemar's test on the paired predictions. A champion registered without an
+   estimator (a model driftwarden did not train) is its logged predictions.
 4. Promotion needs ``challenger - champion >= min_improvement`` on ``policy.metric``
    (and, if ``require_significance``, McNemar p < ``significance`` in the
    challenger's favour). In review mode a better challenger stops at

@@ -15,10 +15,15 @@ asks what an alert wants; the sensor asks again with the ``alert_actions`` histo
 (:func:`trigger_history`); :func:`retrain` asks with the registry's record of the
 trigger, so the same event twice trains once.
 
+**The trainer** (:func:`trainer_for`): the model file's ``training.entry_point``, else
+the simulator's built-in one (its estimator, cloned and refitted). A model with neither
+(:func:`has_trainer`; a ``files`` model by default) asks for no action and gets no
+retraining job; :func:`retraining_note` says so in ``driftwarden validate``.
+
 **A run** (:func:`retrain_model`): the labeled window from the lake, :func:`retrain`
-(claim the trigger, then :func:`~monitoring_assets.core.challenger.train_and_judge`:
-champion vs challenger on one holdout, promote, reject or hold for review), and a
-``retraining_runs`` row.
+(too few labeled days or rows: ``skipped``; else claim the trigger, then
+:func:`~monitoring_assets.core.challenger.train_and_judge`: champion vs challenger on one
+holdout, promote, reject or hold for review), and a ``retraining_runs`` row.
 """
 
 from __future__ import annotations
@@ -347,8 +352,9 @@ def retrain_model(
     run_id: str,
 ) -> RetrainOutcome:
     """Carry out a ``retrain_<model>`` request: the labeled window from the lake (labels
-    ``arrived`` up to ``request.as_of``), :func:`retrain`, and a ``retraining_runs`` row
-    when a challenger was trained. Promotions apply from ``request.effective_from``, by
+    ``arrived`` up to ``request.as_of``), :func:`retrain` with the model's trainer, and a
+    ``retraining_runs`` row when a challenger was trained or the retraining was skipped
+    (no trainer, too few labels). Promotions apply from ``request.effective_from``, by
     default the day after the newest monitored day."""
     ensure_registry(model, registry, lake, served)
     trainer = trainer_for(model)

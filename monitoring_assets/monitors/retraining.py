@@ -24,13 +24,14 @@ import datetime as dt
 
 import dagster as dg
 
-from monitoring_assets.core.challenger import RetrainPolicy
+from monitoring_assets.core.challenger import RetrainingError, RetrainPolicy
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.performance.references import ServedEstimator
 from monitoring_assets.core.retraining import (
     REVIEW_TAG,
     TRIGGER_TAG,
     RetrainRequest,
+    TrainerError,
     has_trainer,
     retrain_model,
     review_model,
@@ -108,17 +109,21 @@ def build_retrain_job(model: ModelConfig) -> dg.JobDefinition:
     def train_and_compare(context: dg.OpExecutionContext, config: RetrainConfig):
         request = RetrainRequest.from_tags(context.run.tags, context.run_id)
         res = context.resources
-        with input_failures():
-            outcome = retrain_model(
-                model,
-                request,
-                config.policy(),
-                registry=res.model_registry.get(),
-                lake=res.lake.get(),
-                wh=res.warehouse.get(),
-                served=served_estimator(model),
-                run_id=context.run_id,
-            )
+        try:
+            with input_failures():
+                outcome = retrain_model(
+                    model,
+                    request,
+                    config.policy(),
+                    registry=res.model_registry.get(),
+                    lake=res.lake.get(),
+                    wh=res.warehouse.get(),
+                    served=served_estimator(model),
+                    run_id=context.run_id,
+                )
+        except (TrainerError, RetrainingError) as exc:
+            # A broken trainer or window: the run fails with what is wrong, not a traceback.
+            raise dg.Failure(description=str(exc)) from exc
         log = context.log.warning if outcome.decision == "skipped" else context.log.info
         log(f"{model.name} retraining for trigger {request.trigger!r}: {outcome.reason}")
         yield dg.Output(

@@ -12,6 +12,7 @@ from monitoring_assets.core.challenger import RetrainingError, RetrainPolicy
 from monitoring_assets.core.config import ConfigError, load_project
 from monitoring_assets.core.retraining import (
     FailedCheck,
+    TrainerError,
     has_trainer,
     retrain,
     retraining_decision,
@@ -95,6 +96,8 @@ def test_an_entry_point_that_does_not_load_is_reported(tmp_path, entry_point, me
     note = retraining_note(model)
     assert note is not None and note.startswith("retraining: BROKEN")
     assert message in note and "model 'fraud'" in note
+    with pytest.raises(TrainerError, match=message):
+        trainer_for(model)
 
 
 # --------------------------------------------------------------------------- the trainer used
