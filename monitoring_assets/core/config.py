@@ -379,6 +379,23 @@ class Alerting(Strict):
     human_review_on_performance: bool = False
 
 
+def _check_entry_point(v: str) -> str:
+    module, sep, func = v.partition(":")
+    parts = module.split(".") if module else []
+    if not sep or not func.isidentifier() or not parts or not all(p.isidentifier() for p in parts):
+        raise ValueError(f"entry_point {v!r} must be 'package.module:function'")
+    return v
+
+
+class Training(Strict):
+    """How a challenger is trained. ``entry_point`` names a function
+    ``(features: DataFrame, target: Series) -> fitted estimator`` (with ``predict_proba``).
+    Without it only the simulator's models can be retrained (a clone of the simulator's
+    estimator, refitted); a model of a ``files`` source gets no retraining job."""
+
+    entry_point: Annotated[str, AfterValidator(_check_entry_point)] | None = None
+
+
 class ModelConfig(Strict):
     """One monitored model."""
 
@@ -397,6 +414,7 @@ class ModelConfig(Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     window: Window = Field(default_factory=Window)
     alerting: Alerting = Field(default_factory=Alerting)
+    training: Training = Field(default_factory=Training)
 
     @field_validator("features")
     @classmethod
@@ -497,6 +515,7 @@ __all__ = [
     "SimulatorSource",
     "ThresholdMode",
     "Thresholds",
+    "Training",
     "Window",
     "load_project",
     "models_file",

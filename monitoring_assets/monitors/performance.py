@@ -70,8 +70,7 @@ from monitoring_assets.monitors.failures import input_failures
 from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
 from monitoring_assets.monitors.retraining import (
     MODEL_TAG,
-    build_retrain_job,
-    build_review_job,
+    retraining_jobs,
     served_estimator,
 )
 from monitoring_assets.scorecard import ScorecardColumn, register_column
@@ -198,7 +197,7 @@ def build_performance_monitor(graph: ModelGraph) -> MonitorDefs:
     return MonitorDefs(
         assets=[model_performance, estimated_performance],
         checks=[perf_checks, est_checks],
-        jobs=[build_retrain_job(model), build_review_job(model)],
+        jobs=retraining_jobs(model),
     )
 
 
