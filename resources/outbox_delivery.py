@@ -3,7 +3,7 @@
 The ``check_failure_alerts`` sensor and the stream consumer (``driftwarden stream``) both
 deliver the alert outbox. A message is marked delivered only after its channel accepted
 it, so two passes running at the same time could both send it. :func:`deliver_exclusively`
-runs :func:`~monitoring_assets.core.alerts.outbox.deliver_pending` under a lock held for
+runs :func:`~monitoring_assets.core.alerts.delivery.deliver_pending` under a lock held for
 the whole pass: an OS file lock beside a DuckDB warehouse file (``<file>.delivery.lock``),
 a session advisory lock on a Postgres warehouse. A pass that finds the lock taken does
 nothing: the holder is delivering everything that is due, and the next pass picks up what
@@ -22,13 +22,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from monitoring_assets.core.alerts.channels import Channel
-from monitoring_assets.core.alerts.outbox import (
-    AlertStore,
-    DeliveryReport,
-    deliver_pending,
-    utcnow,
-)
+from monitoring_assets.core.alerts.delivery import DeliveryReport, deliver_pending
+from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import AlertPolicy
+from monitoring_assets.core.alerts.rows import utcnow
 
 log = logging.getLogger("driftwarden.alerts")
 

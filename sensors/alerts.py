@@ -16,16 +16,15 @@ from typing import Any
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from monitoring_assets.core.alerts.delivery import DeliveryReport
 from monitoring_assets.core.alerts.digest import digest_payload, week_bounds
 from monitoring_assets.core.alerts.lineage import CheckEvent, stable_id
-from monitoring_assets.core.alerts.outbox import AlertStore, DeliveryReport, utcnow
+from monitoring_assets.core.alerts.notifications import Notification
+from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, load_policy, tier_severity
 from monitoring_assets.core.alerts.record import record_events
-from monitoring_assets.core.alerts.routing import (
-    ActionRequest,
-    Alert,
-    Notification,
-)
+from monitoring_assets.core.alerts.routing import ActionRequest, Alert
+from monitoring_assets.core.alerts.rows import utcnow
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.retraining import requested_runs, retraining_decision, trigger_history

@@ -35,8 +35,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from monitoring_assets.core import metrics as catalogue
+from monitoring_assets.core.alerts.delivery import DeliveryReport
 from monitoring_assets.core.alerts.lineage import CheckEvent
-from monitoring_assets.core.alerts.outbox import AlertStore, DeliveryReport
+from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.record import record_events
 from monitoring_assets.core.checks import failed_at
 from monitoring_assets.core.config import ModelConfig

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from monitoring_assets.core.alerts.outbox import AlertStore, deliver_pending
+from monitoring_assets.core.alerts.delivery import deliver_pending
+from monitoring_assets.core.alerts.notifications import Notification
+from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import AlertPolicy
-from monitoring_assets.core.alerts.routing import Notification
 from resources.notifiers import build_channels
 from tests.alerts.conftest import PD_KEY, SLACK_TOKEN, Clock, Fault
 

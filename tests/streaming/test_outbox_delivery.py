@@ -9,8 +9,9 @@ import threading
 import dagster as dg
 import pytest
 
+from monitoring_assets.core.alerts.delivery import deliver_pending
 from monitoring_assets.core.alerts.lineage import CheckEvent
-from monitoring_assets.core.alerts.outbox import AlertStore, deliver_pending
+from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import load_policy
 from monitoring_assets.core.alerts.record import record_events
 from resources.notifiers import AlertingResource, build_channels

@@ -24,13 +24,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from monitoring_assets.core.alerts.lineage import stable_id
+from monitoring_assets.core.alerts.notifications import Notification, alert_payload
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy
-from monitoring_assets.core.alerts.routing import (
-    BACKFILL_PENDING,
-    Alert,
-    Notification,
-    alert_payload,
-)
+from monitoring_assets.core.alerts.routing import BACKFILL_PENDING, Alert
 
 # Channels that hold live incidents; a report of history does not belong there.
 _NOT_FOR_REPORTS = {"pagerduty", "alertmanager"}

@@ -5,7 +5,7 @@ freshness evaluations) and the stream consumer (window verdicts) both hand their
 :class:`~monitoring_assets.core.alerts.lineage.CheckEvent` s to :func:`record_events`:
 the stored alerts and check states are loaded, the events applied in order
 (:class:`~monitoring_assets.core.alerts.routing.AlertBook`), messages planned
-(:func:`~monitoring_assets.core.alerts.routing.plan_notifications`), and alerts, states
+(:func:`~monitoring_assets.core.alerts.notifications.plan_notifications`), and alerts, states
 and messages saved in one transaction. Delivering the outbox and requesting runs for
 the actions stay with the caller. Episodes that open on history are not paged; their
 backfill summary (:mod:`~monitoring_assets.core.alerts.backfill`) is planned here too.
@@ -19,15 +19,10 @@ from dataclasses import dataclass, field
 
 from monitoring_assets.core.alerts.backfill import plan_backfill_summaries
 from monitoring_assets.core.alerts.lineage import CheckEvent
+from monitoring_assets.core.alerts.notifications import Notification, plan_notifications
 from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import AlertPolicy
-from monitoring_assets.core.alerts.routing import (
-    ActionRequest,
-    Alert,
-    AlertBook,
-    Notification,
-    plan_notifications,
-)
+from monitoring_assets.core.alerts.routing import ActionRequest, Alert, AlertBook
 from monitoring_assets.core.config import ModelConfig
 
 
