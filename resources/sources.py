@@ -77,9 +77,10 @@ class FileAdapter:
     """Parquet or CSV files: a file, a folder (Hive ``date=`` folders or plain files), or a
     pattern with ``{date}`` (YYYY-MM-DD), one file per day.
 
-    Every file is read at most once per adapter (one adapter serves one asset step, so a
-    single file holding every day is read once per run, not once per day). Every error
-    names the file; :meth:`origin` says which files a day's rows came from.
+    A file holding more than one day is read once per adapter and kept (one adapter
+    serves one asset step, so a single file of every day is read once per run, not once
+    per day). Every error names the file; :meth:`origin` says which files a day's rows
+    came from.
     """
 
     def __init__(self, model: ModelConfig):
@@ -87,12 +88,13 @@ class FileAdapter:
         self.model = model
         self.cfg: FileSource = model.source
         self._frames: dict[str, pd.DataFrame] = {}
-        self._days: dict[str, dict[dt.date, pd.DataFrame]] = {}
+        self._listed: dict[str, list[str]] = {}
+        self._days: dict[str, dict[dt.date, pd.DataFrame] | None] = {}
         self._origins: dict[tuple[str, dt.date | None], list[str]] = {}
 
     # ------------------------------------------------------------------ reading files
 
-    def _read_file(self, path: str, what: str) -> pd.DataFrame:
+    def _read_file(self, path: str, what: str, limit: int | None = None) -> pd.DataFrame:
         if os.path.getsize(path) == 0:
             raise SchemaError(f"{what} file {path} is empty")
         reader = "read_parquet" if self.cfg.format == "parquet" else "read_csv_auto"
@@ -100,7 +102,8 @@ class FileAdapter:
         opts = ", hive_partitioning = false" if reader == "read_parquet" else ""
         con = duckdb.connect()
         try:
-            frame = con.execute(f"SELECT * FROM {reader}(?{opts})", [path]).df()
+            cap = f" LIMIT {int(limit)}" if limit is not None else ""
+            frame = con.execute(f"SELECT * FROM {reader}(?{opts}){cap}", [path]).df()
         except duckdb.Error as exc:
             raise SchemaError(
                 f"{what} file {path} is not a readable {self.cfg.format} file: "
@@ -136,15 +139,19 @@ class FileAdapter:
             stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
         return stamps.dt.date
 
-    def _split_by_day(self, spec: str, files: list[str], what: str) -> dict[dt.date, pd.DataFrame]:
-        """Every file of ``spec`` read once and split by the day of its timestamps."""
+    def _split_by_day(
+        self, spec: str, files: list[str], what: str
+    ) -> dict[dt.date, pd.DataFrame] | None:
+        """Every file of ``spec`` read once and split by the day of its timestamps; None
+        when the files have no timestamp column."""
         if spec not in self._days:
             frame = self._read_files(files, what)
             where = f"{what} file(s) {', '.join(files)}"
             days = self._stamp_days(frame, where)
             if days is None:
-                self._days[spec] = {}
-                return self._days[spec]
+                self._frames[spec] = frame.drop(columns="_source_file", errors="ignore")
+                self._days[spec] = None
+                return None
             self._days[spec] = {
                 d: part.drop(columns="_source_file", errors="ignore").reset_index(drop=True)
                 for d, part in frame.groupby(days.to_numpy(), sort=False)
@@ -168,11 +175,10 @@ class FileAdapter:
             if by_timestamp:
                 self._check_day(frame, files, date, what)
             return frame
-        if "{date}" in spec:
+        if spec not in self._listed:
             # Plain substitution, not str.format: a path is data, not a format string.
-            files = self._files(spec.replace("{date}", DATE_GLOB), what)
-        else:
-            files = self._files(spec, what)
+            self._listed[spec] = self._files(spec.replace("{date}", DATE_GLOB), what)
+        files = self._listed[spec]
         if not by_timestamp:
             # One file (or folder) for every day: read once, kept for the other days.
             self._origins[(what, None)] = files
@@ -181,11 +187,11 @@ class FileAdapter:
                 self._frames[spec] = frame.drop(columns="_source_file", errors="ignore")
             return self._frames[spec]
         days = self._split_by_day(spec, files, what)
+        if days is None:
+            # No timestamp column: hand the rows over so the schema check names it.
+            self._origins[(what, date)] = files
+            return self._frames[spec]
         if date not in days:
-            if not days:
-                # No timestamp column: hand the rows over so the schema check names it.
-                self._origins[(what, date)] = files
-                return self._read_files(files, what).drop(columns="_source_file", errors="ignore")
             raise FileNotFoundError(
                 f"{what}: no row of {date} in {', '.join(files)} (by {self.model.columns.timestamp!r})"
             )
@@ -221,6 +227,18 @@ class FileAdapter:
         if not files:
             raise FileNotFoundError(f"{what}: no file at {path}")
         return files
+
+    def sample(self, what: str, rows: int = 1000) -> tuple[str, pd.DataFrame] | None:
+        """The first file of ``what`` (``inference`` or ``labels``) and its first ``rows``
+        rows, or None when no file exists yet."""
+        spec = self.cfg.inference if what == "inference" else self.cfg.labels
+        if not spec:
+            return None
+        try:
+            files = self._files(spec.replace("{date}", DATE_GLOB), what)
+        except FileNotFoundError:
+            return None
+        return files[0], self._read_file(files[0], what, limit=rows)
 
     # ------------------------------------------------------------------ the Source
 

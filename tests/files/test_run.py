@@ -141,6 +141,9 @@ def test_a_missing_reference_names_the_file(shop):
     with dg.instance_for_test() as instance:
         result = shop.run(instance, KEYS3[:1], ["reference_data"])
     assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    # A failure the asset raised with its own message, not an unexpected exception.
+    assert failure.step_failure_data.user_failure_data is not None
     assert str(shop.root / "reference.csv") in failure_text(result)
 
 
