@@ -256,9 +256,7 @@ class FileAdapter:
     def inference_day(self, date: dt.date) -> pd.DataFrame:
         return self._day(self.cfg.inference, date, "inference", by_timestamp=True)
 
-    def labels_day(
-        self, date: dt.date, ids: pd.Series | None = None
-    ) -> pd.DataFrame | None:
+    def labels_day(self, date: dt.date, ids: pd.Series | None = None) -> pd.DataFrame | None:
         """Labels of ``date``'s predictions. Without ``{date}`` in the labels path the
         file holds every day's labels: those of ``ids`` (the day's request ids; read from
         the inference source when not given) are the day's."""

@@ -228,13 +228,12 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
                 try:
                     day = source.inference_day(date)
                     frame = validate_inference(
-                        day, model, origin=_origin(f"inference_logs {date}", source, "inference", date)
+                        day,
+                        model,
+                        origin=_origin(f"inference_logs {date}", source, "inference", date),
                     )
                 except (SchemaError, FileNotFoundError) as exc:
-                    raise dg.Failure(
-                        description=str(exc),
-                        metadata={"partition": date.isoformat(), "model": model.name},
-                    ) from None
+                    raise _day_failure(exc, "inference_logs", model, date) from None
                 stats = frame[[model.columns.latency]] if model.columns.latency else frame[[]]
                 part = store.stage(model.name, "inference_logs", store.date_key(date), frame)
                 staged.append((date, part, stats))
@@ -298,7 +297,11 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
         partitions_def=graph.partitions_def,
         # The day's predictions first: a run whose inference_logs fail writes no labels,
         # and labels kept in one file are matched to the day by its stored request ids.
-        deps=[dg.AssetDep(graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping())],
+        deps=[
+            dg.AssetDep(
+                graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()
+            )
+        ],
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
             f"Labels of {model.name}'s predictions, keyed by the prediction day; they arrive "
@@ -325,13 +328,12 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
                     if labels is None:
                         labels = _no_labels(model)
                     labels = validate_labels(
-                        labels, model, origin=_origin(f"ground_truth {date}", source, "labels", date)
+                        labels,
+                        model,
+                        origin=_origin(f"ground_truth {date}", source, "labels", date),
                     )
                 except (SchemaError, FileNotFoundError) as exc:
-                    raise dg.Failure(
-                        description=str(exc),
-                        metadata={"partition": date.isoformat(), "model": model.name},
-                    ) from None
+                    raise _day_failure(exc, "ground_truth", model, date) from None
                 part = store.stage(model.name, "ground_truth", store.date_key(date), labels)
                 staged.append((date, part, len(labels), pending))
         except BaseException:
@@ -365,6 +367,16 @@ def _origin(what: str, source, kind: str, date: dt.date | None = None) -> str:
     origin = getattr(source, "origin", None)
     files = origin(kind, date) if origin else ""
     return f"{what} ({files})" if files else what
+
+
+def _day_failure(exc: Exception, asset: str, model: ModelConfig, date: dt.date) -> dg.Failure:
+    """A day's bad input as a run failure whose message names the partition."""
+    text = str(exc)
+    if date.isoformat() not in text:
+        text = f"{asset} {date}: {text}"
+    return dg.Failure(
+        description=text, metadata={"partition": date.isoformat(), "model": model.name}
+    )
 
 
 def _no_labels(model: ModelConfig) -> pd.DataFrame:

@@ -123,9 +123,7 @@ def _typed_label_profiles(files: list[str], target: str) -> dict[str, DatasetPro
         rel = con.read_parquet(files, hive_partitioning=True, union_by_name=True)
         if target not in rel.columns:
             return profile_partitions(files, {target: "categorical"}, partition_column="date")
-        frame = rel.select(
-            duckdb.ColumnExpression(target), duckdb.ColumnExpression("date")
-        ).df()
+        frame = rel.select(duckdb.ColumnExpression(target), duckdb.ColumnExpression("date")).df()
     finally:
         con.close()
     typed = pd.DataFrame(

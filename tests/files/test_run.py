@@ -54,12 +54,16 @@ def test_all_null_and_all_inf_columns_are_left_out_of_the_report(shop):
         for key in KEYS3[:2]:  # one-day runs always write the report
             result = shop.run(instance, [key], assets)
             assert result.success, failure_text(result)
-            mat = instance.fetch_materializations(
-                dg.AssetRecordsFilter(
-                    asset_key=dg.AssetKey(["shop", "drift_report"]), asset_partitions=[key]
-                ),
-                limit=1,
-            ).records[0].asset_materialization
+            mat = (
+                instance.fetch_materializations(
+                    dg.AssetRecordsFilter(
+                        asset_key=dg.AssetKey(["shop", "drift_report"]), asset_partitions=[key]
+                    ),
+                    limit=1,
+                )
+                .records[0]
+                .asset_materialization
+            )
             assert mat.metadata["report_written"].value is True
             excluded[key] = mat.metadata["excluded_columns"].value
     assert list(excluded[KEYS3[0]]) == ["price"]
@@ -155,8 +159,16 @@ def test_ground_truth_of_single_file_labels_reads_the_stored_ids_not_the_source(
         (shop.root / "inference.csv").unlink()
         result = shop.run(instance, KEYS3, ["ground_truth"])
         assert result.success, failure_text(result)
-    stored = {
-        f.parent.name: len(pd.read_parquet(f)) for f in _gt_files(shop)
-    }
+    stored = {f.parent.name: len(pd.read_parquet(f)) for f in _gt_files(shop)}
     assert stored == {f"date={k}": 100 for k in KEYS3}
     assert dt.date.fromisoformat(KEYS3[0]) == days(1)[0]
+
+
+def test_an_unreadable_single_file_names_file_and_partition(shop):
+    shop.model_file(make_files(shop.root, 2, 50, fmt="csv", layout="single"))
+    (shop.root / "inference.csv").write_bytes(b"")
+    with dg.instance_for_test() as instance:
+        result = shop.run(instance, KEYS3[:2], ["inference_logs"])
+    text = failure_text(result)
+    assert f"inference_logs {KEYS3[0]}:" in text and str(shop.root / "inference.csv") in text
+    assert "is empty" in text
