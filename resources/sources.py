@@ -91,6 +91,7 @@ class FileAdapter:
         self._listed: dict[str, list[str]] = {}
         self._days: dict[str, dict[dt.date, pd.DataFrame] | None] = {}
         self._origins: dict[tuple[str, dt.date | None], list[str]] = {}
+        self._label_ids: dict[str, pd.Series] = {}  # one file of every day's labels: its ids
 
     # ------------------------------------------------------------------ reading files
 
@@ -272,7 +273,9 @@ class FileAdapter:
             if id_col in labels:  # else the schema check names the missing column
                 if ids is None:
                     ids = self.inference_day(date)[id_col]
-                labels = labels[labels[id_col].astype(str).isin(set(ids.astype(str)))]
+                if self.cfg.labels not in self._label_ids:
+                    self._label_ids[self.cfg.labels] = labels[id_col].astype(str)
+                labels = labels[self._label_ids[self.cfg.labels].isin(set(ids.astype(str)))]
         arrived_col = self.cfg.label_timestamp
         if arrived_col and arrived_col in labels:
             arrived = pd.to_datetime(labels[arrived_col])
