@@ -60,16 +60,9 @@ def _ui(args) -> int:
 
 
 def _validate(args) -> int:
-    from monitoring_assets.core.config import ConfigError, load_project
+    from monitoring_assets.cli.validate import validate
 
-    try:
-        project = load_project(args.models)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    for m in project.models:
-        print(f"{m.name} {m.version}: {len(m.features)} features, source {m.source.kind}")
-    return 0
+    return validate(args.models)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -178,7 +178,11 @@ class FileSource(Strict):
 
     ``inference`` and ``labels`` are a file, a directory (Hive ``date=YYYY-MM-DD``
     folders or plain files), or a pattern containing ``{date}`` (one file per day).
-    Without ``{date}``, a day's rows are those whose timestamp falls on that day.
+    Without ``{date}``, a day's rows are those whose timestamp falls on that day. A
+    ``{date}`` file holding rows of other days is an error, unless
+    ``split_by_timestamp`` is set: then every file of the pattern is read and a day's
+    rows are those whose timestamp falls on it, wherever they are stored. ``{date}``
+    is the only placeholder; ``reference`` has none.
     """
 
     kind: Literal["files"] = "files"
@@ -189,6 +193,17 @@ class FileSource(Strict):
     label_timestamp: ColumnName | None = Field(
         None, description="column holding when a label arrived; default: date + label delay"
     )
+    split_by_timestamp: bool = Field(
+        False, description="{date} files: assign rows to days by timestamp, not by file"
+    )
+
+    @field_validator("reference")
+    @classmethod
+    def _reference_has_no_date(cls, path: str) -> str:
+        # Other braces are refused by PathText; the reference is one snapshot, not per day.
+        if "{date}" in path:
+            raise ValueError(f"source.reference {path!r} is one file: it takes no {{date}}")
+        return path
 
 
 Source = Annotated[SimulatorSource | FileSource, Field(discriminator="kind")]
