@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from monitoring_assets.core.config import ConfigError, FileSource, ModelConfig, load_project
+from monitoring_assets.core.retraining import retraining_note
 from monitoring_assets.core.schema import SchemaError, inference_columns, validate_inference
 
 
@@ -26,6 +27,11 @@ def validate(models: str | None) -> int:
         print(f"{m.name} {m.version}: {len(m.features)} features, source {m.source.kind}")
         if isinstance(m.source, FileSource):
             problems += check_files(m)
+        note = retraining_note(m)
+        if note and note.startswith("retraining: BROKEN"):
+            problems += _bad(note)
+        elif note:
+            print(f"  note {note}")
     if problems:
         print(f"{problems} problem(s) found", file=sys.stderr)
         return 2

@@ -80,3 +80,22 @@ def test_inference_files_without_a_declared_column_are_named(files, capsys):
     code, _, err = _validate(path, capsys)
     assert code == 2
     assert f"inference file {inf} lacks declared column(s) ['channel']" in err
+
+
+def test_a_files_model_without_a_trainer_is_told_retraining_is_off(files, capsys):
+    path = make_files(files, 1, 20)
+    code, out, err = _validate(path, capsys)
+    assert code == 0, err
+    assert "note retraining: off" in out and "training: {entry_point" in out
+
+
+def test_a_trainer_that_does_not_import_fails_validate(files, capsys):
+    path = make_files(files, 1, 20)
+    text = path.read_text()
+    assert "    source:" in text
+    path.write_text(
+        text.replace("    source:", "    training: {entry_point: 'no_such_pkg.mod:fit'}\n    source:", 1)
+    )
+    code, _, err = _validate(path, capsys)
+    assert code == 2
+    assert "retraining: BROKEN" in err and "no_such_pkg" in err
