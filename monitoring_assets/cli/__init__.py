@@ -14,6 +14,7 @@ from monitoring_assets.core.home import HOME_ENV, Home
 # Modules that add their own subcommands with add_cli(subparsers), imported when present.
 PLUGINS = (
     "monitoring_assets.cli.alerts",
+    "monitoring_assets.cli.init",
     "monitoring_assets.observability.exporter",
     "monitoring_assets.streaming.cli",
 )
