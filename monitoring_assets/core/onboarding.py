@@ -463,6 +463,13 @@ def infer(
         taken.add(roles["target"].column)
     else:
         take("target", {c: s for c, s in ref.frame.items() if c not in exclude and c not in taken}, ref.where)
+        if "target" not in roles and log is not None and "target" not in given:
+            only_ref = [c for c in ref.frame.columns if c not in exclude and c not in log.frame.columns]
+            if len(only_ref) == 1 and ref.frame[only_ref[0]].notna().any():
+                roles["target"] = Role(
+                    only_ref[0], f"the only column of {ref.where} that the logs lack"
+                )
+                taken.add(only_ref[0])
     if "target" not in roles:
         roles["target"] = Role(None, "no labels given and none found in the reference")
     # Features: the reference's other columns (that the logs have too).
