@@ -106,6 +106,7 @@ def freshness_events(
             severity=tier_severity(fr.tier),
             timestamp=now,
             partition=pk,
+            present=True,  # a day missing now is news, however old the day
             metadata={
                 "missing_partitions": len(missing),
                 "deadline_hours": fr.deadline.total_seconds() / 3600,
@@ -167,7 +168,9 @@ def alert_tick(
     state_map = {s.fingerprint: (s.partition_key, s.passed) for s in store.states()}
     events += freshness_events(instance, models, policy, state_map, t)
 
-    recorded = record_events(store, policy, by_name, events, t)
+    # A full batch means more evaluations are waiting: backfill summaries wait for them.
+    caught_up = len(records) < batch
+    recorded = record_events(store, policy, by_name, events, t, caught_up=caught_up)
     result.changed = recorded.alerts
     result.notifications = recorded.notifications
 
@@ -213,12 +216,14 @@ def _actions(
 def _observations(store: AlertStore, changed: list[Alert]) -> list[dg.AssetObservation]:
     out = []
     for model in sorted({a.model for a in changed}):
-        firing = store.list_alerts(model=model, status="firing", limit=1000)
+        firing = store.list_alerts(model=model, status="firing", limit=None)
         counts = {t: sum(1 for a in firing if a.tier == t) for t in TIERS}
         rows = "\n".join(
-            f"| `{a.alert_id}` | {a.tier} | {a.asset_key} | {a.check_name} | {a.partition_key} |"
+            f"| `{a.alert_id}` | {a.tier} | {a.asset_key} | {a.check_name} | {a.episode} |"
             for a in firing[:20]
         )
+        if len(firing) > 20:
+            rows += f"\n\n… and {len(firing) - 20} more: `driftwarden alerts list --model {model}`"
         out.append(
             dg.AssetObservation(
                 asset_key=[model, ALERTS_ASSET],
@@ -228,7 +233,7 @@ def _observations(store: AlertStore, changed: list[Alert]) -> list[dg.AssetObser
                     "open_info": counts["info"],
                     "changed": sum(1 for a in changed if a.model == model),
                     "open_alerts": dg.MetadataValue.md(
-                        "| id | tier | asset | check | partition |\n|---|---|---|---|---|\n" + rows
+                        "| id | tier | asset | check | episode |\n|---|---|---|---|---|\n" + rows
                     ),
                 },
             )

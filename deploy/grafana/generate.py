@@ -116,7 +116,8 @@ def _drift_thresholds(t: Thresholds) -> ThresholdsConfig:
 
 
 def _accuracy_thresholds(t: Thresholds) -> ThresholdsConfig:
-    return _thresholds("red", (t.performance.accuracy_floor, "green"))
+    floor = t.performance.accuracy_floor
+    return _thresholds("red", (floor, "green")) if floor is not None else _thresholds("green")
 
 
 def _missing_thresholds(t: Thresholds) -> ThresholdsConfig:
@@ -213,7 +214,12 @@ def overview(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
         stat.Panel()
         .title("Accuracy (realized)")
         .description(
-            f"Accuracy of the latest labelled partition; red below the {t.performance.accuracy_floor:g} floor."
+            "Accuracy of the latest labelled partition; "
+            + (
+                f"red below the {t.performance.accuracy_floor:g} floor."
+                if t.performance.accuracy_floor is not None
+                else "the alert level is the per-day calibrated band (accuracy_above_floor)."
+            )
         )
         .with_target(_query(f"max by (model) ({m.ACCURACY.name}{{{MODEL}}})", "{{model}}"))
         .thresholds(_accuracy_thresholds(t))

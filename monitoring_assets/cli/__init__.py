@@ -15,6 +15,7 @@ from monitoring_assets.core.home import HOME_ENV, Home
 PLUGINS = (
     "monitoring_assets.cli.alerts",
     "monitoring_assets.cli.init",
+    "monitoring_assets.cli.run",
     "monitoring_assets.observability.exporter",
     "monitoring_assets.streaming.cli",
 )

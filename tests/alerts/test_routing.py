@@ -9,7 +9,7 @@ from monitoring_assets.core.alerts.policy import AlertPolicy
 from monitoring_assets.core.alerts.routing import AlertBook, plan_notifications
 from tests.alerts.conftest import toy_model
 
-T0 = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+T0 = dt.datetime(2026, 6, 4, 12, 0, tzinfo=dt.UTC)  # partitions 2026-06-02.. are live
 
 
 def ev(i, check, passed, pk="2026-06-02", asset="data_drift", severity="WARN", model="toy"):

@@ -35,6 +35,7 @@ from monitoring_assets.core.alerts.channels import REASON_LIMIT, Channel, Delive
 from monitoring_assets.core.alerts.lineage import stable_id
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, tier_at_least
 from monitoring_assets.core.alerts.routing import (
+    BACKFILL_PENDING,
     ActionRequest,
     Alert,
     CheckState,
@@ -95,6 +96,7 @@ def alert_to_row(alert: Alert) -> dict[str, Any]:
         elif f.name in _TS_COLUMNS:
             value = _naive(value)
         row[f.name] = value
+    row["duration_days"] = alert.duration_days
     return row
 
 
@@ -107,7 +109,13 @@ def row_to_alert(row: Mapping[str, Any]) -> Alert:
             value = json.loads(value) if value else ({} if f.name == "lineage" else [])
         elif f.name in _TS_COLUMNS:
             value = _aware(value)
-        elif f.name in ("trigger_event_id", "last_event_id", "failures", "notify_count"):
+        elif f.name in (
+            "trigger_event_id",
+            "last_event_id",
+            "failures",
+            "notify_count",
+            "failing_partitions",
+        ):
             value = int(value or 0)
         elif f.name == "resolve_event_id":
             value = int(value) if value is not None else None
@@ -161,8 +169,17 @@ class AlertStore:
         self._migrated = False
 
     def migrate(self) -> None:
+        """Create the alert tables, and add the ``alerts`` columns an older table lacks.
+
+        Postgres adds them in its own migrate; DuckDB only creates missing tables.
+        An added episode column stays NULL on older rows (their onset was not recorded).
+        """
         if not self._migrated:
             self.warehouse.migrate(ALERT_TABLES)
+            have = set(self.warehouse.query("SELECT * FROM alerts LIMIT 0").columns)
+            for col, typ in ALERTS.columns.items():
+                if col not in have:
+                    self.warehouse.execute(f"ALTER TABLE alerts ADD COLUMN {col} {typ}")
             self._migrated = True
 
     # ------------------------------------------------------------------ alert state
@@ -172,6 +189,14 @@ class AlertStore:
         self.migrate()
         df = self.warehouse.query(
             "SELECT * FROM alerts WHERE status = 'firing' OR NOT resolve_notified"
+        )
+        return [row_to_alert(r) for r in df.to_dict("records")]
+
+    def pending_backfill(self) -> list[Alert]:
+        """Episodes that opened on history and await their backfill summary."""
+        self.migrate()
+        df = self.warehouse.query(
+            "SELECT * FROM alerts WHERE backfill_group = ?", [BACKFILL_PENDING]
         )
         return [row_to_alert(r) for r in df.to_dict("records")]
 
@@ -435,23 +460,32 @@ class AlertStore:
     # ------------------------------------------------------------------ reading
 
     def list_alerts(
-        self, model: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        model: str | None = None,
+        status: str | None = None,
+        limit: int | None = 50,
+        since: dt.date | None = None,
     ) -> list[Alert]:
-        """Newest alerts first, optionally filtered by model and status."""
+        """Newest alerts first, optionally filtered (see :meth:`count_alerts`); ``limit``
+        None: all of them."""
         self.migrate()
-        where, params = [], []
-        if model:
-            where.append("model = ?")
-            params.append(model)
-        if status:
-            where.append("status = ?")
-            params.append(status)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        df = self.warehouse.query(
-            f"SELECT * FROM alerts {clause} ORDER BY opened_at DESC, alert_id LIMIT ?",
-            [*params, limit],
-        )
+        clause, params = _alert_filter(model, status, since)
+        sql = f"SELECT * FROM alerts {clause} ORDER BY opened_at DESC, alert_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        df = self.warehouse.query(sql, params)
         return [row_to_alert(r) for r in df.to_dict("records")]
+
+    def count_alerts(
+        self, model: str | None = None, status: str | None = None, since: dt.date | None = None
+    ) -> int:
+        """How many alerts match: of ``model``, in ``status``, and with a latest failing
+        partition on or after ``since`` (an unpartitioned alert: last failing on or after)."""
+        self.migrate()
+        clause, params = _alert_filter(model, status, since)
+        df = self.warehouse.query(f"SELECT count(*) AS n FROM alerts {clause}", params)
+        return int(df["n"].iloc[0])
 
     def get_alert(self, alert_id: str) -> Alert | None:
         """One alert by id (a unique prefix is enough)."""
@@ -488,6 +522,25 @@ class AlertStore:
         return self.warehouse.query(
             "SELECT * FROM alert_actions WHERE alert_id = ?", [alert.alert_id]
         )
+
+
+def _alert_filter(
+    model: str | None, status: str | None, since: dt.date | None
+) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if model:
+        where.append("model = ?")
+        params.append(model)
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if since is not None:
+        where.append(
+            "(partition_key >= ? OR (coalesce(partition_key, '') = '' AND last_seen_at >= ?))"
+        )
+        params += [since.isoformat(), dt.datetime.combine(since, dt.time())]
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 
 # --------------------------------------------------------------------------- delivery

@@ -1,10 +1,12 @@
 """The alert state machine and notification planning (plain Python, no Dagster import).
 
 An *alert* is one episode of a failing condition, identified by its fingerprint
-(model, asset, check): it opens on a failed evaluation, follows later failures
-(a persisting failure stays one alert) and resolves on a passing evaluation of
+(model, asset, check): it opens on a failed evaluation (its onset partition),
+follows later failures (a persisting failure stays one alert; ``partition_key``
+moves to the latest failing partition) and resolves on a passing evaluation of
 the same or a later partition. Evaluations of older partitions than the newest
-seen for that check (a backfill of history) do not change the current state.
+seen for that check do not change the current state. See
+:mod:`~monitoring_assets.core.alerts.episodes` for onset, latest, count and duration.
 
 Planning turns alerts into :class:`Notification` s: new alerts grouped by the
 policy's grouping fields (one message per channel), re-notifications after the
@@ -18,6 +20,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitoring_assets.core.alerts.episodes import (
+    duration_days,
+    episode_fields,
+    episode_text,
+    is_history,
+)
 from monitoring_assets.core.alerts.lineage import CheckEvent, build_lineage, stable_id, summarize
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, tier_at_least, tier_severity
 from monitoring_assets.core.config import ModelConfig
@@ -25,6 +33,8 @@ from monitoring_assets.core.retraining import FailedCheck, retraining_decision, 
 
 # Channels whose own systems repeat and escalate; a re-notification would only re-trigger.
 _NO_RENOTIFY = {"pagerduty"}
+#: ``Alert.backfill_group`` of an episode that opened on history and awaits its summary.
+BACKFILL_PENDING = "pending"
 
 
 @dataclass
@@ -37,7 +47,7 @@ class Alert:
     model_version: str
     asset_key: str
     check_name: str
-    partition_key: str
+    partition_key: str  # the latest failing partition
     severity: str
     tier: str
     status: str  # 'firing' | 'resolved'
@@ -60,10 +70,25 @@ class Alert:
     summary: str = ""
     lineage: dict[str, Any] = field(default_factory=dict)
     action: str = ""
+    onset_partition: str = ""  # the first failing partition
+    failing_partitions: int = 1  # distinct failing partitions (``failures`` counts evaluations)
+    resolved_partition: str = ""  # the passing partition that resolved it
+    # '' (paged as usual), 'pending' (history: waits for its backfill summary) or the
+    # group id of the backfill summary that reported it.
+    backfill_group: str = ""
 
     @property
     def firing(self) -> bool:
         return self.status == "firing"
+
+    @property
+    def duration_days(self) -> int | None:
+        return duration_days(self)
+
+    @property
+    def episode(self) -> str:
+        """Onset, latest, count and duration in words."""
+        return episode_text(self)
 
 
 @dataclass
@@ -159,6 +184,8 @@ class AlertBook:
             # A persisting failure: same alert, newest evidence; escalate, never de-escalate.
             alert.last_seen_at = event.timestamp
             alert.last_event_id = event.event_id
+            if (event.partition or "") != alert.partition_key:
+                alert.failing_partitions += 1
             alert.partition_key = event.partition or ""
             alert.failures += 1
             alert.lineage = lineage
@@ -190,7 +217,10 @@ class AlertBook:
             last_event_id=event.event_id,
             summary=summarize(lineage),
             lineage=lineage,
+            onset_partition=event.partition or "",
         )
+        if not event.present and is_history(event.partition, self.policy.page_window, now):
+            alert.backfill_group = BACKFILL_PENDING
         self.open[event.fingerprint] = alert
         changes.alerts[alert.alert_id] = alert
         action = self._action_for(alert, model)
@@ -202,6 +232,7 @@ class AlertBook:
         if alert is None:
             return
         alert.status = "resolved"
+        alert.resolved_partition = event.partition or ""
         alert.resolved_at = event.timestamp
         alert.resolve_event_id = event.event_id
         changes.alerts[alert.alert_id] = alert
@@ -251,6 +282,9 @@ def plan_notifications(
     """Decide which messages to send now and update the alerts' notification fields.
 
     ``alerts`` are the firing alerts plus resolved ones not yet announced;
+    a firing alert that opened on history (``backfill_group`` set) is not announced while
+    its latest failing partition is history too (older than the policy's ``page_window``):
+    its backfill summary reports it;
     ``last_notified`` maps fingerprints to the time of their last message (for the
     cooldown); ``open_groups`` are notify groups that still have a firing alert (a
     group's PagerDuty incident resolves only when all its alerts have).
@@ -279,6 +313,8 @@ def plan_notifications(
         if silent or quiet:
             continue
         if alert.notified_at is None:
+            if alert.backfill_group and is_history(alert.partition_key, policy.page_window, now):
+                continue
             if alert.opened_at + policy.grouping.wait > now:
                 continue
             last = last_notified.get(alert.fingerprint)
@@ -340,8 +376,7 @@ def _payload(
     partitions = sorted({a.partition_key for a in group if a.partition_key})
     verb = {"firing": "FIRING", "renotify": "STILL FIRING", "resolved": "RESOLVED"}[kind]
     title = (
-        f"[{verb}] {tiers[0]} · {', '.join(models)}"
-        + (f" · {', '.join(partitions)}" if partitions else "")
+        f"[{verb}] {tiers[0]} · {', '.join(models)} · {_group_episode(group)}"
         + f" · {len(group)} check{'s' if len(group) != 1 else ''}"
     )
     return {
@@ -358,8 +393,24 @@ def _payload(
     }
 
 
+def _group_episode(group: list[Alert]) -> str:
+    """The episode of a one-alert message; the span of a group's onsets and latest partitions."""
+    if len(group) == 1:
+        return group[0].episode
+    onsets = sorted(a.onset_partition for a in group if a.onset_partition)
+    latest = sorted(a.partition_key for a in group if a.partition_key)
+    if not latest:
+        return "unpartitioned"
+    onset = f"since {onsets[0]} (earliest onset), " if onsets else ""
+    return f"{onset}latest {latest[-1]}"
+
+
 def alert_payload(a: Alert, summary: str | None = None) -> dict[str, Any]:
-    """One alert as it appears in a message payload (every channel renders from this)."""
+    """One alert as it appears in a message payload (every channel renders from this).
+
+    Its ``summary`` (``summary`` or the alert's own) ends with the episode: onset,
+    latest, count and duration.
+    """
     return {
         "alert_id": a.alert_id,
         "fingerprint": a.fingerprint,
@@ -372,10 +423,11 @@ def alert_payload(a: Alert, summary: str | None = None) -> dict[str, Any]:
         "tier": a.tier,
         "status": a.status,
         "owners": a.owners,
-        "summary": a.summary if summary is None else summary,
+        "summary": f"{a.summary if summary is None else summary} · {a.episode}",
         "opened_at": a.opened_at.isoformat(),
         "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
         "lineage": a.lineage,
+        **episode_fields(a),
     }
 
 
