@@ -586,6 +586,16 @@ def render(o: Onboarding, absolute: bool = True) -> str:
         )
         lines.append("    allow_extra_columns: true")
     lines.append(f"    start_date: {o.start_date.isoformat()}  # {o.start_how}")
+    if o.logs is not None and o.logs.dates:
+        last = o.logs.dates[-1]
+        lines.append(
+            f"    # the logs found run {o.logs.dates[0]} .. {last} ({len(o.logs.dates)} files); "
+            "days after them are due daily"
+        )
+        lines.append(
+            f"    # end_date: {(last + dt.timedelta(days=1)).isoformat()}  "
+            "# uncomment to monitor only those days"
+        )
     lines.append("    source:")
     lines.append("      kind: files")
     lines.append(f"      format: {o.reference.fmt}")
