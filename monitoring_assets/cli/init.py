@@ -88,9 +88,7 @@ def add_cli(sub) -> None:
     )
     p.add_argument("--name", required=True, help="the model's name")
     p.add_argument("--reference", required=True, help="reference file (Parquet or CSV)")
-    p.add_argument(
-        "--logs", help="inference logs: a file, a folder or a pattern with {date}"
-    )
+    p.add_argument("--logs", help="inference logs: a file, a folder or a pattern with {date}")
     p.add_argument("--labels", help="labels: a file, a folder or a pattern with {date}")
     p.add_argument(
         "-o", "--output", help="model file to write (default: NAME.yaml; '-' for stdout)"

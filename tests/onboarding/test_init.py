@@ -35,9 +35,12 @@ def test_init_writes_a_model_file_that_validates(tmp_path, capsys, fmt):
     out = tmp_path / "fraud.yaml"
     rc = init(
         tmp_path,
-        "--logs", str(root / "logs" / f"{{date}}.{fmt}"),
-        "--labels", str(root / "labels" / f"{{date}}.{fmt}"),
-        "-o", str(out),
+        "--logs",
+        str(root / "logs" / f"{{date}}.{fmt}"),
+        "--labels",
+        str(root / "labels" / f"{{date}}.{fmt}"),
+        "-o",
+        str(out),
         fmt=fmt,
     )
     assert rc == 0, capsys.readouterr().err
@@ -95,10 +98,20 @@ def test_missing_share_and_inferred_roles_are_comments(tmp_path, files, capsys):
 
 def test_a_role_given_by_flag_is_taken_and_said(tmp_path, files, capsys):
     out = tmp_path / "m.yaml"
-    assert init(
-        tmp_path, "--logs", str(files / "logs/{date}.parquet"), "--probability", "score",
-        "--latency", "latency_ms", "-o", str(out),
-    ) == 0
+    assert (
+        init(
+            tmp_path,
+            "--logs",
+            str(files / "logs/{date}.parquet"),
+            "--probability",
+            "score",
+            "--latency",
+            "latency_ms",
+            "-o",
+            str(out),
+        )
+        == 0
+    )
     text = out.read_text()
     assert 'probability: "score"  # given with --probability' in text
 
@@ -116,10 +129,22 @@ def test_two_candidates_for_a_role_are_an_error_asking_for_the_flag(tmp_path, fi
     assert "more than one column could be the timestamp" in err
     assert "'event_time'" in err and "'eventtime'" in err and "--timestamp COLUMN" in err
     assert not out.exists()
-    assert init(
-        tmp_path, "--logs", str(files / "logs/{date}.parquet"), "--timestamp", "event_time",
-        "--exclude", "created_at", "--exclude", "eventtime", "-o", str(out),
-    ) == 0
+    assert (
+        init(
+            tmp_path,
+            "--logs",
+            str(files / "logs/{date}.parquet"),
+            "--timestamp",
+            "event_time",
+            "--exclude",
+            "created_at",
+            "--exclude",
+            "eventtime",
+            "-o",
+            str(out),
+        )
+        == 0
+    )
 
 
 def test_a_reference_without_the_prediction_says_it_needs_one(tmp_path, files, capsys):
@@ -171,10 +196,18 @@ def test_not_parquet_or_csv_and_empty_glob_are_named(tmp_path, files, capsys):
 def test_labels_without_the_id_are_named(tmp_path, files, capsys):
     for p in sorted((files / "labels").iterdir()):
         pd.read_parquet(p).rename(columns={"request_id": "rid"}).to_parquet(p)
-    assert init(
-        tmp_path, "--logs", str(files / "logs/{date}.parquet"),
-        "--labels", str(files / "labels/{date}.parquet"), "-o", "-",
-    ) == 2
+    assert (
+        init(
+            tmp_path,
+            "--logs",
+            str(files / "logs/{date}.parquet"),
+            "--labels",
+            str(files / "labels/{date}.parquet"),
+            "-o",
+            "-",
+        )
+        == 2
+    )
     assert "have no id column 'request_id'" in capsys.readouterr().err
 
 
@@ -185,7 +218,9 @@ def test_labels_without_the_id_are_named(tmp_path, files, capsys):
         (lambda n, rng: rng.integers(0, 4, n), "multiclass_classification"),
     ],
 )
-def test_a_task_the_model_file_does_not_accept_yet_is_refused(tmp_path, files, capsys, target, task):
+def test_a_task_the_model_file_does_not_accept_yet_is_refused(
+    tmp_path, files, capsys, target, task
+):
     rng = np.random.default_rng(0)
     for p in sorted((files / "labels").iterdir()):
         df = pd.read_parquet(p)
@@ -194,8 +229,13 @@ def test_a_task_the_model_file_does_not_accept_yet_is_refused(tmp_path, files, c
     from monitoring_assets.core.onboarding import supported_tasks
 
     rc = init(
-        tmp_path, "--logs", str(files / "logs/{date}.parquet"),
-        "--labels", str(files / "labels/{date}.parquet"), "-o", "-",
+        tmp_path,
+        "--logs",
+        str(files / "logs/{date}.parquet"),
+        "--labels",
+        str(files / "labels/{date}.parquet"),
+        "-o",
+        "-",
     )
     if task in supported_tasks():  # the schema learnt it: the file names it
         assert rc == 0 and f"task: {task}" in capsys.readouterr().out

@@ -54,7 +54,11 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     env.pop("PYTHONPATH", None)
     work = tmp_path / "elsewhere"
     work.mkdir()
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist", src], work, env)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist", src],
+        work,
+        env,
+    )
     wheels = list((tmp_path / "dist").glob("driftwarden-*.whl"))
     assert len(wheels) == 1
 
@@ -62,12 +66,15 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     _run([sys.executable, "-m", "venv", venv], work, env)
     py = venv / "bin" / "python"
     purelib = Path(
-        _run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], work, env)
-        .stdout.strip()
+        _run(
+            [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], work, env
+        ).stdout.strip()
     )
     (purelib / "test_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     _run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheels[0]], work, env)
-    where = _run([py, "-c", "import monitoring_assets; print(monitoring_assets.__file__)"], work, env)
+    where = _run(
+        [py, "-c", "import monitoring_assets; print(monitoring_assets.__file__)"], work, env
+    )
     assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout
 
     exe = venv / "bin" / "driftwarden"
@@ -83,9 +90,18 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     data = write_files(tmp_path / "data", rows=200, days=2)
     init = _run(
         [
-            exe, "init", "--name", "fraud", "--reference", data / "reference.parquet",
-            "--logs", data / "logs" / "{date}.parquet",
-            "--labels", data / "labels" / "{date}.parquet", "-o", "fraud.yaml",
+            exe,
+            "init",
+            "--name",
+            "fraud",
+            "--reference",
+            data / "reference.parquet",
+            "--logs",
+            data / "logs" / "{date}.parquet",
+            "--labels",
+            data / "labels" / "{date}.parquet",
+            "-o",
+            "fraud.yaml",
         ],
         work,
         env,
