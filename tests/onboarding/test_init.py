@@ -263,3 +263,20 @@ def test_no_logs_starts_today_and_says_so(tmp_path, files, capsys):
     # Nothing to tell the target by: the default name, said so, and no silent pick.
     assert "target: target  # no labels given" in text
     assert "is_fraud" in text  # listed, as a feature, for the reader to judge
+
+
+def test_odd_column_names_stay_in_their_comments(tmp_path, files, capsys):
+    ref = pd.read_parquet(files / "reference.parquet")
+    ref["free\nform # text"] = ref["note"]
+    ref.to_parquet(files / "reference.parquet")
+    out = tmp_path / "m.yaml"
+    assert init(tmp_path, "-o", str(out)) == 0, capsys.readouterr().err
+    assert "#   free\\nform # text: free text" in out.read_text()
+    assert main(["validate", str(out)]) == 0
+
+
+def test_a_pattern_starting_with_the_date_is_made_absolute(tmp_path, files, monkeypatch, capsys):
+    monkeypatch.chdir(files / "logs")
+    assert init(tmp_path, "--logs", "{date}.parquet", "-o", str(tmp_path / "m.yaml")) == 0
+    source = _model(tmp_path / "m.yaml")["source"]
+    assert source["inference"] == f"{files / 'logs'}/{{date}}.parquet"

@@ -258,11 +258,10 @@ def render(o: Onboarding, absolute: bool = True) -> str:
         if not absolute:
             return p
         head, sep, tail = p.partition("{date}")
-        return (
-            str(Path(head).resolve()) + ("/" if head.endswith("/") else "") + sep + tail
-            if sep
-            else str(Path(p).resolve())
-        )
+        if not sep:
+            return str(Path(p).resolve())
+        folder = not head or head.endswith("/")
+        return str(Path(head or ".").resolve()) + ("/" if folder else "") + sep + tail
 
     ref_rows = len(o.reference.frame)
     lines = [
@@ -328,4 +327,9 @@ def render(o: Onboarding, absolute: bool = True) -> str:
         )
     if o.labels is not None:
         lines.append(f"      labels: {_q(path(o.labels.spec))}")
-    return "\n".join(lines) + "\n"
+    # Column names and paths are data: a comment must stay on its line.
+    return "\n".join(_printable(line) for line in lines) + "\n"
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
