@@ -58,7 +58,7 @@ def main() -> None:
 
         def init():
             text = render(infer("fraud", str(root / "reference.parquet"), logs, labels))
-            _check(text, "fraud")
+            _check(text, "fraud.yaml")
 
         base_in = best(read_only, args.repeat)
         init_in = best(init, args.repeat)

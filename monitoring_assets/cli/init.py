@@ -19,14 +19,18 @@ from pathlib import Path
 from monitoring_assets.core.onboarding import ROLES, OnboardingError, infer, render
 
 
-def _check(text: str, name: str) -> None:
-    """Load the text as the model file it will be (raises ConfigError naming the key)."""
-    from monitoring_assets.core.config import load_project
+def _check(text: str, shown: str) -> None:
+    """Load the text as the model file it will be; a ConfigError names the key and line
+    of the file as ``shown``."""
+    from monitoring_assets.core.config import ConfigError, load_project
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{name}.yaml"
+        path = Path(tmp) / "model.yaml"
         path.write_text(text)
-        load_project(path)
+        try:
+            load_project(path)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace(str(path), shown)) from None
 
 
 def _write(text: str, out: Path) -> None:
@@ -60,7 +64,7 @@ def run_init(args) -> int:
             exclude=tuple(args.exclude or ()),
         )
         text = render(onboarding)
-        _check(text, args.name)
+        _check(text, str(out) if out is not None else "<stdout>")
     except (OnboardingError, ConfigError) as exc:
         print(f"driftwarden init: {exc}", file=sys.stderr)
         return 2
@@ -95,7 +99,10 @@ def add_cli(sub) -> None:
     )
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument(
-        "--exclude", action="append", metavar="COLUMN", help="a reference column to leave out"
+        "--exclude",
+        action="append",
+        metavar="COLUMN",
+        help="a column to leave out: neither a feature nor a role (repeatable)",
     )
     for role in ROLES:
         p.add_argument(f"--{role}", metavar="COLUMN", help=f"the {role} column (else inferred)")

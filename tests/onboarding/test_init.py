@@ -280,3 +280,13 @@ def test_a_pattern_starting_with_the_date_is_made_absolute(tmp_path, files, monk
     assert init(tmp_path, "--logs", "{date}.parquet", "-o", str(tmp_path / "m.yaml")) == 0
     source = _model(tmp_path / "m.yaml")["source"]
     assert source["inference"] == f"{files / 'logs'}/{{date}}.parquet"
+
+
+def test_a_name_the_model_file_refuses_is_named_with_the_file_it_would_write(
+    tmp_path, files, capsys
+):
+    out = tmp_path / "m.yaml"
+    assert init(tmp_path, "-o", str(out), name="Fraud Model") == 2
+    err = capsys.readouterr().err
+    assert f"{out}:5: models.0.name" in err and "'Fraud Model'" in err
+    assert not out.exists()
