@@ -35,9 +35,9 @@ from dagster._core.storage.runs import SqliteRunStorage
 
 from monitoring_assets.core.home import Home
 
-# The repository's dagster.yaml is the instance template (installed editable, the
-# package sits beside it).
-INSTANCE_TEMPLATE = Path(__file__).resolve().parents[1] / "dagster.yaml"
+# The instance template: the repository's dagster.yaml, which the package links to
+# (monitoring_assets/dagster.yaml) so that a built wheel ships a copy of it.
+INSTANCE_TEMPLATE = Path(__file__).resolve().parent / "dagster.yaml"
 
 # Statuses of a run whose process should be alive.
 IN_PROGRESS = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)
@@ -54,8 +54,8 @@ def prepare_dagster_home(home: Home) -> Path:
     target = home.dagster_home / "dagster.yaml"
     if not INSTANCE_TEMPLATE.exists():
         raise FileNotFoundError(
-            f"instance template {INSTANCE_TEMPLATE} is missing; install driftwarden from its "
-            "repository with `pip install -e .`"
+            f"instance template {INSTANCE_TEMPLATE} is missing; reinstall driftwarden "
+            "(the package ships it)"
         )
     if not target.exists() or target.read_bytes() != INSTANCE_TEMPLATE.read_bytes():
         shutil.copyfile(INSTANCE_TEMPLATE, target)

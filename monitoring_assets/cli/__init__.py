@@ -14,6 +14,7 @@ from monitoring_assets.core.home import HOME_ENV, Home
 # Modules that add their own subcommands with add_cli(subparsers), imported when present.
 PLUGINS = (
     "monitoring_assets.cli.alerts",
+    "monitoring_assets.cli.init",
     "monitoring_assets.cli.run",
     "monitoring_assets.observability.exporter",
     "monitoring_assets.streaming.cli",
@@ -50,8 +51,17 @@ def _ui(args) -> int:
     from monitoring_assets.instance import INSTANCE_TEMPLATE, open_dagster_home
 
     # Schema created and killed runs ended here, before the daemon and webserver start.
-    open_dagster_home(_home(args).ensure())
-    workspace = INSTANCE_TEMPLATE.parent / "workspace.yaml"
+    home = _home(args).ensure()
+    open_dagster_home(home)
+    # The repository's workspace.yaml when run from a checkout; an installed package
+    # gets the same code location written into its home.
+    workspace = INSTANCE_TEMPLATE.parents[1] / "workspace.yaml"
+    if not workspace.exists():
+        workspace = home.root / "workspace.yaml"
+        workspace.write_text(
+            "load_from:\n  - python_module:\n      module_name: monitoring_assets.definitions\n"
+            "      location_name: driftwarden\n"
+        )
     # The interpreter's own dagster, so it works without an activated virtualenv.
     cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-p", str(args.port)]
     os.chdir(workspace.parent)
