@@ -94,7 +94,9 @@ def test_a_trainer_that_does_not_import_fails_validate(files, capsys):
     text = path.read_text()
     assert "    source:" in text
     path.write_text(
-        text.replace("    source:", "    training: {entry_point: 'no_such_pkg.mod:fit'}\n    source:", 1)
+        text.replace(
+            "    source:", "    training: {entry_point: 'no_such_pkg.mod:fit'}\n    source:", 1
+        )
     )
     code, _, err = _validate(path, capsys)
     assert code == 2
