@@ -156,7 +156,10 @@ def run_one(name: str, models: Path, mode: str, days: int | None, work: Path) ->
     cmd += ["--models", str(model_file)]
     if days:
         cmd += ["--days", str(n_days)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     env.pop("DAGSTER_HOME", None)
     log = run_dir / "demo.log"
     started = time.monotonic()
@@ -308,8 +311,15 @@ def event_rows(result: RunResult) -> list[dict]:
             "expected": _expected(ev, result.label_delay),
         }
         if ev.day >= result.days:
-            rows.append({**row, "check_delay": None, "check": "not run", "alert_delay": None,
-                         "verdict": "not run"})
+            rows.append(
+                {
+                    **row,
+                    "check_delay": None,
+                    "check": "not run",
+                    "alert_delay": None,
+                    "verdict": "not run",
+                }
+            )
             continue
         best: tuple[int, str] | None = None
         masked = []
@@ -404,9 +414,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"running {name} ({mode})…", file=sys.stderr, flush=True)
                 r = run_one(name, path, mode, args.days, work)
                 runs.append(
-                    {"run": name, "mode": mode, "days": r.days, "wall_s": round(r.wall_s, 1),
-                     "status": r.status, "episodes": len(r.episodes),
-                     "evaluations": len(r.evaluations)}
+                    {
+                        "run": name,
+                        "mode": mode,
+                        "days": r.days,
+                        "wall_s": round(r.wall_s, 1),
+                        "status": r.status,
+                        "episodes": len(r.episodes),
+                        "evaluations": len(r.evaluations),
+                    }
                 )
                 if r.status != 0:
                     print(f"  {name} ({mode}) exited {r.status}; see {r.log}", file=sys.stderr)
@@ -425,13 +441,26 @@ def main(argv: list[str] | None = None) -> int:
         print("## Detection delay on the demo's events\n")
         print(_md(events, EVENT_COLS) + "\n")
     print("## Runs (whole process: `driftwarden demo --models FILE`)\n")
-    print(_md(runs, [("run", "run"), ("mode", "thresholds"), ("days", "days"),
-                     ("wall_s", "wall s"), ("status", "exit"), ("episodes", "episodes"),
-                     ("evaluations", "check evaluations")]))
+    print(
+        _md(
+            runs,
+            [
+                ("run", "run"),
+                ("mode", "thresholds"),
+                ("days", "days"),
+                ("wall_s", "wall s"),
+                ("status", "exit"),
+                ("episodes", "episodes"),
+                ("evaluations", "check evaluations"),
+            ],
+        )
+    )
     print(f"\ntotal wall time {time.monotonic() - total:.0f}s")
     if args.json:
         args.json.write_text(
-            json.dumps({"controls": controls, "events": events, "runs": runs}, indent=2, default=str)
+            json.dumps(
+                {"controls": controls, "events": events, "runs": runs}, indent=2, default=str
+            )
         )
     return 0 if all(r["status"] == 0 for r in runs) else 1
 

@@ -82,7 +82,9 @@ LABEL_LOGIT_PER_SD = 1.0
 def day_volume(scenario: Scenario, date: dt.date) -> int:
     """Rows the simulator serves on ``date`` before any traffic event: ``rows_per_day``
     × the weekday factor × the day's jitter (a pure function of scenario, seed, date)."""
-    rows = scenario.rows_per_day * (1.0 + scenario.seasonality.weekly * WEEKLY_SHAPE[date.weekday()])
+    rows = scenario.rows_per_day * (
+        1.0 + scenario.seasonality.weekly * WEEKLY_SHAPE[date.weekday()]
+    )
     if scenario.volume_jitter:
         u = _stream(scenario.seed, date.toordinal(), "volume").uniform(-1.0, 1.0)
         rows *= 1.0 + scenario.volume_jitter * u
@@ -169,7 +171,9 @@ def _population(
         "payment_method": _categorical(s("payment_method"), PAYMENTS, row("payment_p")),
         "internet_service": _categorical(s("internet_service"), INTERNET, row("internet_p")),
         "tenure": np.clip(np.round(s("tenure").gamma(1.6, row("tenure_scale"), size=n)), 0, 72),
-        "num_services": (1 + s("num_services").binomial(7, row("services_p"), size=n)).astype(float),
+        "num_services": (1 + s("num_services").binomial(7, row("services_p"), size=n)).astype(
+            float
+        ),
         "_charge_noise": s("charge_noise").normal(0.0, 8.0, size=n) + row("charge_shift"),
         "_label_shift": row("label_shift"),
         "_total_noise": s("total_noise").uniform(0.95, 1.05, size=n),
@@ -453,7 +457,10 @@ def _reference_bundle(scenario_key: str, model_name: str):
     # The reference period: the reference_days before the scenario, drawn with its own
     # key. The training rows and the validation rows each spread over every reference
     # day in proportion to its volume; each row follows its day's mix.
-    dates = [start - dt.timedelta(days=scenario.reference_days - i) for i in range(scenario.reference_days)]
+    dates = [
+        start - dt.timedelta(days=scenario.reference_days - i)
+        for i in range(scenario.reference_days)
+    ]
     weights = [day_volume(scenario, d) for d in dates]
     day_of_row = np.concatenate([_spread(n_train, weights), _spread(n - n_train, weights)])
     mixes = [day_mix(scenario, d) for d in dates]

@@ -203,9 +203,7 @@ def test_weekly_seasonality_shows_in_volume_and_a_little_in_the_contract_mix(tmp
 
 
 def test_reference_spans_its_days_before_the_start_in_proportion_to_volume(tmp_path):
-    model = _realistic(
-        tmp_path, "seasonality: {weekly: 0.5}\nreference_days: 21", ref_rows=12000
-    )
+    model = _realistic(tmp_path, "seasonality: {weekly: 0.5}\nreference_days: 21", ref_rows=12000)
     sim = Simulator(model)
     expected = {START - dt.timedelta(days=k) for k in range(1, 22)}
     for frame in (sim.reference(), sim.validation()):
