@@ -18,7 +18,7 @@ evaluations from the home's Dagster instance.
 
 Usage (from the repository root)::
 
-    python bench/bench_detection.py                       # everything, ~1 h on 2 loaded cores
+    python bench/bench_detection.py                       # everything: 18 processes, hours
     python bench/bench_detection.py --days 28 --only control_50,control_200
     python bench/bench_detection.py --only demo --modes fixed
 
