@@ -149,14 +149,40 @@ class ScenarioEvent(Strict):
         return self
 
 
+class Seasonality(Strict):
+    """Recurring patterns of the simulated traffic.
+
+    ``weekly: a`` — weekend days carry (1 − a)× the mean volume and weekdays
+    (1 + 0.4·a)×, and the weekend mix leans a little toward month-to-month contracts
+    (+0.04·a of share on weekends, −0.016·a on weekdays: the weekly mean is unchanged).
+    """
+
+    weekly: float = Field(0.0, ge=0.0, lt=1.0, description="weekly amplitude, 0 = none")
+
+
 class Scenario(Strict):
-    """A deterministic production history: every day is a pure function of (scenario, seed, date)."""
+    """A deterministic production history: every day is a pure function of (scenario, seed, date).
+
+    A day's volume is ``rows_per_day`` × its weekday factor (``seasonality.weekly``) ×
+    (1 + ``volume_jitter``·u), u uniform in [−1, 1] drawn per day. ``day_variation``
+    moves each day's population a little (numerical means by about that many standard
+    deviations, category shares by about that relative amount, the churn base rate
+    slightly), the same way on reference and production days. The reference is
+    ``reference_rows`` rows spread over the ``reference_days`` days before
+    ``start_date`` in proportion to their volume, each with its own day variation.
+    """
 
     name: Text = "default"
     start_date: dt.date = dt.date(2026, 6, 1)
     days: int = Field(120, ge=1, le=3660)
     rows_per_day: int = Field(2000, ge=1)
+    volume_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="day volume ±share, 0 = fixed")
+    seasonality: Seasonality = Field(default_factory=Seasonality)
+    day_variation: float = Field(
+        0.0, ge=0.0, le=0.5, description="day-to-day population variation, in σ"
+    )
     reference_rows: int = Field(20000, ge=30)
+    reference_days: int = Field(28, ge=1, le=366, description="days the reference spans")
     seed: int = 7
     events: list[ScenarioEvent] = Field(default_factory=list)
 
@@ -528,6 +554,7 @@ __all__ = [
     "ProjectConfig",
     "Scenario",
     "ScenarioEvent",
+    "Seasonality",
     "SimulatorSource",
     "ThresholdMode",
     "Thresholds",

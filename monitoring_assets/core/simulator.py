@@ -5,8 +5,14 @@ each column draws from its own random stream keyed by (seed, date, column), so a
 partition can be built in any order, rebuilt byte-identical, and an injected event
 changes exactly the columns it claims (see :data:`EVENT_COLUMNS`) and nothing else.
 
+A day's volume and population mix follow the scenario's realism settings
+(``volume_jitter``, ``seasonality.weekly``, ``day_variation``; see
+:class:`~monitoring_assets.core.config.Scenario`); with all of them at 0 every day has
+``rows_per_day`` rows of one population.
+
 The served model is a scikit-learn pipeline trained on the reference period; the
-reference data is its training snapshot, with a held-out validation split.
+reference data is its training snapshot, with a held-out validation split. Both span
+the ``reference_days`` days before the scenario, each day with its own volume and mix.
 """
 
 from __future__ import annotations
@@ -61,16 +67,115 @@ def _stream(seed: int, date_key: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, date_key, tag])
 
 
-def _population(n: int, seed: int, date_key: int) -> dict[str, np.ndarray]:
-    """Independent draws per column; derived columns are computed in :func:`_derive`."""
+# Weekday shape of the weekly seasonality, Monday..Sunday; its mean is 0.
+WEEKLY_SHAPE = (0.4, 0.4, 0.4, 0.4, 0.4, -1.0, -1.0)
+# Share of month-to-month contracts a weekend day adds per unit of weekly amplitude
+# (weekends +0.04·a, weekdays −0.016·a), taken from the longer contracts in proportion.
+WEEKEND_CONTRACT_SHIFT = 0.04
+# Within-day standard deviations that ``day_variation`` is measured in.
+TENURE_LOG_SCALE_PER_SD = 0.8  # tenure sd (~19) relative to its mean (~24)
+SERVICES_P_PER_SD = 1.3 / 7  # num_services sd in binomial p units
+CHARGE_SD = 17.0
+LABEL_LOGIT_PER_SD = 1.0
+
+
+def day_volume(scenario: Scenario, date: dt.date) -> int:
+    """Rows the simulator serves on ``date`` before any traffic event: ``rows_per_day``
+    × the weekday factor × the day's jitter (a pure function of scenario, seed, date)."""
+    rows = scenario.rows_per_day * (
+        1.0 + scenario.seasonality.weekly * WEEKLY_SHAPE[date.weekday()]
+    )
+    if scenario.volume_jitter:
+        u = _stream(scenario.seed, date.toordinal(), "volume").uniform(-1.0, 1.0)
+        rows *= 1.0 + scenario.volume_jitter * u
+    return max(1, int(round(rows)))
+
+
+@dataclass(frozen=True)
+class DayMix:
+    """The population of one day: category probabilities and the location of the
+    numerical draws. Everything 'as configured' when the scenario has no realism."""
+
+    contract_p: np.ndarray
+    payment_p: np.ndarray
+    internet_p: np.ndarray
+    tenure_scale: float = 15.0
+    services_p: float = 0.4
+    charge_shift: float = 0.0
+    label_shift: float = 0.0
+
+
+def _wobble(p: list[float], z: np.ndarray, v: float) -> np.ndarray:
+    q = np.asarray(p, dtype=float) * np.exp(v * z)
+    return q / q.sum()
+
+
+def day_mix(scenario: Scenario, date: dt.date) -> DayMix:
+    """The population mix of ``date`` (reference or production day alike)."""
+    contract = np.asarray(CONTRACT_P, dtype=float)
+    payment = np.asarray(PAYMENT_P, dtype=float)
+    internet = np.asarray(INTERNET_P, dtype=float)
+    a = scenario.seasonality.weekly
+    if a:
+        shift = -WEEKEND_CONTRACT_SHIFT * a * WEEKLY_SHAPE[date.weekday()]
+        longer = contract[1:] / contract[1:].sum()
+        contract = np.concatenate([[contract[0] + shift], contract[1:] - shift * longer])
+    v = scenario.day_variation
+    if not v:
+        return DayMix(contract, payment, internet)
+    z = _stream(scenario.seed, date.toordinal(), "day_variation").normal(size=14)
+    return DayMix(
+        contract_p=_wobble(list(contract), z[0:3], v),
+        payment_p=_wobble(list(payment), z[3:7], v),
+        internet_p=_wobble(list(internet), z[7:10], v),
+        tenure_scale=15.0 * float(np.exp(v * TENURE_LOG_SCALE_PER_SD * z[10])),
+        services_p=float(np.clip(0.4 + v * SERVICES_P_PER_SD * z[11], 0.05, 0.95)),
+        charge_shift=v * CHARGE_SD * float(z[12]),
+        label_shift=v * LABEL_LOGIT_PER_SD * float(z[13]),
+    )
+
+
+def _categorical(rng: np.random.Generator, cats: list[str], p: np.ndarray) -> np.ndarray:
+    """``rng.choice(cats, p=...)`` with one probability row per draw (``p``: n × k).
+
+    Same draws and same arithmetic as ``Generator.choice`` (cumulative sum, normalised,
+    ``searchsorted(side='right')``), so a constant ``p`` gives identical values."""
+    cdf = np.cumsum(p, axis=1)
+    cdf /= cdf[:, -1:]
+    u = rng.random(len(p))
+    idx = (u[:, None] >= cdf).sum(axis=1)
+    return np.asarray(cats)[idx]
+
+
+def _rows_of(mixes: list[DayMix], day_of_row: np.ndarray, name: str) -> np.ndarray:
+    return np.asarray([getattr(m, name) for m in mixes])[day_of_row]
+
+
+def _population(
+    n: int,
+    seed: int,
+    date_key: int,
+    mixes: list[DayMix] | None = None,
+    day_of_row: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Independent draws per column (row ``i`` follows ``mixes[day_of_row[i]]``);
+    derived columns are computed by the callers."""
     s = lambda name: _stream(seed, date_key, name)  # noqa: E731
+    if mixes is None:
+        mixes = [DayMix(np.asarray(CONTRACT_P), np.asarray(PAYMENT_P), np.asarray(INTERNET_P))]
+    if day_of_row is None:
+        day_of_row = np.zeros(n, dtype=int)
+    row = lambda name: _rows_of(mixes, day_of_row, name)  # noqa: E731
     return {
-        "contract_type": s("contract_type").choice(CONTRACTS, size=n, p=CONTRACT_P),
-        "payment_method": s("payment_method").choice(PAYMENTS, size=n, p=PAYMENT_P),
-        "internet_service": s("internet_service").choice(INTERNET, size=n, p=INTERNET_P),
-        "tenure": np.clip(np.round(s("tenure").gamma(1.6, 15.0, size=n)), 0, 72),
-        "num_services": (1 + s("num_services").binomial(7, 0.4, size=n)).astype(float),
-        "_charge_noise": s("charge_noise").normal(0.0, 8.0, size=n),
+        "contract_type": _categorical(s("contract_type"), CONTRACTS, row("contract_p")),
+        "payment_method": _categorical(s("payment_method"), PAYMENTS, row("payment_p")),
+        "internet_service": _categorical(s("internet_service"), INTERNET, row("internet_p")),
+        "tenure": np.clip(np.round(s("tenure").gamma(1.6, row("tenure_scale"), size=n)), 0, 72),
+        "num_services": (1 + s("num_services").binomial(7, row("services_p"), size=n)).astype(
+            float
+        ),
+        "_charge_noise": s("charge_noise").normal(0.0, 8.0, size=n) + row("charge_shift"),
+        "_label_shift": row("label_shift"),
         "_total_noise": s("total_noise").uniform(0.95, 1.05, size=n),
         "_label_u": s("label").uniform(size=n),
         "_keep_u": s("keep").uniform(size=n),
@@ -86,9 +191,12 @@ def _monthly(pop: dict[str, np.ndarray]) -> np.ndarray:
     return np.round(np.clip(base + 4.5 * pop["num_services"] + pop["_charge_noise"], 18, 140), 2)
 
 
-def _churn_logit(f: pd.DataFrame, concept: float, shock: float = 0.0) -> np.ndarray:
+def _churn_logit(
+    f: pd.DataFrame, concept: float, shock: float = 0.0, offset: np.ndarray | float = 0.0
+) -> np.ndarray:
     """True log-odds of churn; ``concept`` > 0 moves the relationship (concept drift);
-    ``shock`` > 0 makes customers more price-sensitive after a price shock."""
+    ``shock`` > 0 makes customers more price-sensitive after a price shock; ``offset``
+    is the day variation of the base rate."""
     contract = f["contract_type"].to_numpy()
     tenure = f["tenure"].to_numpy(dtype=float)
     monthly = f["monthly_charges"].to_numpy(dtype=float)
@@ -102,6 +210,7 @@ def _churn_logit(f: pd.DataFrame, concept: float, shock: float = 0.0) -> np.ndar
         + 0.045 * (np.nan_to_num(monthly, nan=65.0) - 65.0)
         + 1.0 * echeck
         + 0.8 * fiber
+        + offset
     )
     if concept:
         # Long-tenure customers on DSL/no internet start leaving; fiber ones settle.
@@ -184,9 +293,8 @@ class Simulator:
     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, tuple[float, float], dict]:
         """Features after events, label uniforms, keep mask, (concept, shock) strengths, draws."""
         day = self._check_date(date)
-        n = self.scenario.rows_per_day
-        pop = _population(n, self.scenario.seed, date.toordinal())
-        ref = self.reference()
+        n = day_volume(self.scenario, date)
+        pop = _population(n, self.scenario.seed, date.toordinal(), [day_mix(self.scenario, date)])
         f = pd.DataFrame({k: pop[k] for k in ("tenure", "num_services")})
         for col in CATEGORICAL:
             f[col] = pop[col].astype(object)
@@ -201,7 +309,7 @@ class Simulator:
                 continue
             if ev.kind == "covariate_shift":
                 frac = min(1.0, (day - ev.day + 1) / max(ev.ramp_days, 1))
-                shift = ev.magnitude * float(ref[ev.feature].std()) * frac
+                shift = ev.magnitude * self._reference_std(ev.feature) * frac
                 if ev.feature == "monthly_charges":
                     monthly = np.round(monthly + shift, 2)
                 elif ev.feature == "total_charges":
@@ -230,6 +338,15 @@ class Simulator:
             f[col] = np.nan if col in NUMERICAL else None
         return f[FEATURES], pop["_label_u"], keep, (concept, shock), pop
 
+    def _reference_std(self, feature: str) -> float:
+        frame = _reference_bundle(self._scenario_key(), self.model_config.name)[0]
+        return float(frame[feature].std())
+
+    def rows_on(self, date: dt.date) -> int:
+        """Rows served on ``date`` before any traffic event (see :func:`day_volume`)."""
+        self._check_date(date)
+        return day_volume(self.scenario, date)
+
     def inference_day(self, date: dt.date) -> pd.DataFrame:
         """The inference log of ``date``: id, timestamp, features, prediction, probability, latency."""
         f, _, keep, _, pop = self._day_frame(date)
@@ -254,8 +371,8 @@ class Simulator:
 
     def labels_day(self, date: dt.date) -> pd.DataFrame:
         """Ground truth for ``date``'s predictions (request id, label, when it arrived)."""
-        f, label_u, keep, (concept, shock), _ = self._day_frame(date)
-        p = 1.0 / (1.0 + np.exp(-_churn_logit(f, concept, shock)))
+        f, label_u, keep, (concept, shock), pop = self._day_frame(date)
+        p = 1.0 / (1.0 + np.exp(-_churn_logit(f, concept, shock, pop["_label_shift"])))
         cols = self.model_config.columns
         arrived = pd.Timestamp(date + dt.timedelta(days=self.model_config.label_delay_days))
         out = pd.DataFrame(
@@ -316,6 +433,13 @@ def describe_event(ev: ScenarioEvent, day: int) -> str:
     return ("+" if day == ev.day else "") + label
 
 
+def _spread(rows: int, weights: list[int]) -> np.ndarray:
+    """Day index (0-based) of each of ``rows`` consecutive rows, days in order, each day
+    getting a share of the rows proportional to its weight."""
+    ends = np.round(np.cumsum(weights) / sum(weights) * rows).astype(int)
+    return np.searchsorted(ends, np.arange(rows), side="right")
+
+
 @lru_cache(maxsize=8)
 def _reference_bundle(scenario_key: str, model_name: str):
     """Train the served model once per (scenario, model) per process."""
@@ -325,12 +449,23 @@ def _reference_bundle(scenario_key: str, model_name: str):
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    spec = json.loads(scenario_key)["scenario"]
-    seed = int(spec["seed"])
-    n = int(spec["reference_rows"])
-    start = dt.date.fromisoformat(spec["start_date"])
-    # The reference period: the 28 days before the scenario, drawn with its own key.
-    pop = _population(n, seed, 10**7 + start.toordinal())
+    scenario = Scenario.model_validate(json.loads(scenario_key)["scenario"])
+    seed = scenario.seed
+    n = scenario.reference_rows
+    start = scenario.start_date
+    n_train = int(n * 0.7)
+    # The reference period: the reference_days before the scenario, drawn with its own
+    # key. The training rows and the validation rows each spread over every reference
+    # day in proportion to its volume; each row follows its day's mix.
+    dates = [
+        start - dt.timedelta(days=scenario.reference_days - i)
+        for i in range(scenario.reference_days)
+    ]
+    weights = [day_volume(scenario, d) for d in dates]
+    day_of_row = np.concatenate([_spread(n_train, weights), _spread(n - n_train, weights)])
+    mixes = [day_mix(scenario, d) for d in dates]
+    key = 10**7 + start.toordinal()
+    pop = _population(n, seed, key, mixes, day_of_row)
     f = pd.DataFrame({k: pop[k] for k in ("tenure", "num_services")})
     for col in CATEGORICAL:
         f[col] = pop[col].astype(object)
@@ -339,7 +474,8 @@ def _reference_bundle(scenario_key: str, model_name: str):
         f["monthly_charges"] * np.maximum(f["tenure"], 1) * pop["_total_noise"], 2
     )
     f = f[FEATURES]
-    y = (pop["_label_u"] < 1.0 / (1.0 + np.exp(-_churn_logit(f, 0.0)))).astype("int64")
+    logit = _churn_logit(f, 0.0, offset=pop["_label_shift"])
+    y = (pop["_label_u"] < 1.0 / (1.0 + np.exp(-logit))).astype("int64")
     pre = ColumnTransformer(
         [
             ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), NUMERICAL),
@@ -354,14 +490,15 @@ def _reference_bundle(scenario_key: str, model_name: str):
         ]
     )
     est = Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=1000))])
-    n_train = int(n * 0.7)
     est.fit(f.iloc[:n_train], y[:n_train])
     proba = est.predict_proba(f)[:, 1]
-    seconds = pop["_seconds"]
-    days_back = (np.arange(n) * 28 // n) - 28
+    # Times of day spread over the whole day, increasing within each day.
+    seconds = _stream(seed, key, "timestamp").uniform(0, 86400, size=n)
+    block = day_of_row + scenario.reference_days * (np.arange(n) >= n_train)  # nondecreasing
+    seconds = seconds[np.lexsort((seconds, block))]
     ts = (
-        pd.Timestamp(start)
-        + pd.to_timedelta(days_back, unit="D")
+        pd.Timestamp(dates[0])
+        + pd.to_timedelta(day_of_row, unit="D")
         + pd.to_timedelta(np.round(seconds, 3), unit="s")
     )
     ref = pd.DataFrame({"request_id": [f"{model_name}-ref-{i:07d}" for i in range(n)]})

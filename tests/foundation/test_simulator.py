@@ -133,3 +133,132 @@ def test_reference_is_the_training_snapshot(tmp_path):
         ref.columns
     )
     assert not set(ref.request_id) & set(val.request_id)
+
+
+# ----------------------------------------------------------------------------- realism
+# Low-volume days, weekly seasonality, day-to-day variation, a reference over periods.
+
+
+def _realistic(tmp_path, settings: str, name="r.yaml", rows=300, days=10, seed=3, ref_rows=3000):
+    """A churn model whose scenario carries ``settings`` (YAML lines of the scenario)."""
+    text = churn_yaml(rows=rows, days=days, seed=seed).replace(
+        "        reference_rows: 3000\n",
+        "".join(f"        {line.strip()}\n" for line in settings.strip().splitlines())
+        + f"        reference_rows: {ref_rows}\n",
+    )
+    return load_project(write(tmp_path / name, text)).models[0]
+
+
+def _days(n: int) -> list[dt.date]:
+    return [START + dt.timedelta(days=i) for i in range(n)]
+
+
+def test_realistic_days_are_a_pure_function_of_scenario_seed_and_date(tmp_path):
+    settings = "volume_jitter: 0.5\nseasonality: {weekly: 0.4}\nday_variation: 0.1"
+    model = _realistic(tmp_path, settings)
+    days = _days(4)
+    forward = [_bytes(Simulator(model).inference_day(d)) for d in days]
+    backward = [_bytes(Simulator(model).inference_day(d)) for d in reversed(days)][::-1]
+    assert forward == backward
+    labels = [_bytes(Simulator(model).labels_day(d)) for d in days]
+    assert labels == [_bytes(Simulator(model).labels_day(d)) for d in reversed(days)][::-1]
+    ref_a, ref_b = Simulator(model).reference(), Simulator(model).reference()
+    pd.testing.assert_frame_equal(ref_a, ref_b)
+    other = _realistic(tmp_path, settings, name="o.yaml", seed=4)
+    assert _bytes(Simulator(other).inference_day(days[0])) != forward[0]
+
+
+def test_day_volume_stays_within_the_configured_range_and_varies(tmp_path):
+    # 125 ± 60 %: every day between 50 and 200 rows, the low-volume regime.
+    model = _realistic(tmp_path, "volume_jitter: 0.6", rows=125, days=120)
+    sim = Simulator(model)
+    volumes = [sim.rows_on(d) for d in _days(120)]
+    assert 50 <= min(volumes) and max(volumes) <= 200
+    assert min(volumes) < 70 and max(volumes) > 180  # the range is used, not just allowed
+    assert len(set(volumes)) > 60
+    for d in _days(3):
+        assert len(sim.inference_day(d)) == sim.rows_on(d) == len(sim.labels_day(d))
+
+
+def test_no_realism_keeps_every_day_at_rows_per_day(tmp_path):
+    sim = Simulator(_model(tmp_path))
+    assert {sim.rows_on(d) for d in _days(10)} == {300}
+
+
+def test_weekly_seasonality_shows_in_volume_and_a_little_in_the_contract_mix(tmp_path):
+    model = _realistic(tmp_path, "seasonality: {weekly: 0.5}", rows=2000, days=28)
+    sim = Simulator(model)
+    # Weekdays carry (1 + 0.4·0.5) = 1.2× the mean volume, weekend days (1 − 0.5) = 0.5×.
+    volumes = {d: sim.rows_on(d) for d in _days(28)}
+    assert {v for d, v in volumes.items() if d.weekday() < 5} == {2400}
+    assert {v for d, v in volumes.items() if d.weekday() >= 5} == {1000}
+    frames = [sim.inference_day(d).assign(weekend=d.weekday() >= 5) for d in _days(28)]
+    logs = pd.concat(frames)
+    m2m = logs.groupby("weekend").contract_type.apply(lambda s: (s == "month_to_month").mean())
+    # Configured: weekends +0.02 share, weekdays −0.008 → a gap of 0.028.
+    assert 0.015 < m2m[True] - m2m[False] < 0.045
+    # Other columns keep their mix.
+    fiber = logs.groupby("weekend").internet_service.apply(lambda s: (s == "fiber_optic").mean())
+    assert abs(fiber[True] - fiber[False]) < 0.015
+
+
+def test_reference_spans_its_days_before_the_start_in_proportion_to_volume(tmp_path):
+    model = _realistic(tmp_path, "seasonality: {weekly: 0.5}\nreference_days: 21", ref_rows=12000)
+    sim = Simulator(model)
+    expected = {START - dt.timedelta(days=k) for k in range(1, 22)}
+    for frame in (sim.reference(), sim.validation()):
+        ts = pd.to_datetime(frame.timestamp)
+        assert set(ts.dt.date) == expected
+        per_day = ts.groupby(ts.dt.date).size()
+        weekend = per_day[[d.weekday() >= 5 for d in per_day.index]].mean()
+        weekday = per_day[[d.weekday() < 5 for d in per_day.index]].mean()
+        assert abs(weekend / weekday - 0.5 / 1.2) < 0.02
+        # Times spread over each day and increase within it.
+        seconds = (ts - ts.dt.normalize()).dt.total_seconds()
+        assert seconds.min() < 3600 and seconds.max() > 82800
+        for _, day in ts.groupby(ts.dt.date):
+            assert day.is_monotonic_increasing
+    assert len(sim.reference()) == 8400 and len(sim.validation()) == 3600
+
+
+def test_day_variation_makes_reference_days_differ_beyond_sampling_noise(tmp_path):
+    def day_means(model) -> pd.Series:
+        ref = Simulator(model).reference()
+        return ref.groupby(pd.to_datetime(ref.timestamp).dt.date).monthly_charges.mean()
+
+    steady = day_means(_realistic(tmp_path, "day_variation: 0.0", ref_rows=20000))
+    varied = day_means(_realistic(tmp_path, "day_variation: 0.2", name="v.yaml", ref_rows=20000))
+    # 500 rows a day, sd ~17: sampling alone moves a day's mean by ~0.8; variation 0.2
+    # moves it by ~0.2 × 17 = 3.4 on top.
+    assert steady.std() < 1.5
+    assert varied.std() > 2 * steady.std()
+
+
+def test_a_date_has_one_mix_whether_it_is_a_reference_or_a_production_day(tmp_path):
+    from monitoring_assets.core.simulator import day_mix
+
+    scenario = _realistic(tmp_path, "day_variation: 0.2").source.scenario
+    later = scenario.model_copy(update={"start_date": START + dt.timedelta(days=40)})
+    day = START + dt.timedelta(days=5)  # production day of one, reference day of the other
+    a, b = day_mix(scenario, day), day_mix(later, day)
+    np.testing.assert_array_equal(a.contract_p, b.contract_p)
+    assert (a.tenure_scale, a.charge_shift, a.label_shift) == (
+        b.tenure_scale,
+        b.charge_shift,
+        b.label_shift,
+    )
+    other = day_mix(scenario, day + dt.timedelta(days=1))
+    assert a.tenure_scale != other.tenure_scale
+
+
+def test_realism_settings_are_validated_with_their_key(tmp_path):
+    from monitoring_assets.core.config import ConfigError
+
+    for bad, key in (
+        ("volume_jitter: 1.0", "volume_jitter"),
+        ("seasonality: {weekly: -0.1}", "weekly"),
+        ("day_variation: 2", "day_variation"),
+        ("seasonality: {daily: 0.3}", "daily"),
+    ):
+        with pytest.raises(ConfigError, match=key):
+            _realistic(tmp_path, bad, name=f"{key}.yaml")
