@@ -45,7 +45,7 @@ from monitoring_assets.core.monitor import (
 )
 from monitoring_assets.core.profile import DatasetProfile
 from monitoring_assets.core.quality import day_quality
-from monitoring_assets.core.references import DriftReferences
+from monitoring_assets.core.references import DayDrift, DriftReferences
 from monitoring_assets.core.results import (
     FEATURE,
     PREDICTION,
@@ -161,9 +161,31 @@ def _data_drift_metadata(result: DriftResult) -> dict:
     }
     if share is not None:
         meta["drift_share"] = dg.MetadataValue.float(share)
+    ok = [r for r in result.features.values() if r.computable]
+    calibrated = [r for r in ok if r.threshold_mode == "calibrated"]
+    meta["thresholds"] = f"{len(calibrated)} of {len(ok)} tested features calibrated" + (
+        f" ({calibrated[0].threshold_source})" if calibrated else ""
+    )
     for name, r in result.features.items():
         if r.computable:
             meta[f"score/{name}"] = dg.MetadataValue.float(float(r.score))
+            meta[f"threshold/{name}"] = dg.MetadataValue.float(float(r.threshold))  # type: ignore[arg-type]
+            meta[f"threshold_mode/{name}"] = r.threshold_mode
+            meta[f"threshold_source/{name}"] = r.threshold_source
+        elif r.reason:
+            meta[f"not_computable/{name}"] = r.reason
+    return meta
+
+
+def _window_metadata(day: DayDrift) -> dict:
+    """What the judged data covered, and whether it was too little to judge."""
+    meta: dict[str, Any] = {
+        "window": day.window or "the day alone",
+        "window_rows": dg.MetadataValue.int(day.rows),
+        "insufficient_data": day.insufficient,
+    }
+    if day.insufficient:
+        meta["insufficient_data_reason"] = day.result.prediction.reason or "too few rows"
     return meta
 
 
@@ -179,6 +201,10 @@ def _prediction_metadata(result: DriftResult) -> dict:
     if r.computable:
         meta["score"] = dg.MetadataValue.float(float(r.score))
         meta["threshold"] = dg.MetadataValue.float(float(r.threshold))  # type: ignore[arg-type]
+        if r.threshold_error is not None:
+            meta["threshold_error"] = dg.MetadataValue.float(float(r.threshold_error))
+        meta["threshold_mode"] = r.threshold_mode
+        meta["threshold_source"] = r.threshold_source
     else:
         meta["not_computable"] = r.reason
     return meta
@@ -234,21 +260,26 @@ def _drift_and_quality(graph: ModelGraph) -> dg.AssetsDefinition:
             with input_failures():
                 ref = refs.for_day(d)
                 if {DATA_DRIFT, PREDICTION_DRIFT} & selected:
-                    result = refs.monitor(ref).calculate(days[d])
+                    day = refs.drift(d)
+                    result = day.result
             if DATA_DRIFT in selected:
-                drift_out += drift_rows(model, d, FEATURE, result.features, ref.label, run_id)
+                drift_out += drift_rows(
+                    model, d, FEATURE, result.features, ref.label, run_id, day.window
+                )
                 metrics[d].update(drift_metrics(result))
                 context.add_asset_metadata(
-                    _data_drift_metadata(result),
+                    _data_drift_metadata(result) | _window_metadata(day),
                     asset_key=graph.key(DATA_DRIFT),
                     partition_key=pk,
                 )
             if PREDICTION_DRIFT in selected:
                 p = result.prediction
-                pred_out += drift_rows(model, d, PREDICTION, {p.column: p}, ref.label, run_id)
+                pred_out += drift_rows(
+                    model, d, PREDICTION, {p.column: p}, ref.label, run_id, day.window
+                )
                 metrics[d].update(column_metrics(PREDICTION_DRIFT_SCORE, p))
                 context.add_asset_metadata(
-                    _prediction_metadata(result),
+                    _prediction_metadata(result) | _window_metadata(day),
                     asset_key=graph.key(PREDICTION_DRIFT),
                     partition_key=pk,
                 )

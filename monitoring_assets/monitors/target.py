@@ -2,16 +2,21 @@
 
 Labels arrive ``label_delay_days`` after their predictions, so a day is judged once its
 ``ground_truth`` partition holds labels; a day whose labels are pending is recorded as
-pending (and loses any stale result), not as a result.
+pending (and loses any stale result), not as a result. The threshold is calibrated like
+the features' (mode of check ``target_drift``); a day with fewer labels than
+``window.min_day_rows`` is "insufficient data". Target drift is judged per day: drift
+windows do not apply to it (labels are not kept as day profiles).
 """
 
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 
+from monitoring_assets.core.calibration import ReferenceCalibration
 from monitoring_assets.core.monitor import DriftMonitor
 from monitoring_assets.core.profile import profile_partitions
-from monitoring_assets.core.references import training_reference
+from monitoring_assets.core.references import training_reference, training_source
 from monitoring_assets.core.results import (
     TARGET,
     TARGET_DRIFT_SCORE,
@@ -63,8 +68,13 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
         run_id = context.run.run_id
         dates = partition_dates(context)
         with input_failures():
-            reference = training_reference(wh, store, model)
-        monitor = DriftMonitor(model).fit(reference, f"training {model.version}")
+            source = training_source(store, model)
+            reference = training_reference(wh, store, model, source)
+        calibration = ReferenceCalibration(wh, model, reference, *source)
+        monitor = DriftMonitor(model, calibration=calibration).fit(
+            reference, f"training {model.version}"
+        )
+        min_rows = model.window.min_day_rows
         files = [
             store.day_location(model.name, "ground_truth", d)
             for d in dates
@@ -86,7 +96,11 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
                     partition_key=pk,
                 )
                 continue
-            r = monitor.column(prof, target, "categorical")
+            if prof.rows < min_rows:
+                r = monitor.insufficient(prof.rows, min_rows).prediction
+                r = replace(r, column=target, kind="categorical")
+            else:
+                r = monitor.column(prof, target, "categorical", check=TARGET_DRIFT)
             out += drift_rows(model, d, TARGET, {target: r}, monitor.label, run_id)
             if r.computable:
                 metrics[d] = column_metrics(TARGET_DRIFT_SCORE, r)
@@ -99,6 +113,11 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
             }
             if r.computable:
                 meta["score"] = dg.MetadataValue.float(float(r.score))
+                meta["threshold"] = dg.MetadataValue.float(float(r.threshold))  # type: ignore[arg-type]
+                meta["threshold_mode"] = r.threshold_mode
+                meta["threshold_source"] = r.threshold_source
+            elif r.insufficient:
+                meta["insufficient_data"] = r.reason
             context.add_asset_metadata(meta, partition_key=pk)
         # Pending days lose any stale result: the table says what is known now.
         replace_rows(wh, DRIFT_RESULTS_TABLE, model, out, dates, role=TARGET)
