@@ -27,7 +27,7 @@ from monitoring_assets.core.monitor import (
     PREDICTION_DRIFT_BELOW_THRESHOLD,
     DriftMonitor,
 )
-from monitoring_assets.core.profile import profile_frame
+from monitoring_assets.core.profile import profile_frame, profile_partitions
 from monitoring_assets.core.tables import DRIFT_THRESHOLDS_TABLE
 from resources.warehouse import Warehouse
 
@@ -35,6 +35,7 @@ START = pd.Timestamp("2026-01-01")
 
 
 def _model(**extra) -> ModelConfig:
+    extra.setdefault("thresholds", {"calibration": {"max_chunks": 100}})
     return ModelConfig(
         name="claims",
         features=[
@@ -89,6 +90,13 @@ def _kinds(model: ModelConfig) -> dict:
 def _profile(model: ModelConfig, frame: pd.DataFrame):
     kinds = _kinds(model)
     return profile_frame(frame[[c for c in kinds if c in frame]], kinds)
+
+
+def _days(model: ModelConfig, rng: np.random.Generator, rows: int, n: int) -> list:
+    """Profiles of ``n`` stationary days of ``rows`` rows (one grouped profiling pass)."""
+    frame = _draw(rng, rows * n).assign(_day=np.repeat(np.arange(n), rows))
+    parts = profile_partitions(frame, _kinds(model), partition_column="_day")
+    return [parts[str(i)] for i in range(n)]
 
 
 def _write(tmp_path, frame: pd.DataFrame, name: str = "reference.parquet") -> str:
@@ -262,24 +270,32 @@ def _feature_day_rate(monitor: DriftMonitor, days) -> tuple[float, float]:
 
 @pytest.mark.parametrize("rows", [80, 150])
 def test_calibrated_thresholds_cut_false_alarms_on_stationary_days(tmp_path, rows):
-    """Stationary days (drawn like the reference): every flag is a false alarm."""
+    """Stationary days (drawn like the reference): every flag is a false alarm. Pooled
+    over two references (a threshold estimated from chunks varies with the reference)."""
     model = _model()
-    env = _Calibrated(tmp_path, model, _reference(rows_per_day=600, days=30))
-    rng = np.random.default_rng(2024 + rows)
-    days = [_profile(model, _draw(rng, rows)) for _ in range(120)]
-    fixed_rate, fixed_pred = _feature_day_rate(env.fixed, days)
-    cal_rate, cal_pred = _feature_day_rate(env.monitor, days)
+    rates = []
+    for seed in (11, 12):
+        frame = _reference(rows_per_day=400, days=30, seed=seed, timestamps=False)
+        env = _Calibrated(tmp_path / str(seed), model, frame)
+        days = _days(model, np.random.default_rng(100 + seed), rows, 80)
+        # the fixed rate is far from the bar: 30 days measure it well enough
+        rates.append(
+            (*_feature_day_rate(env.fixed, days[:30]), *_feature_day_rate(env.monitor, days))
+        )
+        r = env.monitor.calculate(days[0]).features["amount"]
+        assert r.threshold_mode == "calibrated"
+        chunks = min(12_000 // rows, 100)
+        assert r.threshold_source == f"mean+3σ of {chunks} reference chunks of {rows} rows"
+    fixed_rate, fixed_pred, cal_rate, cal_pred = np.mean(rates, axis=0)
     print(
-        f"\n{rows} rows/day, 120 stationary days x 3 features: feature-days flagged "
+        f"\n{rows} rows/day, 3 features, stationary days (fixed: 2 x 30, calibrated: 2 x 80): "
+        "feature-days flagged "
         f"fixed {fixed_rate:.1%} calibrated {cal_rate:.1%}; prediction check failed "
         f"fixed {fixed_pred:.1%} calibrated {cal_pred:.1%}"
     )
-    assert fixed_rate > 0.05  # the fixed thresholds' noise floor
+    assert fixed_rate > 0.3  # the fixed thresholds' noise floor at this volume
     assert cal_rate < 0.02
-    assert cal_pred < 0.05 <= fixed_pred
-    r = env.monitor.calculate(days[0]).features["amount"]
-    assert r.threshold_mode == "calibrated"
-    assert r.threshold_source == f"mean+3σ of 30 reference chunks of {rows} rows (one per day)"
+    assert cal_pred < 0.05 and fixed_pred > 0.3
 
 
 def test_a_half_sigma_mean_shift_at_2000_rows_is_flagged(tmp_path):
@@ -317,7 +333,7 @@ def test_thresholds_are_reused_from_the_warehouse_on_a_second_run(tmp_path):
     third = ReferenceCalibration(first.wh, model, first.reference, first.location, "d2")
     third.for_rows(150)
     assert third.computed == [150]
-    stricter = _model(thresholds={"calibration": {"k": 4, "k_error": 8}})
+    stricter = _model(thresholds={"calibration": {"k": 4, "k_error": 8, "max_chunks": 100}})
     fourth = ReferenceCalibration(first.wh, stricter, first.reference, first.location, "d1")
     assert fourth.for_rows(150).column("amount").warn > t1.column("amount").warn
     assert fourth.computed == [150]
@@ -371,7 +387,7 @@ def test_calibrated_prediction_drift_is_warn_then_error(tmp_path):
     # find shifts whose score lands between warn and error, and beyond error
     base = _draw(rng, 600)
     seen = set()
-    for s in np.linspace(0.0, 0.4, 41):
+    for s in np.linspace(0.0, 0.1, 21):
         o = outcome(base.assign(score=np.clip(base.score + s, 0, 1)))
         seen.add((o.passed, o.severity))
     assert (False, "WARN") in seen and (False, "ERROR") in seen
