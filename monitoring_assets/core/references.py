@@ -141,6 +141,13 @@ class ReferenceFor:
     reason: str = ""
 
 
+def _calibrates(model: ModelConfig) -> bool:
+    """Whether any threshold of the model may be calibrated (else nothing is computed)."""
+    t = model.thresholds
+    modes = {t.mode, *t.checks.values(), *(f.thresholds for f in model.features if f.thresholds)}
+    return modes != {"fixed"}
+
+
 @dataclass
 class DayDrift:
     """One day's drift judgement: its reference, the result, and the window judged
@@ -183,7 +190,9 @@ class DriftReferences:
         chunks (:class:`~monitoring_assets.core.calibration.ReferenceCalibration`), or
         nothing for a rolling reference (its thresholds are fixed, and say so)."""
         if self._calibration is None:
-            if self.model.reference.kind == "training":
+            if not _calibrates(self.model):
+                self._calibration = Uncalibrated("thresholds: fixed in the model file")
+            elif self.model.reference.kind == "training":
                 profile = self.training
                 location, digest = self._source
                 self._calibration = ReferenceCalibration(

@@ -124,8 +124,18 @@ class _Calibrated:
 
 @pytest.mark.parametrize(
     "rows, bucket",
-    [(0, 0), (1, 1), (29, 25), (80, 80), (149, 125), (150, 150), (165, 150), (2000, 2000),
-     (2999, 2500), (12_345, 10_000)],
+    [
+        (0, 0),
+        (1, 1),
+        (29, 25),
+        (80, 80),
+        (149, 125),
+        (150, 150),
+        (165, 150),
+        (2000, 2000),
+        (2999, 2500),
+        (12_345, 10_000),
+    ],
 )
 def test_size_bucket_rounds_down_to_a_geometric_step(rows, bucket):
     assert size_bucket(rows) == bucket
@@ -383,7 +393,10 @@ def test_calibrated_prediction_drift_is_warn_then_error(tmp_path):
 
     calm = outcome(_draw(rng, 600))
     assert calm.passed and calm.metadata["threshold_mode"] == "calibrated"
-    assert calm.metadata["threshold_source"] == "mean+3σ of 30 reference chunks of 600 rows (one per day)"
+    assert (
+        calm.metadata["threshold_source"]
+        == "mean+3σ of 30 reference chunks of 600 rows (one per day)"
+    )
     # find shifts whose score lands between warn and error, and beyond error
     base = _draw(rng, 600)
     seen = set()

@@ -85,9 +85,7 @@ def test_missing_file_is_a_config_error(tmp_path):
 
 def _with_thresholds(block: str) -> str:
     # the thresholds block goes right after label_delay_days (line 14 of the file)
-    return churn_yaml().replace(
-        "    label_delay_days: 3\n", "    label_delay_days: 3\n" + block
-    )
+    return churn_yaml().replace("    label_delay_days: 3\n", "    label_delay_days: 3\n" + block)
 
 
 @pytest.mark.parametrize(
