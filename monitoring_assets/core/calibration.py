@@ -54,6 +54,7 @@ import pandas as pd
 
 from monitoring_assets.core.config import Calibration, ModelConfig
 from monitoring_assets.core.drift import column_drift, from_oriented, oriented
+from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.profile import DatasetProfile, profile_partitions
 from monitoring_assets.core.sql import ident
@@ -260,7 +261,8 @@ def reference_chunks(
         wanted = [c for c in kinds if c in have]
         if timestamp and timestamp in have and timestamp not in wanted:
             wanted.append(timestamp)
-        cols = ", ".join(ident(c) for c in wanted) or "1 AS _none"
+        # data columns are the model file's names (validated, any printable text)
+        cols = ", ".join(quote_ident(c) for c in wanted) or "1 AS _none"
         frame = con.execute(f"SELECT {cols} FROM read_parquet(?)", [location]).df()
     finally:
         con.close()

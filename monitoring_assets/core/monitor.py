@@ -27,7 +27,10 @@ fall back to the fixed number — saying why — when calibration cannot apply. 
 ``calibration`` object every threshold is fixed (Evidently's). A calibrated prediction
 column is WARN at the calibrated warn level and ERROR at the error level, for distance
 and p-value methods alike. Every :class:`ColumnDrift` carries ``threshold_mode`` and
-``threshold_source``.
+``threshold_source``; the feature checks' metadata keep numbers only (``threshold/<f>``,
+``calibrated_features``, ``fixed_features``) and their description names the sources
+(:func:`threshold_summary`); the prediction check's metadata has ``threshold_mode`` and
+``threshold_source`` too.
 
 A check that cannot be evaluated never passes, with one exception: a window with too
 few rows (:meth:`DriftMonitor.insufficient`, reason "insufficient data (N rows < M)")
@@ -49,6 +52,7 @@ from monitoring_assets.core.drift import (
     DISTANCE_METHODS,
     EVIDENTLY_DEFAULT,
     INSUFFICIENT_DATA,
+    P_VALUE_METHODS,
     ColumnDrift,
     DatasetDrift,
     column_drift,
@@ -287,7 +291,7 @@ class DriftMonitor:
             "fixed_features": sum(r.threshold_mode != CALIBRATED for r in ok.values()),
         }
         for n, r in ok.items():
-            base.update(_threshold_meta(r, f"/{n}"))
+            base[f"threshold/{n}"] = float(r.threshold)  # type: ignore[arg-type]
         insufficient = [r for r in features.values() if r.insufficient]
         if not ok and insufficient:
             reason = insufficient[0].reason
@@ -312,6 +316,7 @@ class DriftMonitor:
             )
             if nc:
                 text += f"; not computable: {nc_text}"
+            text += f"; {threshold_summary(ok.values())}"
             share = CheckOutcome(
                 DRIFT_SHARE_BELOW_THRESHOLD,
                 value < thr.drift_share_warn,
@@ -340,12 +345,18 @@ class DriftMonitor:
         for n, r in critical.items():
             if _finite(r.score):
                 meta[f"score/{n}"] = float(r.score)
-                meta.update(_threshold_meta(r, f"/{n}"))
+                meta[f"threshold/{n}"] = float(r.threshold)  # type: ignore[arg-type]
         name = CRITICAL_FEATURES_NOT_DRIFTED
         if drifted:
-            return CheckOutcome(
-                name, False, "ERROR", f"critical feature(s) drifted: {', '.join(drifted)}", meta
+            shown = ", ".join(
+                f"{n} ({critical[n].score:.4g} >= {critical[n].threshold:.4g}, "
+                f"{critical[n].threshold_mode}: {critical[n].threshold_source})"
+                if critical[n].method not in P_VALUE_METHODS
+                else f"{n} (p {critical[n].score:.4g}, {critical[n].threshold_mode}: "
+                f"{critical[n].threshold_source})"
+                for n in drifted
             )
+            return CheckOutcome(name, False, "ERROR", f"critical feature(s) drifted: {shown}", meta)
         if untested:
             text = "; ".join(f"{n}: {r.reason}" for n, r in untested.items())
             return CheckOutcome(name, False, "WARN", f"not computable: {text}", meta)
@@ -394,6 +405,17 @@ class DriftMonitor:
             severity, passed = "WARN", not result.drifted
             text = f"{result.column} {method} p-value {score:.4g} (drift below {result.threshold})"
         return CheckOutcome(name, passed, severity, text, meta)
+
+
+def threshold_summary(results: Iterable[ColumnDrift]) -> str:
+    """Which thresholds judged ``results``, grouped by where they came from
+    ("thresholds: 6 calibrated (mean+3σ of …), 1 fixed (fixed: constant on the reference)")."""
+    groups: dict[tuple[str, str], int] = {}
+    for r in results:
+        key = (r.threshold_mode, r.threshold_source)
+        groups[key] = groups.get(key, 0) + 1
+    parts = [f"{n} {mode} ({source})" for (mode, source), n in groups.items()]
+    return "thresholds: " + (", ".join(parts) or "none")
 
 
 def _threshold_meta(r: ColumnDrift, suffix: str = "") -> dict[str, Any]:
