@@ -428,3 +428,39 @@ def test_windows_of_one_day_and_of_many_share_the_bucket_cache(tmp_path):
     a = env.calibration.for_rows(160)
     b = env.calibration.for_rows(199)
     assert a is b and env.calibration.computed == [150]
+
+
+def test_a_warehouse_from_before_the_threshold_columns_gains_them(tmp_path):
+    """A DuckDB file whose drift_results predates threshold_mode/source/window still
+    takes the new rows: the missing columns are added, old rows keep NULLs."""
+    import duckdb
+
+    from monitoring_assets.core.tables import DRIFT_RESULTS_TABLE
+
+    path = tmp_path / "old.duckdb"
+    old = {
+        c: t
+        for c, t in DRIFT_RESULTS_TABLE.columns.items()
+        if c not in ("threshold_error", "threshold_mode", "threshold_source", "window")
+    }
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE drift_results (" + ", ".join(f'"{c}" {t}' for c, t in old.items()) + ")"
+    )
+    con.execute("INSERT INTO drift_results (model, column_name) VALUES ('claims', 'old')")
+    con.close()
+    wh = Warehouse(path)
+    row = {c: None for c in DRIFT_RESULTS_TABLE.columns}
+    row.update(
+        model="claims",
+        column_name="amount",
+        threshold_mode="calibrated",
+        threshold_source="mean+3σ of 30 reference chunks of 150 rows",
+        window="",
+    )
+    wh.replace(
+        DRIFT_RESULTS_TABLE.name, pd.DataFrame([row]), {"model": "claims", "column_name": "amount"}
+    )
+    got = wh.query("SELECT column_name, threshold_mode FROM drift_results ORDER BY column_name")
+    assert got.column_name.tolist() == ["amount", "old"]
+    assert got.threshold_mode.tolist()[0] == "calibrated" and got.threshold_mode.isna().tolist()[1]
