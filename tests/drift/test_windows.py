@@ -234,3 +234,24 @@ def test_insufficient_data_marks_every_column():
     out = res.insufficient(5, 30)
     assert all(r.insufficient for r in out.features.values())
     assert out.prediction.insufficient
+
+
+def test_a_numeric_only_model_has_no_unseen_categories_check_in_its_graph(home, tmp_path):
+    from monitoring_assets.core.config import ProjectConfig
+    from monitoring_assets.definitions import build_definitions
+
+    numeric = _model(categorical=False).model_dump()
+    numeric["source"] = {
+        "kind": "files",
+        "reference": str(tmp_path / "ref.parquet"),
+        "inference": str(tmp_path / "logs"),
+    }
+    numeric["start_date"] = "2026-05-01"
+    defs = build_definitions(ProjectConfig(models=[numeric]), home)
+    checks = {
+        k.name
+        for k in defs.resolve_asset_graph().asset_check_keys
+        if k.asset_key.path[-1] == "data_quality"
+    }
+    assert VALUES_WITHIN_REFERENCE_RANGE in checks
+    assert NO_UNSEEN_CATEGORIES not in checks
