@@ -5,7 +5,9 @@ Per model, under the model's key prefix (all daily, single-run backfill policy):
 - ``feature_profiles``: each day's mergeable profile of the features, the prediction and
   the probability (:func:`~monitoring_assets.core.day_profiles.profile_days`), stored in
   ``feature_profiles`` (delete-then-insert over the run's days).
-- ``data_drift``: every feature against the day's reference
+- ``data_drift``: every feature of the day's window (the day alone unless ``window`` is
+  set; see :meth:`~monitoring_assets.core.references.DriftReferences.drift`) against the
+  day's reference
   (:class:`~monitoring_assets.core.references.DriftReferences`) by the model's
   :class:`~monitoring_assets.core.monitor.DriftMonitor`; per-feature rows in
   ``drift_results``, ``ml_model_drift_score`` / ``ml_model_drifted_features`` /
@@ -122,7 +124,8 @@ def _specs(graph: ModelGraph) -> list[dg.AssetSpec]:
             deps=from_profiles,
             description=(
                 f"Per-feature drift of {model.name} against the {model.reference.kind} reference "
-                "with Evidently 0.7's methods and defaults; dataset drift share."
+                "with Evidently 0.7's methods; thresholds fixed (Evidently's) or calibrated on "
+                f"the reference (thresholds.mode: {model.thresholds.mode}); dataset drift share."
             ),
             metadata={
                 "warehouse_table": DRIFT_RESULTS_TABLE.name,
@@ -359,7 +362,8 @@ def _drift_checks(graph: ModelGraph) -> list[dg.AssetChecksDefinition]:
             CheckDeclaration(
                 PREDICTION_DRIFT_BELOW_THRESHOLD,
                 f"{prediction_column(model)} drift score below {thr.prediction_drift_score_warn} "
-                f"(ERROR at {thr.prediction_drift_score_error})",
+                f"(ERROR at {thr.prediction_drift_score_error}); calibrated thresholds "
+                "(mean + k·σ / k_error·σ of reference chunks) replace them when they apply",
             )
         ],
         evaluate=evaluate_prediction,
