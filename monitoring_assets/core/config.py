@@ -62,8 +62,7 @@ class Feature(Strict):
         | None
     ) = Field(None, description="override Evidently's default method selection")
     drift_threshold: float | None = Field(
-        None,
-        description="override the method's threshold (a fixed threshold: implies thresholds: fixed)",
+        None, description="override the method's threshold (a fixed threshold: implies thresholds: fixed)"
     )
     thresholds: ThresholdMode | None = Field(
         None, description="this feature's threshold mode; default: the model's thresholds.mode"
