@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 
@@ -11,79 +12,15 @@ import pandas as pd
 
 from monitoring_assets.core.config import ProjectConfig, load_project
 from monitoring_assets.core.home import Home
+from monitoring_assets.history import (  # noqa: F401  (range_tags: re-exported)
+    evaluate_alerts,
+    launch_requested,
+    materialize_history,
+    range_tags,
+)
 from monitoring_assets.instance import prepare_dagster_home
 from monitoring_assets.scorecard import render, scorecard
 from resources.warehouse import Warehouse, open_warehouse
-
-
-def range_tags(keys: list[str]) -> dict[str, str]:
-    """Run tags that make one run cover a range of partitions (single-run backfill)."""
-    return {
-        "dagster/asset_partition_range_start": keys[0],
-        "dagster/asset_partition_range_end": keys[-1],
-    }
-
-
-def materialize_history(
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    model_name: str,
-    keys: list[str],
-    log_level: str = "INFO",
-) -> dg.ExecuteInProcessResult:
-    """Run ``monitor_<model>`` over ``keys`` as one run on ``instance``."""
-    job = defs.resolve_job_def(f"monitor_{model_name}")
-    return job.execute_in_process(
-        instance=instance,
-        tags={**range_tags(keys), "driftwarden/trigger": "demo"},
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        raise_on_error=False,
-    )
-
-
-def evaluate_alerts(
-    defs: dg.Definitions, instance: dg.DagsterInstance, max_ticks: int = 200
-) -> list[dg.RunRequest]:
-    """Tick the ``check_failure_alerts`` sensor until it has read every check evaluation
-    (as the daemon would, tick after tick); return the runs it requested."""
-    sensor = defs.resolve_sensor_def("check_failure_alerts")
-    resources = defs.resources or {}
-    cursor: str | None = None
-    requests: list[dg.RunRequest] = []
-    for _ in range(max_ticks):
-        with dg.build_sensor_context(
-            instance=instance, cursor=cursor, definitions=defs, resources=resources
-        ) as context:
-            result = sensor(context)
-            new_cursor = context.cursor
-        if isinstance(result, dg.SensorResult):
-            requests.extend(result.run_requests or [])
-            new_cursor = result.cursor or new_cursor
-        if new_cursor == cursor:
-            break
-        cursor = new_cursor
-    seen: set[str | None] = set()
-    return [r for r in requests if not (r.run_key in seen or seen.add(r.run_key))]
-
-
-def launch_requested(
-    defs: dg.Definitions, instance: dg.DagsterInstance, requests: list[dg.RunRequest]
-) -> list[dg.ExecuteInProcessResult]:
-    """Run what the alert sensor requested, in process, tagged with its run key."""
-    results = []
-    for req in requests:
-        job = defs.resolve_job_def(req.job_name)
-        tags = {**(req.tags or {}), "dagster/run_key": req.run_key or ""}
-        results.append(
-            job.execute_in_process(
-                instance=instance,
-                tags=tags,
-                run_config=req.run_config or None,
-                partition_key=req.partition_key,
-                raise_on_error=False,
-            )
-        )
-    return results
 
 
 def print_retraining(wh: Warehouse, out) -> None:
@@ -91,6 +28,13 @@ def print_retraining(wh: Warehouse, out) -> None:
     runs = wh.query("SELECT * FROM retraining_runs ORDER BY finished_at")
     print(f"retraining runs: {len(runs)}", file=out)
     for r in runs.to_dict("records"):
+        if pd.isna(r["challenger"]):  # nothing trained: the reason says why
+            print(
+                f"  {r['model']}: {r['decision']}, trigger {r['trigger']}, run {r['run_id']}",
+                file=out,
+            )
+            print(f"    {r['reason']}", file=out)
+            continue
         print(
             f"  {r['model']}: {r['challenger']} {r['decision']} — {r['metric']} "
             f"{r['champion']} {r['champion_value']:.3f} -> {r['challenger_value']:.3f} on "
@@ -103,25 +47,71 @@ def print_retraining(wh: Warehouse, out) -> None:
     print(file=out)
 
 
+#: Episodes the demo lists, and critical ones it shows with their lineage.
+SHOWN_ALERTS = 20
+SHOWN_CRITICAL = 3
+
+
 def print_alerts(home: Home, instance: dg.DagsterInstance, out) -> None:
-    """Every alert, one line each, then the critical ones with their lineage."""
+    """How many episodes the replay recorded and what was paged or summarised, the first
+    :data:`SHOWN_ALERTS` episodes one line each, then the first critical ones with their
+    lineage; every count says what was left out."""
     from monitoring_assets.cli.alerts import render_alert
     from monitoring_assets.core.alerts.outbox import AlertStore
 
     store = AlertStore(open_warehouse(home.warehouse_location))
-    alerts = store.list_alerts()
-    print(f"alerts: {len(alerts)}", file=out)
-    for a in alerts:
+    alerts = store.list_alerts(limit=None)
+    still_open = sum(1 for a in alerts if a.firing)
+    history = sum(1 for a in alerts if a.backfill_group)
+    print(
+        f"alerts: {len(alerts)} episodes ({still_open} still open, "
+        f"{len(alerts) - still_open} resolved); {history} opened on history older than the "
+        "page window and are not paged",
+        file=out,
+    )
+    outbox = store.outbox()
+    kinds = outbox["kind"].value_counts().to_dict() if len(outbox) else {}
+    print(
+        "messages: "
+        + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) if kinds else "none"),
+        file=out,
+    )
+    for r in outbox[outbox["kind"] == "backfill"].drop_duplicates("group_id").to_dict("records"):
+        print(f"  {r['channel']}: {json.loads(r['payload'])['title']}", file=out)
+    for a in alerts[:SHOWN_ALERTS]:
         print(
             f"  {a.alert_id}  {a.status:<8} {a.tier:<8} {a.model}/{a.asset_key.split('/')[-1]}"
-            f"  {a.check_name}  from {a.partition_key}",
+            f"  {a.check_name}  {a.episode}",
             file=out,
         )
-    critical = [a for a in alerts if a.tier == "critical"][:3]
-    for a in critical:
+    if len(alerts) > SHOWN_ALERTS:
+        print(
+            f"  … and {len(alerts) - SHOWN_ALERTS} more: driftwarden alerts list --all",
+            file=out,
+        )
+    critical = [a for a in alerts if a.tier == "critical"]
+    if critical:
+        print(
+            f"\ncritical episodes: {len(critical)}; the first {min(len(critical), SHOWN_CRITICAL)} "
+            "with their lineage (driftwarden alerts show ID for the others)",
+            file=out,
+        )
+    for a in critical[:SHOWN_CRITICAL]:
         print(file=out)
         print(render_alert(store, a, instance), file=out)
     print(file=out)
+
+
+def first_days(project: ProjectConfig, days: int) -> ProjectConfig:
+    """The project cut to each model's first ``days`` days, so its partitions and the due
+    days of the freshness check end where the shortened demo stops building."""
+    models = []
+    for model in project.models:
+        end = model.first_date + dt.timedelta(days=days)
+        if model.last_date_exclusive is None or end < model.last_date_exclusive:
+            model = model.model_copy(update={"end_date": end})
+        models.append(model)
+    return project.model_copy(update={"models": models})
 
 
 def run_demo(
@@ -136,6 +126,8 @@ def run_demo(
     home = (home or Home.from_env()).ensure()
     prepare_dagster_home(home)
     project = project or load_project()
+    if days is not None:
+        project = first_days(project, days)
     defs = build_definitions(project, home)
     wh = open_warehouse(home.warehouse_location)
     wh.migrate()
@@ -169,7 +161,7 @@ def run_demo(
             print(f"run {result.run_id} succeeded in {took:.1f}s\n", file=out, flush=True)
         print("check_failure_alerts: reading the check results…", file=out, flush=True)
         requests = evaluate_alerts(defs, instance)
-        for req, res in zip(requests, launch_requested(defs, instance, requests)):
+        for req, res in launch_requested(defs, instance, requests):
             state = "succeeded" if res.success else "FAILED"
             print(f"  requested {req.job_name} ({req.run_key}): run {res.run_id} {state}", file=out)
         for model in project.models:

@@ -3,7 +3,7 @@ and the console/log sink, plus :class:`AlertingResource` that builds them.
 
 Each channel implements the core's channel port
 (:class:`monitoring_assets.core.alerts.channels.Channel`): it takes a message payload
-(planned by ``monitoring_assets.core.alerts.routing``) and either returns a reference
+(planned by ``monitoring_assets.core.alerts.notifications``) and either returns a reference
 (Slack ``ts``, e-mail Message-ID…) or raises
 :class:`~monitoring_assets.core.alerts.channels.DeliveryError` saying whether a retry
 can help.

@@ -16,20 +16,20 @@ from typing import Any
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from monitoring_assets.core.alerts.delivery import DeliveryReport
 from monitoring_assets.core.alerts.digest import digest_payload, week_bounds
 from monitoring_assets.core.alerts.lineage import CheckEvent, stable_id
-from monitoring_assets.core.alerts.outbox import AlertStore, DeliveryReport, deliver_pending, utcnow
+from monitoring_assets.core.alerts.notifications import Notification
+from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, load_policy, tier_severity
 from monitoring_assets.core.alerts.record import record_events
-from monitoring_assets.core.alerts.routing import (
-    ActionRequest,
-    Alert,
-    Notification,
-)
+from monitoring_assets.core.alerts.routing import ActionRequest, Alert
+from monitoring_assets.core.alerts.rows import utcnow
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.retraining import requested_runs, retraining_decision, trigger_history
 from resources.notifiers import AlertingResource
+from resources.outbox_delivery import deliver_exclusively
 from resources.warehouse import WarehouseResource
 from sensors.check_events import (
     INFERENCE_LOGS,
@@ -105,6 +105,7 @@ def freshness_events(
             severity=tier_severity(fr.tier),
             timestamp=now,
             partition=pk,
+            present=True,  # a day missing now is news, however old the day
             metadata={
                 "missing_partitions": len(missing),
                 "deadline_hours": fr.deadline.total_seconds() / 3600,
@@ -166,14 +167,17 @@ def alert_tick(
     state_map = {s.fingerprint: (s.partition_key, s.passed) for s in store.states()}
     events += freshness_events(instance, models, policy, state_map, t)
 
-    recorded = record_events(store, policy, by_name, events, t)
+    # A full batch means more evaluations are waiting: backfill summaries wait for them.
+    caught_up = len(records) < batch
+    recorded = record_events(store, policy, by_name, events, t, caught_up=caught_up)
     result.changed = recorded.alerts
     result.notifications = recorded.notifications
 
     result.run_requests, result.skipped_actions = _actions(
         store, policy, recorded.actions, t, job_names
     )
-    result.delivery = deliver_pending(store, channels, policy, now, missing)
+    # Under the delivery lock: the stream consumer may be delivering the same outbox.
+    result.delivery = deliver_exclusively(store, channels, policy, now, missing) or DeliveryReport()
     return result
 
 
@@ -211,12 +215,14 @@ def _actions(
 def _observations(store: AlertStore, changed: list[Alert]) -> list[dg.AssetObservation]:
     out = []
     for model in sorted({a.model for a in changed}):
-        firing = store.list_alerts(model=model, status="firing", limit=1000)
+        firing = store.list_alerts(model=model, status="firing", limit=None)
         counts = {t: sum(1 for a in firing if a.tier == t) for t in TIERS}
         rows = "\n".join(
-            f"| `{a.alert_id}` | {a.tier} | {a.asset_key} | {a.check_name} | {a.partition_key} |"
+            f"| `{a.alert_id}` | {a.tier} | {a.asset_key} | {a.check_name} | {a.episode} |"
             for a in firing[:20]
         )
+        if len(firing) > 20:
+            rows += f"\n\n… and {len(firing) - 20} more: `driftwarden alerts list --model {model}`"
         out.append(
             dg.AssetObservation(
                 asset_key=[model, ALERTS_ASSET],
@@ -226,7 +232,7 @@ def _observations(store: AlertStore, changed: list[Alert]) -> list[dg.AssetObser
                     "open_info": counts["info"],
                     "changed": sum(1 for a in changed if a.model == model),
                     "open_alerts": dg.MetadataValue.md(
-                        "| id | tier | asset | check | partition |\n|---|---|---|---|---|\n" + rows
+                        "| id | tier | asset | check | episode |\n|---|---|---|---|---|\n" + rows
                     ),
                 },
             )
@@ -367,4 +373,4 @@ def deliver_digest(
         for c in targets
     ]
     store.save(notifications=notes, now=now)
-    return deliver_pending(store, channels, policy, lambda: now, missing)
+    return deliver_exclusively(store, channels, policy, lambda: now, missing) or DeliveryReport()

@@ -116,7 +116,8 @@ def _drift_thresholds(t: Thresholds) -> ThresholdsConfig:
 
 
 def _accuracy_thresholds(t: Thresholds) -> ThresholdsConfig:
-    return _thresholds("red", (t.performance.accuracy_floor, "green"))
+    floor = t.performance.accuracy_floor
+    return _thresholds("red", (floor, "green")) if floor is not None else _thresholds("green")
 
 
 def _missing_thresholds(t: Thresholds) -> ThresholdsConfig:
@@ -213,7 +214,12 @@ def overview(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
         stat.Panel()
         .title("Accuracy (realized)")
         .description(
-            f"Accuracy of the latest labelled partition; red below the {t.performance.accuracy_floor:g} floor."
+            "Accuracy of the latest labelled partition; "
+            + (
+                f"red below the {t.performance.accuracy_floor:g} floor."
+                if t.performance.accuracy_floor is not None
+                else "the alert level is the per-day calibrated band (accuracy_above_floor)."
+            )
         )
         .with_target(_query(f"max by (model) ({m.ACCURACY.name}{{{MODEL}}})", "{{model}}"))
         .thresholds(_accuracy_thresholds(t))
@@ -471,6 +477,32 @@ def drift(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
         .min(0)
         .height(9)
         .span(12)
+    )
+    d = d.with_row(Row("Live stream windows"))
+    d = d.with_panel(
+        timeseries.Panel()
+        .title("Stream window drift score")
+        .description(
+            "Share of drifted features in each live window of `driftwarden stream` at its "
+            f"latest evaluation, one line per window; dashed lines at {t.drift.drift_share_warn:g} "
+            f"and {t.drift.drift_share_error:g}."
+        )
+        .with_target(_query(f"{m.STREAM_DRIFT_SCORE.name}{{{MODEL}}}", "{{model}} {{window}}"))
+        .thresholds(_drift_thresholds(t))
+        .thresholds_style(_threshold_lines())
+        .min(0)
+        .max(1)
+        .height(8)
+        .span(16)
+    )
+    d = d.with_panel(
+        stat.Panel()
+        .title("Stream window events")
+        .description("Events in each live window at its latest evaluation.")
+        .with_target(_query(f"{m.STREAM_WINDOW_EVENTS.name}{{{MODEL}}}", "{{model}} {{window}}"))
+        .decimals(0)
+        .height(8)
+        .span(8)
     )
     return d
 

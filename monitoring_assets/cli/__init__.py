@@ -14,15 +14,22 @@ from monitoring_assets.core.home import HOME_ENV, Home
 # Modules that add their own subcommands with add_cli(subparsers), imported when present.
 PLUGINS = (
     "monitoring_assets.cli.alerts",
+    "monitoring_assets.cli.run",
     "monitoring_assets.observability.exporter",
     "monitoring_assets.streaming.cli",
 )
 
 
+def apply_home(args) -> None:
+    """Export the global ``--home`` as ``$DRIFTWARDEN_HOME`` before any subcommand runs,
+    so every subcommand (plugins' too) and every process it starts finds the same home."""
+    home = getattr(args, "home", None)
+    if home:
+        os.environ[HOME_ENV] = str(Path(home).resolve())
+
+
 def _home(args) -> Home:
-    if args.home:
-        # Exported too: the Dagster processes this command starts find the same home.
-        os.environ[HOME_ENV] = str(Path(args.home).resolve())
+    apply_home(args)
     return Home.from_env()
 
 
@@ -53,23 +60,20 @@ def _ui(args) -> int:
 
 
 def _validate(args) -> int:
-    from monitoring_assets.core.config import ConfigError, load_project
+    from monitoring_assets.cli.validate import validate
 
-    try:
-        project = load_project(args.models)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    for m in project.models:
-        print(f"{m.name} {m.version}: {len(m.features)} features, source {m.source.kind}")
-    return 0
+    return validate(args.models)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftwarden", description="ML model monitoring on Dagster."
     )
-    parser.add_argument("--home", help="DRIFTWARDEN_HOME (default ./.driftwarden)")
+    parser.add_argument(
+        "--home",
+        help="the driftwarden home for every subcommand (default: $DRIFTWARDEN_HOME, "
+        "else ./.driftwarden)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="build the demo scenario's history and print the scorecard")
@@ -101,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
     args = build_parser().parse_args(argv)
+    apply_home(args)
     return int(args.func(args) or 0)
 
 

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
 from typing import Any, TextIO, get_args
 
+from monitoring_assets.core.alerts.episodes import episode_fields
 from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import ChannelName
-from monitoring_assets.core.alerts.routing import Alert
+from monitoring_assets.core.alerts.routing import BACKFILL_PENDING, Alert
 from monitoring_assets.core.home import Home
 from resources.warehouse import open_warehouse
 
@@ -24,10 +26,21 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     alerts = subparsers.add_parser("alerts", help="list alerts and show one with its lineage")
     alerts.add_argument("--warehouse", help="DuckDB file (default: $DRIFTWARDEN_HOME's)")
     sub = alerts.add_subparsers(dest="alerts_command", required=True)
-    ls = sub.add_parser("list", help="newest alerts first")
-    ls.add_argument("--model")
-    ls.add_argument("--status", choices=["firing", "resolved"])
-    ls.add_argument("--limit", type=int, default=50)
+    ls = sub.add_parser("list", help="newest alerts first (the first 50; --all for every one)")
+    ls.add_argument("--model", help="only this model's alerts")
+    ls.add_argument(
+        "--status",
+        choices=list(STATUSES),
+        help="open (= firing) or resolved",
+    )
+    ls.add_argument(
+        "--since",
+        type=_date,
+        metavar="DATE",
+        help="only episodes whose latest failing partition is on or after DATE (YYYY-MM-DD)",
+    )
+    ls.add_argument("--limit", type=_positive, default=50, help="show at most this many")
+    ls.add_argument("--all", action="store_true", help="show every matching alert")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
     ls.set_defaults(func=cmd_list)
     show = sub.add_parser("show", help="one alert with its lineage, messages and actions")
@@ -42,6 +55,27 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     return alerts
 
 
+#: ``--status`` values and the stored status each selects.
+STATUSES = {"open": "firing", "firing": "firing", "resolved": "resolved"}
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--since {text!r}: expected a date YYYY-MM-DD") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--limit {text!r}: expected a whole number >= 1")
+    return n
+
+
 def _store(args: argparse.Namespace) -> AlertStore:
     path = getattr(args, "warehouse", None) or Home.from_env().warehouse_location
     return AlertStore(open_warehouse(path))
@@ -50,22 +84,41 @@ def _store(args: argparse.Namespace) -> AlertStore:
 def cmd_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print alerts as a table (or JSON lines)."""
     out = out or sys.stdout
-    alerts = _store(args).list_alerts(args.model, args.status, args.limit)
+    store = _store(args)
+    status = STATUSES.get(args.status) if getattr(args, "status", None) else None
+    since = getattr(args, "since", None)
+    limit = None if getattr(args, "all", False) else args.limit
+    alerts = store.list_alerts(args.model, status, limit, since)
+    total = store.count_alerts(args.model, status, since) if limit is not None else len(alerts)
     if args.json:
         for a in alerts:
             out.write(json.dumps(_brief(a)) + "\n")
+        # JSON lines stay data only: what was left out goes to stderr.
+        if total > len(alerts):
+            sys.stderr.write(_more(total - len(alerts)) + "\n")
         return 0
     if not alerts:
         out.write("no alerts\n")
         return 0
-    header = f"{'ID':<13}{'TIER':<9}{'STATUS':<9}{'MODEL':<12}{'PARTITION':<12}{'CHECK':<34}OPENED"
-    out.write(header + "\n")
+    out.write(
+        f"{'ID':<13}{'TIER':<9}{'STATUS':<9}{'MODEL':<12}{'ONSET':<11}{'LATEST':<11}"
+        f"{'COUNT':>6}{'DAYS':>5}  {'CHECK':<34}OPENED\n"
+    )
     for a in alerts:
+        days = a.duration_days
         out.write(
-            f"{a.alert_id:<13}{a.tier:<9}{a.status:<9}{a.model:<12}{a.partition_key:<12}"
+            f"{a.alert_id:<13}{a.tier:<9}{a.status:<9}{a.model:<12}"
+            f"{(a.onset_partition or '-')[:10]:<11}{(a.partition_key or '-')[:10]:<11}"
+            f"{a.failures:>6}{'-' if days is None else days:>5}  "
             f"{a.check_name[:33]:<34}{a.opened_at:%Y-%m-%d %H:%M}\n"
         )
+    if total > len(alerts):
+        out.write(_more(total - len(alerts)) + "\n")
     return 0
+
+
+def _more(n: int) -> str:
+    return f"… and {n} more; --all to show them"
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -119,10 +172,18 @@ def render_alert(store: AlertStore, alert: Alert, instance: Any = None) -> str:
         f"alert {alert.alert_id}  [{alert.status}]  tier {alert.tier}  severity {alert.severity}",
         f"  {alert.summary}",
         f"  model        {alert.model} {alert.model_version}",
-        f"  asset        {alert.asset_key}  partition {alert.partition_key or '-'}",
+        f"  asset        {alert.asset_key}",
         f"  check        {alert.check_name}",
-        f"  opened       {alert.opened_at:%Y-%m-%d %H:%M:%S} UTC   failures {alert.failures}",
+        f"  episode      {alert.episode}",
+        f"  opened       {alert.opened_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
+    if alert.backfill_group:
+        lines.append(
+            "  history      opened on a partition older than the page window: reported in a "
+            "backfill summary"
+            + ("" if alert.backfill_group == BACKFILL_PENDING else f" ({alert.backfill_group})")
+            + ", not paged while its latest failing partition is history"
+        )
     if alert.resolved_at:
         lines.append(f"  resolved     {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
     if alert.owners:
@@ -177,6 +238,7 @@ def _brief(a: Alert) -> dict[str, Any]:
         "asset_key": a.asset_key,
         "check": a.check_name,
         "partition": a.partition_key,
+        **episode_fields(a),
         "opened_at": a.opened_at.isoformat(),
         "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
         "summary": a.summary,

@@ -8,9 +8,12 @@ trigger, then calls :func:`train_and_judge`:
    measures what matters after a shift; a random split would mix pre- and post-shift
    rows into both sides.
 2. The challenger is trained by ``trainer`` (default: a fresh clone of the champion's
-   estimator, i.e. same pipeline and hyper-parameters, fitted on the window).
+   estimator, i.e. same pipeline and hyper-parameters, fitted on the window; a model
+   file's ``training.entry_point``, see ``core.retraining.trainer_for``). Too few
+   labeled days or rows raise :class:`InsufficientLabels`: the run is skipped.
 3. Champion and challenger predict the same holdout rows: metric deltas, and
-   McNemar's test on the paired predictions.
+   McNemar's test on the paired predictions. A champion registered without an
+   estimator (a model driftwarden did not train) is its logged predictions.
 4. Promotion needs ``challenger - champion >= min_improvement`` on ``policy.metric``
    (and, if ``require_significance``, McNemar p < ``significance`` in the
    challenger's favour). In review mode a better challenger stops at
@@ -45,12 +48,16 @@ from monitoring_assets.core.registry import ModelRegistry, ModelStatus, Registry
 
 Trainer = Callable[[pd.DataFrame, pd.Series, Any], Any]
 #: How a retraining run ended.
-RetrainResult = Literal["promoted", "rejected", "pending_review", "already_handled"]
+RetrainResult = Literal["promoted", "rejected", "pending_review", "already_handled", "skipped"]
 COMPARED = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "calibration_error")
 
 
 class RetrainingError(ValueError):
     """The labeled window cannot support a retraining; the message says what is missing."""
+
+
+class InsufficientLabels(RetrainingError):
+    """Too few labeled days or rows yet: a retraining is skipped, not failed."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +157,9 @@ def split_window(
         raise RetrainingError(f"labeled window lacks the date column {date_column!r}")
     days = sorted(pd.to_datetime(window[date_column]).dt.date.unique())
     if len(days) <= holdout_days:
-        raise RetrainingError(
-            f"labeled window has {len(days)} day(s); holdout_days={holdout_days} needs more"
+        raise InsufficientLabels(
+            f"only {len(days)} labelled day(s) (< {holdout_days + 1}: {holdout_days} to hold "
+            "out and at least one to train on)"
         )
     cut = days[-holdout_days]
     d = pd.to_datetime(window[date_column]).dt.date
@@ -161,6 +169,40 @@ def split_window(
 def _date_range(frame: pd.DataFrame, date_column: str) -> tuple[dt.date, dt.date]:
     d = pd.to_datetime(frame[date_column]).dt.date
     return d.min(), d.max()
+
+
+def labeled_split(
+    window: pd.DataFrame,
+    features: list[str],
+    target: str,
+    classes: tuple[int, int],
+    date_column: str,
+    policy: RetrainPolicy,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and holdout rows of ``window``: labeled rows of the last
+    ``policy.window_days`` days, split by :func:`split_window`. Too few labeled days or
+    rows raise :class:`InsufficientLabels`, a malformed window :class:`RetrainingError`."""
+    missing = [c for c in [*features, target, date_column] if c not in window.columns]
+    if missing and len(window):
+        raise RetrainingError(f"labeled window lacks column(s) {missing}")
+    if len(window) == 0:
+        raise InsufficientLabels(
+            f"only 0 labelled days (< {policy.holdout_days + 1}: {policy.holdout_days} to hold "
+            "out and at least one to train on)"
+        )
+    labeled = window[window[target].isin(list(classes))]
+    if len(labeled) == 0:
+        raise InsufficientLabels(f"labeled window has no rows with {target!r} in {list(classes)}")
+    last = pd.to_datetime(labeled[date_column]).dt.date.max()
+    first_allowed = last - dt.timedelta(days=policy.window_days - 1)
+    labeled = labeled[pd.to_datetime(labeled[date_column]).dt.date >= first_allowed]
+    train, holdout = split_window(labeled, date_column, policy.holdout_days)
+    if len(train) < policy.min_train_rows or len(holdout) < policy.min_holdout_rows:
+        raise InsufficientLabels(
+            f"labeled window too small: {len(train)} training rows (min {policy.min_train_rows}), "
+            f"{len(holdout)} holdout rows (min {policy.min_holdout_rows})"
+        )
+    return train, holdout
 
 
 def train_and_judge(
@@ -177,28 +219,18 @@ def train_and_judge(
     classes: tuple[int, int],
     date_column: str,
     trainer: Trainer,
+    logged_prediction: str | None = None,
+    logged_probability: str | None = None,
 ) -> RetrainOutcome:
     """Train a challenger on ``window`` for a claimed ``trigger``, compare it with the
     current champion on the window's last ``policy.holdout_days`` days, and promote it
-    (from ``effective_from``), hold it for review, or reject it (see the module doc)."""
+    (from ``effective_from``), hold it for review, or reject it (see the module doc).
+    A champion registered without an estimator (a model driftwarden did not train) is
+    represented by the window's logged ``logged_prediction`` / ``logged_probability``."""
     champion_version = registry.current_champion(model)
     if champion_version is None:
         raise RegistryError(f"model {model!r} has no champion to compare a challenger with")
-    missing = [c for c in [*features, target, date_column] if c not in window.columns]
-    if missing:
-        raise RetrainingError(f"labeled window lacks column(s) {missing}")
-    labeled = window[window[target].isin(list(classes))]
-    if len(labeled) == 0:
-        raise RetrainingError(f"labeled window has no rows with {target!r} in {list(classes)}")
-    last = pd.to_datetime(labeled[date_column]).dt.date.max()
-    first_allowed = last - dt.timedelta(days=policy.window_days - 1)
-    labeled = labeled[pd.to_datetime(labeled[date_column]).dt.date >= first_allowed]
-    train, holdout = split_window(labeled, date_column, policy.holdout_days)
-    if len(train) < policy.min_train_rows or len(holdout) < policy.min_holdout_rows:
-        raise RetrainingError(
-            f"labeled window too small: {len(train)} training rows (min {policy.min_train_rows}), "
-            f"{len(holdout)} holdout rows (min {policy.min_holdout_rows})"
-        )
+    train, holdout = labeled_split(window, features, target, classes, date_column, policy)
     train_window, holdout_window = (
         _date_range(train, date_column),
         _date_range(holdout, date_column),
@@ -206,9 +238,28 @@ def train_and_judge(
 
     champion = registry.load_artifact(model, champion_version)
     challenger = trainer(train[features], train[target].astype(int), champion)
+    if not hasattr(challenger, "predict_proba"):
+        raise RetrainingError(
+            f"model {model!r}: the trainer returned {type(challenger).__name__}, which has no "
+            "predict_proba; it must return a fitted classifier"
+        )
     y = holdout[target].astype(int).to_numpy()
     x = holdout[features]
-    pred_a, prob_a = score(champion, x, classes)
+    if champion is not None:
+        pred_a, prob_a = score(champion, x, classes)
+    elif logged_prediction and logged_prediction in holdout:
+        # No estimator for the served version: its logged predictions are the champion's.
+        pred_a = holdout[logged_prediction].astype(int).to_numpy()
+        prob_a = (
+            holdout[logged_probability].astype(float).to_numpy()
+            if logged_probability and logged_probability in holdout
+            else None
+        )
+    else:
+        raise RetrainingError(
+            f"model {model!r}: champion {champion_version!r} has no estimator and the labeled "
+            "window no logged predictions to compare a challenger with"
+        )
     pred_b, prob_b = score(challenger, x, classes)
     m_a = classification_metrics(y, pred_a, prob_a, classes=classes)
     m_b = classification_metrics(y, pred_b, prob_b, classes=classes)

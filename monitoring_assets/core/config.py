@@ -178,7 +178,11 @@ class FileSource(Strict):
 
     ``inference`` and ``labels`` are a file, a directory (Hive ``date=YYYY-MM-DD``
     folders or plain files), or a pattern containing ``{date}`` (one file per day).
-    Without ``{date}``, a day's rows are those whose timestamp falls on that day.
+    Without ``{date}``, a day's rows are those whose timestamp falls on that day. A
+    ``{date}`` file holding rows of other days is an error, unless
+    ``split_by_timestamp`` is set: then every file of the pattern is read and a day's
+    rows are those whose timestamp falls on it, wherever they are stored. ``{date}``
+    is the only placeholder; ``reference`` has none.
     """
 
     kind: Literal["files"] = "files"
@@ -189,6 +193,17 @@ class FileSource(Strict):
     label_timestamp: ColumnName | None = Field(
         None, description="column holding when a label arrived; default: date + label delay"
     )
+    split_by_timestamp: bool = Field(
+        False, description="{date} files: assign rows to days by timestamp, not by file"
+    )
+
+    @field_validator("reference")
+    @classmethod
+    def _reference_has_no_date(cls, path: str) -> str:
+        # Other braces are refused by PathText; the reference is one snapshot, not per day.
+        if "{date}" in path:
+            raise ValueError(f"source.reference {path!r} is one file: it takes no {{date}}")
+        return path
 
 
 Source = Annotated[SimulatorSource | FileSource, Field(discriminator="kind")]
@@ -306,13 +321,36 @@ class QualityThresholds(Strict):
 
 
 class PerformanceThresholds(Strict):
-    accuracy_floor: float = 0.85
+    accuracy_floor: float | None = Field(
+        None,
+        description=(
+            "absolute accuracy floor (ERROR below it). Unset: accuracy_above_floor uses the "
+            "reference band's error edge (calibrated) or reference accuracy - 2*accuracy_drop "
+            "(fixed). Set: it applies in fixed mode, and with a band the higher of the two applies"
+        ),
+    )
     accuracy_drop: float = 0.05
     f1_drop: float = 0.05
     estimated_accuracy_drop: float = 0.05
     min_label_coverage: float = 0.8
     max_calibration_error: float = 0.1
-    significance: float = 0.05
+    significance: float = Field(
+        0.001,
+        gt=0,
+        lt=1,
+        description=(
+            "concept_drift's per-day false-alarm rate (one-sided p-value limit); 0.05 "
+            "would fire on about one healthy day in 25"
+        ),
+    )
+    concept_drift_min_gap: float = Field(
+        0.02,
+        ge=0,
+        description=(
+            "concept_drift: realized accuracy must also be this far below the label-free "
+            "estimate on the same rows (besides significant at 'significance')"
+        ),
+    )
 
 
 class Thresholds(Strict):
@@ -356,6 +394,23 @@ class Alerting(Strict):
     human_review_on_performance: bool = False
 
 
+def _check_entry_point(v: str) -> str:
+    module, sep, func = v.partition(":")
+    parts = module.split(".") if module else []
+    if not sep or not func.isidentifier() or not parts or not all(p.isidentifier() for p in parts):
+        raise ValueError(f"entry_point {v!r} must be 'package.module:function'")
+    return v
+
+
+class Training(Strict):
+    """How a challenger is trained. ``entry_point`` names a function
+    ``(features: DataFrame, target: Series) -> fitted estimator`` (with ``predict_proba``).
+    Without it only the simulator's models can be retrained (a clone of the simulator's
+    estimator, refitted); a model of a ``files`` source gets no retraining job."""
+
+    entry_point: Annotated[str, AfterValidator(_check_entry_point)] | None = None
+
+
 class ModelConfig(Strict):
     """One monitored model."""
 
@@ -374,6 +429,7 @@ class ModelConfig(Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     window: Window = Field(default_factory=Window)
     alerting: Alerting = Field(default_factory=Alerting)
+    training: Training = Field(default_factory=Training)
 
     @field_validator("features")
     @classmethod
@@ -474,6 +530,7 @@ __all__ = [
     "SimulatorSource",
     "ThresholdMode",
     "Thresholds",
+    "Training",
     "Window",
     "load_project",
     "models_file",

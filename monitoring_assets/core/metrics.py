@@ -21,9 +21,11 @@ from monitoring_assets.core.alerts.policy import TIERS
 
 MetricType = Literal["gauge", "counter", "histogram"]
 
-# Labels every model-level series carries; feature-level series add ``feature``.
+# Labels every model-level series carries; feature-level series add ``feature``, the
+# stream's live-window series add ``window`` (``count_10000``, ``time_300s``).
 MODEL_LABELS: tuple[str, ...] = ("model", "version")
 FEATURE_LABELS: tuple[str, ...] = ("model", "version", "feature")
+WINDOW_LABELS: tuple[str, ...] = ("model", "version", "window")
 
 #: The ``tier`` label values of :data:`OPEN_ALERTS`: the alert policy's tiers.
 ALERT_TIERS: tuple[str, ...] = tuple(TIERS)
@@ -38,7 +40,9 @@ class MetricFamily:
 
     ``name`` is the family name (a counter is exposed with ``_total`` appended by the
     client library); ``monitor_metric`` says that monitors write it to ``monitor_metrics``
-    under ``name`` and the exporter serves each series' latest partition.
+    under ``name`` and the exporter serves each series' latest partition. The third label
+    of a monitor gauge (:attr:`detail_label`: ``feature`` or ``window``) is read from the
+    ``feature`` column of ``monitor_metrics``.
     """
 
     name: str
@@ -54,6 +58,11 @@ class MetricFamily:
     @property
     def per_feature(self) -> bool:
         return "feature" in self.labels
+
+    @property
+    def detail_label(self) -> str | None:
+        """The label after ``model`` and ``version``, if any (``feature`` or ``window``)."""
+        return self.labels[2] if len(self.labels) == 3 and self.labels[:2] == MODEL_LABELS else None
 
     @property
     def documentation(self) -> str:
@@ -113,17 +122,23 @@ LABEL_COVERAGE = _monitor_gauge(
     "ml_label_coverage", "Share of predictions with ground truth, latest partition"
 )
 
-# Streaming (live windows; the partition is the day of the window's newest event).
-STREAM_DRIFT_SCORE = _monitor_gauge(
+
+# Streaming (live windows, one series per window; the partition is the day of the
+# window's newest event; the ``feature`` column of monitor_metrics holds the window).
+def _stream_gauge(name: str, help: str) -> MetricFamily:
+    return MetricFamily(name, "gauge", help, WINDOW_LABELS, monitor_metric=True)
+
+
+STREAM_DRIFT_SCORE = _stream_gauge(
     "ml_stream_drift_score", "Share of drifted features in the live window, latest evaluation"
 )
-STREAM_DRIFTED_FEATURES = _monitor_gauge(
+STREAM_DRIFTED_FEATURES = _stream_gauge(
     "ml_stream_drifted_features", "Number of drifted features in the live window"
 )
-STREAM_WINDOW_EVENTS = _monitor_gauge(
+STREAM_WINDOW_EVENTS = _stream_gauge(
     "ml_stream_window_events", "Events in the live window at its latest evaluation"
 )
-STREAM_PREDICTION_DRIFT_SCORE = _monitor_gauge(
+STREAM_PREDICTION_DRIFT_SCORE = _stream_gauge(
     "ml_stream_prediction_drift_score", "Prediction drift statistic of the live window"
 )
 
@@ -151,7 +166,14 @@ LAST_SUCCESS = MetricFamily(
 LATEST_PARTITION = MetricFamily(
     "ml_monitoring_latest_partition_timestamp_seconds",
     "gauge",
-    "Unix time (midnight UTC) of the newest partition with monitoring metrics",
+    "Unix time (midnight UTC) of the newest partition with batch monitoring metrics "
+    "(stream series are not counted)",
+    ("model",),
+)
+STREAM_LATEST_PARTITION = MetricFamily(
+    "ml_stream_latest_partition_timestamp_seconds",
+    "gauge",
+    "Unix time (midnight UTC) of the newest event day the stream consumer evaluated",
     ("model",),
 )
 OPEN_ALERTS = MetricFamily(
@@ -220,6 +242,7 @@ FAMILIES: dict[str, MetricFamily] = {
         INFERENCE_DURATION,
         LAST_SUCCESS,
         LATEST_PARTITION,
+        STREAM_LATEST_PARTITION,
         OPEN_ALERTS,
         EXPORTER_WAREHOUSE_UP,
         EXPORTER_READ_ERRORS,
@@ -233,6 +256,17 @@ FAMILIES: dict[str, MetricFamily] = {
 MONITOR_GAUGES: dict[str, MetricFamily] = {
     name: f for name, f in FAMILIES.items() if f.monitor_metric
 }
+
+#: The stream consumer's gauges: kept out of the batch freshness series.
+STREAM_GAUGES: frozenset[str] = frozenset(
+    f.name
+    for f in (
+        STREAM_DRIFT_SCORE,
+        STREAM_DRIFTED_FEATURES,
+        STREAM_WINDOW_EVENTS,
+        STREAM_PREDICTION_DRIFT_SCORE,
+    )
+)
 
 #: Names a monitor may not use for an undeclared gauge: they are exposed otherwise.
 RESERVED: frozenset[str] = frozenset(name for name, f in FAMILIES.items() if not f.monitor_metric)

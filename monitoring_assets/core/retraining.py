@@ -15,16 +15,22 @@ asks what an alert wants; the sensor asks again with the ``alert_actions`` histo
 (:func:`trigger_history`); :func:`retrain` asks with the registry's record of the
 trigger, so the same event twice trains once.
 
+**The trainer** (:func:`trainer_for`): the model file's ``training.entry_point``, else
+the simulator's built-in one (its estimator, cloned and refitted). A model with neither
+(:func:`has_trainer`; a ``files`` model by default) asks for no action and gets no
+retraining job; :func:`retraining_note` says so in ``driftwarden validate``.
+
 **A run** (:func:`retrain_model`): the labeled window from the lake, :func:`retrain`
-(claim the trigger, then :func:`~monitoring_assets.core.challenger.train_and_judge`:
-champion vs challenger on one holdout, promote, reject or hold for review), and a
-``retraining_runs`` row.
+(too few labeled days or rows: ``skipped``; else claim the trigger, then
+:func:`~monitoring_assets.core.challenger.train_and_judge`: champion vs challenger on one
+holdout, promote, reject or hold for review), and a ``retraining_runs`` row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,15 +38,16 @@ import pandas as pd
 
 from monitoring_assets.core.alerts.policy import Actions, tier_at_least
 from monitoring_assets.core.challenger import (
+    InsufficientLabels,
     RetrainOutcome,
     RetrainPolicy,
     Trainer,
     clone_champion,
+    labeled_split,
     review_decision,
     train_and_judge,
 )
 from monitoring_assets.core.config import ModelConfig
-from monitoring_assets.core.day_profiles import MonitorInputError
 from monitoring_assets.core.performance.references import ServedEstimator, ensure_registry
 from monitoring_assets.core.performance.store import labeled_window, newest_monitored_day, now
 from monitoring_assets.core.ports import Lake, Warehouse
@@ -152,6 +159,8 @@ def retraining_decision(
 def _asked_by(
     failure: FailedCheck, policy: Actions, model: ModelConfig
 ) -> Literal["retrain", "review", "none"]:
+    if not has_trainer(model):
+        return "none"  # both actions run retrain_<model>, which such a model does not have
     if (
         failure.category == "drift"
         and policy.retrain.enabled
@@ -228,6 +237,74 @@ def _utc(value: Any) -> dt.datetime | None:
     return pd.Timestamp(value).to_pydatetime().replace(tzinfo=dt.UTC)
 
 
+# ----------------------------------------------------------------------------- the trainer
+
+#: Sources whose models driftwarden can retrain without a trainer of the model file's:
+#: the simulator serves an estimator, whose clone is refitted on the labeled window.
+BUILTIN_TRAINER_SOURCES = ("simulator",)
+
+
+class TrainerError(ValueError):
+    """A model file's ``training.entry_point`` cannot be loaded; the message says why."""
+
+
+def has_trainer(model: ModelConfig) -> bool:
+    """Whether ``model`` can be retrained: it names a trainer (``training.entry_point``)
+    or its source has a built-in one. Only such a model gets ``retrain_<model>``."""
+    return model.training.entry_point is not None or model.source.kind in BUILTIN_TRAINER_SOURCES
+
+
+def load_entry_point(model: ModelConfig) -> Callable[..., Any]:
+    """Import the function ``training.entry_point`` names (``package.module:function``)."""
+    spec = model.training.entry_point
+    if spec is None:
+        raise TrainerError(f"model {model.name!r}: training.entry_point is not set")
+    module_name, _, func_name = spec.partition(":")
+    where = f"model {model.name!r}: training.entry_point {spec!r}"
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time error of the user's module
+        raise TrainerError(f"{where}: cannot import {module_name!r}: {exc}") from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise TrainerError(f"{where}: {module_name!r} has no function {func_name!r}")
+    return func
+
+
+def trainer_for(model: ModelConfig) -> Trainer | None:
+    """How ``model``'s challengers are trained: the ``training.entry_point`` function
+    (called with the training features and target), else the built-in clone of the
+    champion for a simulator model, else None (no retraining)."""
+    if model.training.entry_point is not None:
+        func = load_entry_point(model)
+
+        def entry_point_trainer(features: pd.DataFrame, target: pd.Series, champion: Any) -> Any:
+            return func(features, target)
+
+        return entry_point_trainer
+    if model.source.kind in BUILTIN_TRAINER_SOURCES:
+        return clone_champion
+    return None
+
+
+def retraining_note(model: ModelConfig) -> str | None:
+    """One line for ``driftwarden validate`` about ``model``'s retraining, None when
+    there is nothing to say (a simulator model with its built-in trainer)."""
+    if model.training.entry_point is not None:
+        try:
+            load_entry_point(model)
+        except TrainerError as exc:
+            return f"retraining: BROKEN — {exc}"
+        return f"retraining: trainer {model.training.entry_point}"
+    if has_trainer(model):
+        return None
+    return (
+        f"retraining: off — driftwarden has no trainer for a {model.source.kind!r} source, so "
+        "critical drift alerts but retrains nothing; name one with training: {entry_point: "
+        "'package.module:function'} (returns a fitted classifier) to retrain on critical drift"
+    )
+
+
 # ----------------------------------------------------------------------------- a run
 
 
@@ -275,32 +352,41 @@ def retrain_model(
     run_id: str,
 ) -> RetrainOutcome:
     """Carry out a ``retrain_<model>`` request: the labeled window from the lake (labels
-    ``arrived`` up to ``request.as_of``), :func:`retrain`, and a ``retraining_runs`` row
-    when a challenger was trained. Promotions apply from ``request.effective_from``, by
+    ``arrived`` up to ``request.as_of``), :func:`retrain` with the model's trainer, and a
+    ``retraining_runs`` row when a challenger was trained or the retraining was skipped
+    (no trainer, too few labels). Promotions apply from ``request.effective_from``, by
     default the day after the newest monitored day."""
     ensure_registry(model, registry, lake, served)
+    trainer = trainer_for(model)
     window = labeled_window(model, lake, wh, request.as_of, policy.window_days)
-    if len(window) == 0:
-        up_to = f"up to {request.as_of}" if request.as_of else ""
-        raise MonitorInputError(
-            f"model {model.name!r}: no labeled days (ground_truth 'arrived') {up_to} to retrain on",
-            {"model": model.name},
+    if trainer is None:
+        outcome = skipped_outcome(
+            model.name,
+            request.trigger,
+            registry,
+            f"model {model.name!r} has no trainer (set training.entry_point in the model file)",
         )
-    last_labeled = pd.to_datetime(window["partition_date"]).dt.date.max()
-    outcome = retrain(
-        model=model.name,
-        registry=registry,
-        window=window,
-        features=model.feature_names,
-        target=model.columns.target,
-        trigger=request.trigger,
-        effective_from=request.effective_from
-        or default_effective_from(wh, model.name, last_labeled),
-        policy=policy,
-        review=request.action == "review",
-        classes=model.classes,
-    )
-    if outcome.trained:
+    else:
+        last_labeled = (
+            pd.to_datetime(window["partition_date"]).dt.date.max() if len(window) else None
+        )
+        outcome = retrain(
+            model=model.name,
+            registry=registry,
+            window=window,
+            features=model.feature_names,
+            target=model.columns.target,
+            trigger=request.trigger,
+            effective_from=request.effective_from
+            or default_effective_from(wh, model.name, last_labeled or dt.date.min),
+            policy=policy,
+            review=request.action == "review",
+            classes=model.classes,
+            trainer=trainer,
+            logged_prediction=model.columns.prediction,
+            logged_probability=model.columns.probability,
+        )
+    if outcome.trained or outcome.decision == "skipped":
         row = retraining_row(outcome, run_id, policy.metric)
         wh.replace(
             RETRAINING_TABLE.name,
@@ -308,6 +394,18 @@ def retrain_model(
             {"model": model.name, "trigger": request.trigger},
         )
     return outcome
+
+
+def skipped_outcome(model: str, trigger: str, registry: ModelRegistry, why: str) -> RetrainOutcome:
+    """A retraining that did not train: ``skipped: <why>``."""
+    return RetrainOutcome(
+        model=model,
+        trigger=trigger,
+        decision="skipped",
+        reason=f"skipped: {why}",
+        trained=False,
+        champion=registry.current_champion(model),
+    )
 
 
 def retraining_row(outcome: RetrainOutcome, run_id: str, metric: str) -> dict[str, Any]:
@@ -376,14 +474,22 @@ def retrain(
     classes: tuple[int, int] = (0, 1),
     date_column: str = "partition_date",
     trainer: Trainer | None = None,
+    logged_prediction: str | None = None,
+    logged_probability: str | None = None,
 ) -> RetrainOutcome:
     """Train, compare and decide for one trigger (idempotent per ``trigger``).
 
     ``window`` holds labeled rows (``features``, ``target`` and ``date_column``) of the
     most recent labeled days; rows older than ``policy.window_days`` before its last
-    day are ignored. A failure releases the trigger so it can be retried.
+    day are ignored. Too few labeled days or rows give a ``skipped`` outcome without
+    claiming the trigger (a later run of it, with more labels, can train). A failure
+    releases the trigger so it can be retried.
     """
     policy = policy or RetrainPolicy()
+    try:
+        labeled_split(window, list(features), target, classes, date_column, policy)
+    except InsufficientLabels as exc:
+        return skipped_outcome(model, trigger, registry, str(exc))
     claimed, claim = registry.claim_trigger(model, trigger)
     if not claimed:
         decision = retraining_decision(
@@ -413,6 +519,8 @@ def retrain(
             classes=classes,
             date_column=date_column,
             trainer=trainer or clone_champion,
+            logged_prediction=logged_prediction,
+            logged_probability=logged_probability,
         )
     except Exception as exc:
         registry.finish_trigger(model, trigger, version=None, outcome=f"failed: {exc}", failed=True)

@@ -261,6 +261,7 @@ RETRAINING_TABLE = TableSpec(
 )
 
 # The Prometheus exporter reads open alerts by tier from here (status 'firing'/'resolved').
+# One row per episode; columns added later are added to older tables by AlertStore.migrate.
 ALERTS = TableSpec(
     "alerts",
     {
@@ -293,6 +294,15 @@ ALERTS = TableSpec(
         "summary": "VARCHAR",
         "lineage": "VARCHAR",
         "action": "VARCHAR",
+        # The episode (see core/alerts/episodes.py): partition_key is its latest failing
+        # partition, failures its count of failing evaluations.
+        "onset_partition": "VARCHAR",
+        "failing_partitions": "BIGINT",
+        "resolved_partition": "VARCHAR",
+        "duration_days": "BIGINT",
+        # '' paged as usual; 'pending' history awaiting its backfill summary; else that
+        # summary's group id.
+        "backfill_group": "VARCHAR",
     },
     key=("alert_id",),
 )
@@ -383,3 +393,55 @@ TABLES: dict[str, TableSpec] = {
         ALERT_CHANNEL_HEALTH,
     )
 }
+
+# ----------------------------------------------------------------------------- performance bands
+# Calibrated performance bands: per model version and chunk size (a geometric size bucket),
+# each metric's values over chunks of the version's validation split (``chunk_values``, a
+# JSON list). The checks derive their band edges from these with the model's calibration
+# rule. Written once per (version, bucket), re-read afterwards.
+PERFORMANCE_BANDS_TABLE = TableSpec(
+    "performance_bands",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "chunk_rows": "BIGINT",
+        "metric": "VARCHAR",
+        "chunking": "VARCHAR",  # time | rows | none
+        "validation_rows": "BIGINT",
+        "n_chunks": "BIGINT",
+        "max_chunks": "BIGINT",
+        "mean": "DOUBLE",
+        "std": "DOUBLE",
+        "chunk_values": "VARCHAR",
+        "reason": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "model_version", "chunk_rows", "metric"),
+)
+
+# The concept-drift test of each day: realized errors against the errors the label-free
+# estimate expects on the same rows.
+CONCEPT_DRIFT_TABLE = TableSpec(
+    "concept_drift_tests",
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "model_version": "VARCHAR",
+        "computable": "BOOLEAN",
+        "n_rows": "BIGINT",
+        "observed_errors": "BIGINT",
+        "expected_errors": "DOUBLE",
+        "expected_errors_std": "DOUBLE",
+        "realized_accuracy": "DOUBLE",
+        "estimated_accuracy": "DOUBLE",
+        "z_statistic": "DOUBLE",
+        "p_value": "DOUBLE",
+        "detected": "BOOLEAN",
+        "explanation": "VARCHAR",
+        "run_id": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "partition_date"),
+)
+
+TABLES.update({t.name: t for t in (PERFORMANCE_BANDS_TABLE, CONCEPT_DRIFT_TABLE)})

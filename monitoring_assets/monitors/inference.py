@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.metrics import INFERENCE_REQUESTS
@@ -22,7 +23,7 @@ from monitoring_assets.core.references import file_digest
 from monitoring_assets.core.schema import SchemaError, validate_inference, validate_labels
 from monitoring_assets.core.tables import SIMULATOR_TRUTH
 from resources.lake import LakeResource
-from resources.sources import build_source
+from resources.sources import FileAdapter, build_source
 from resources.warehouse import (
     LATENCY_HISTOGRAM,
     MONITOR_METRICS,
@@ -173,12 +174,14 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
     )
     def reference_data(context: dg.AssetExecutionContext, lake: LakeResource):
         source = build_source(model)
-        frame = source.reference()
         try:
+            frame = source.reference()
             checked = validate_inference(
-                _with_missing_latency(frame, model), model, origin="reference data"
+                _with_missing_latency(frame, model),
+                model,
+                origin=_origin("reference data", source, "reference"),
             )
-        except SchemaError as exc:
+        except (SchemaError, FileNotFoundError) as exc:
             raise dg.Failure(description=str(exc)) from None
         if model.columns.target in frame:
             checked[model.columns.target] = frame[model.columns.target].to_numpy()
@@ -223,14 +226,14 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             # Validate and stage every day first: a bad day fails the run with nothing swapped in.
             for date in partition_dates(context):
                 try:
+                    day = source.inference_day(date)
                     frame = validate_inference(
-                        source.inference_day(date), model, origin=f"inference_logs {date}"
+                        day,
+                        model,
+                        origin=_origin(f"inference_logs {date}", source, "inference", date),
                     )
                 except (SchemaError, FileNotFoundError) as exc:
-                    raise dg.Failure(
-                        description=str(exc),
-                        metadata={"partition": date.isoformat(), "model": model.name},
-                    ) from None
+                    raise _day_failure(exc, "inference_logs", model, date) from None
                 stats = frame[[model.columns.latency]] if model.columns.latency else frame[[]]
                 part = store.stage(model.name, "inference_logs", store.date_key(date), frame)
                 staged.append((date, part, stats))
@@ -292,6 +295,13 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
         key=graph.key("ground_truth"),
         group_name=graph.group,
         partitions_def=graph.partitions_def,
+        # The day's predictions first: a run whose inference_logs fail writes no labels,
+        # and labels kept in one file are matched to the day by its stored request ids.
+        deps=[
+            dg.AssetDep(
+                graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()
+            )
+        ],
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
             f"Labels of {model.name}'s predictions, keyed by the prediction day; they arrive "
@@ -307,30 +317,39 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
     ):
         source = build_source(model)
         store, wh = lake.get(), warehouse.get()
+        staged: list[tuple[dt.date, StagedPartition, int, bool]] = []
+        try:
+            # Validate and stage every day first: a bad day fails the run with nothing
+            # written, neither files nor partition_log rows.
+            for date in partition_dates(context):
+                try:
+                    labels = _labels_of_day(source, store, model, date)
+                    pending = labels is None
+                    if labels is None:
+                        labels = _no_labels(model)
+                    labels = validate_labels(
+                        labels,
+                        model,
+                        origin=_origin(f"ground_truth {date}", source, "labels", date),
+                    )
+                except (SchemaError, FileNotFoundError) as exc:
+                    raise _day_failure(exc, "ground_truth", model, date) from None
+                part = store.stage(model.name, "ground_truth", store.date_key(date), labels)
+                staged.append((date, part, len(labels), pending))
+        except BaseException:
+            for _, part, _, _ in staged:
+                part.discard()
+            raise
         arrived_days = 0
         logged: dict[dt.date, tuple[int, str]] = {}
-        for date in partition_dates(context):
-            labels = source.labels_day(date)
-            pending = labels is None
-            if labels is None:
-                labels = pd.DataFrame(
-                    {
-                        model.columns.id: pd.Series(dtype=str),
-                        model.columns.target: pd.Series(dtype="int64"),
-                        "label_timestamp": pd.Series(dtype="datetime64[us]"),
-                    }
-                )
-            try:
-                labels = validate_labels(labels, model, origin=f"ground_truth {date}")
-            except SchemaError as exc:
-                raise dg.Failure(description=str(exc)) from None
-            path = store.write_day(model.name, "ground_truth", date, labels)
+        for date, part, rows, pending in staged:
+            path = part.commit()
             arrived_days += not pending
             expected = date + dt.timedelta(days=model.label_delay_days)
-            logged[date] = (len(labels), "pending" if pending else "arrived")
+            logged[date] = (rows, "pending" if pending else "arrived")
             context.add_asset_metadata(
                 {
-                    "labels": dg.MetadataValue.int(len(labels)),
+                    "labels": dg.MetadataValue.int(rows),
                     "status": "pending" if pending else "arrived",
                     "labels_expected_on": expected.isoformat(),
                     "path": dg.MetadataValue.path(str(path)),
@@ -341,6 +360,50 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
         return dg.MaterializeResult(metadata={"days_with_labels": arrived_days})
 
     return MonitorDefs(assets=[reference_data, inference_logs, ground_truth])
+
+
+def _origin(what: str, source, kind: str, date: dt.date | None = None) -> str:
+    """``what`` and, for a files source, the file(s) its rows came from."""
+    origin = getattr(source, "origin", None)
+    files = origin(kind, date) if origin else ""
+    return f"{what} ({files})" if files else what
+
+
+def _day_failure(exc: Exception, asset: str, model: ModelConfig, date: dt.date) -> dg.Failure:
+    """A day's bad input as a run failure whose message names the partition."""
+    text = str(exc)
+    if date.isoformat() not in text:
+        text = f"{asset} {date}: {text}"
+    return dg.Failure(
+        description=text, metadata={"partition": date.isoformat(), "model": model.name}
+    )
+
+
+def _no_labels(model: ModelConfig) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            model.columns.id: pd.Series(dtype=str),
+            model.columns.target: pd.Series(dtype="int64"),
+            "label_timestamp": pd.Series(dtype="datetime64[us]"),
+        }
+    )
+
+
+def _labels_of_day(source, store, model: ModelConfig, date: dt.date) -> pd.DataFrame | None:
+    """The labels of ``date``'s predictions. A files source keeping every day's labels in
+    one file matches them by the day's request ids, read from the stored
+    ``inference_logs`` day (one column of a Parquet file) rather than the source."""
+    if (
+        isinstance(source, FileAdapter)
+        and source.cfg.labels
+        and "{date}" not in source.cfg.labels
+        and store.has_day(model.name, "inference_logs", date)
+    ):
+        location = store.day_location(model.name, "inference_logs", date)
+        with store.open_input(location) as f:
+            ids = pq.read_table(f, columns=[model.columns.id]).column(0).to_pandas()
+        return source.labels_day(date, ids=ids)
+    return source.labels_day(date)
 
 
 def _with_missing_latency(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:

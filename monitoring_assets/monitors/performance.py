@@ -7,8 +7,9 @@ Contributes, per model (see :func:`build_performance_monitor`):
   D + ``label_delay_days``; the ``labels_<model>`` job re-materializes this asset when
   they are in, so the dependency is the same partition). Realized metrics when label
   coverage reaches ``min_label_coverage``, a labelled partial result otherwise, and the
-  concept-drift test against the reference version's validation performance
-  (:func:`~monitoring_assets.core.performance.daily.measure_range`).
+  concept-drift test: realized errors against the label-free estimate's on the same rows
+  (:func:`~monitoring_assets.core.performance.daily.measure_range`). It also makes sure
+  the version's calibrated bands for the day's size are in ``performance_bands``.
 - ``estimated_performance`` [daily]: CBPE from the day's probabilities, available on
   day D itself; once labels arrive, estimate and realized value sit side by side
   (:func:`~monitoring_assets.core.performance.daily.estimate_range`).
@@ -16,7 +17,10 @@ Contributes, per model (see :func:`build_performance_monitor`):
   (:mod:`monitoring_assets.core.performance.checks`): ``accuracy_above_floor`` (ERROR),
   ``accuracy_drop_within_limit``, ``label_coverage_sufficient``,
   ``calibration_error_within_limit``, ``concept_drift``,
-  ``estimated_accuracy_drop_within_limit`` (WARN).
+  ``estimated_accuracy_drop_within_limit`` (WARN). Accuracy and drop checks compare with
+  bands calibrated on the version's validation split (or fixed thresholds, per
+  ``thresholds.mode``); every result's metadata names its ``threshold``,
+  ``threshold_mode`` and ``threshold_source``.
 - The ``retrain_<model>`` and ``review_<model>`` jobs (:mod:`.retraining`).
 - The scorecard's ``accuracy (est)``, ``concept drift`` and ``retraining`` columns.
 
@@ -55,14 +59,18 @@ from monitoring_assets.core.performance.scorecard import (
     concept_drift_cells,
     retraining_cells,
 )
-from monitoring_assets.core.tables import ESTIMATED_TABLE, PERFORMANCE_TABLE
+from monitoring_assets.core.tables import (
+    CONCEPT_DRIFT_TABLE,
+    ESTIMATED_TABLE,
+    PERFORMANCE_BANDS_TABLE,
+    PERFORMANCE_TABLE,
+)
 from monitoring_assets.monitors.daily_checks import daily_checks
 from monitoring_assets.monitors.failures import input_failures
 from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
 from monitoring_assets.monitors.retraining import (
     MODEL_TAG,
-    build_retrain_job,
-    build_review_job,
+    retraining_jobs,
     served_estimator,
 )
 from monitoring_assets.scorecard import ScorecardColumn, register_column
@@ -99,7 +107,8 @@ def build_performance_monitor(graph: ModelGraph) -> MonitorDefs:
             f"Realized performance of {model.name} per prediction day, once its labels are in "
             f"({model.label_delay_days} day(s) later): accuracy, precision, recall, F1, ROC AUC, "
             "log loss, calibration error, per-class counts, label coverage, and the concept-drift "
-            "test against the reference version. Below min_label_coverage the result is partial."
+            "test (realized vs label-free estimated errors on the same rows). Below "
+            "min_label_coverage the result is partial."
         ),
         kinds={"duckdb"},
         tags={MODEL_TAG: model.name},
@@ -107,6 +116,8 @@ def build_performance_monitor(graph: ModelGraph) -> MonitorDefs:
             "label_delay_days": model.label_delay_days,
             "min_label_coverage": thr.min_label_coverage,
             "warehouse_table": PERFORMANCE_TABLE.name,
+            "bands_table": PERFORMANCE_BANDS_TABLE.name,
+            "concept_drift_table": CONCEPT_DRIFT_TABLE.name,
         },
         required_resource_keys=_RESOURCES,
     )
@@ -186,7 +197,7 @@ def build_performance_monitor(graph: ModelGraph) -> MonitorDefs:
     return MonitorDefs(
         assets=[model_performance, estimated_performance],
         checks=[perf_checks, est_checks],
-        jobs=[build_retrain_job(model), build_review_job(model)],
+        jobs=retraining_jobs(model),
     )
 
 
@@ -214,7 +225,8 @@ def _realized_metadata(day: RealizedDay) -> dict[str, Any]:
         meta[k if report.metrics else f"partial_{k}"] = _number(day.row[k])
     if drift is not None:
         meta["concept_drift"] = drift.detected
-        meta["error_rate_p_value"] = _number(drift.p_value)
+        meta["concept_drift_p_value"] = _number(drift.p_value)
+        meta["estimated_accuracy_same_rows"] = _number(drift.estimated_accuracy)
         meta["cohens_h"] = _number(drift.cohens_h)
     if report.issues:
         meta["issues"] = dg.MetadataValue.md("\n".join(f"- {i.describe()}" for i in report.issues))

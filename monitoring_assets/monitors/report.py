@@ -5,8 +5,13 @@ this file declares the asset, its run config and where the HTML goes (the home's
 ``reports`` folder), and says per day why a report was or was not written.
 """
 
-import dagster as dg
+from functools import cached_property
 
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import day_files
 from monitoring_assets.core.drift_report import report_days, sample, write_report
 from monitoring_assets.core.references import reference_file
@@ -86,13 +91,29 @@ def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsD
                     )
                 (day,) = day_files(store, model, "inference_logs", [d]).values()
             cur = sample(day, config.sample_rows, config.seed, columns)
+            excluded = {
+                **{c: f"reference: {why}" for c, why in unreportable(ref_sample, model).items()},
+                **{c: f"current day: {why}" for c, why in unreportable(cur, model).items()},
+            }
+            if len(excluded) == len(columns):
+                context.add_asset_metadata(
+                    {
+                        "report": "skipped: no feature has a value to compare",
+                        "report_written": False,
+                        "excluded_columns": dg.MetadataValue.json(excluded),
+                    },
+                    partition_key=pk,
+                )
+                continue
+            kept = [c for c in columns if c not in excluded]
             out = home.get().reports / model.name / f"data_drift_{pk}.html"
-            write_report(model, cur, ref_sample, out)
+            write_report(_with_features(model, kept), cur[kept], ref_sample[kept], out)
             written += 1
             context.add_asset_metadata(
                 {
                     "report": dg.MetadataValue.path(str(out)),
                     "report_written": True,
+                    "excluded_columns": dg.MetadataValue.json(excluded),
                     "sample_rows": dg.MetadataValue.int(len(cur)),
                     "reference_sample_rows": dg.MetadataValue.int(len(ref_sample)),
                     "seed": dg.MetadataValue.int(config.seed),
@@ -105,3 +126,30 @@ def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsD
         )
 
     return drift_report
+
+
+def unreportable(frame: pd.DataFrame, model: ModelConfig) -> dict[str, str]:
+    """Features of ``frame`` Evidently cannot compare, with the reason: a numerical
+    column without a finite value (all null, NaN or ±inf) or a categorical column
+    without a value. The drift monitors still judge them; only the report leaves them out."""
+    out: dict[str, str] = {}
+    for name in model.numerical:
+        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(values).any():
+            kind = "null" if np.isnan(values).all() else "null or infinite"
+            out[name] = f"no finite value in {len(values)} sampled row(s) (all {kind})"
+    for name in model.categorical:
+        if not frame[name].notna().any():
+            out[name] = f"no value in {len(frame)} sampled row(s) (all null)"
+    return out
+
+
+def _with_features(model: ModelConfig, names: list[str]) -> ModelConfig:
+    """``model`` restricted to the features ``names`` (for the report's data definition)."""
+    keep = [f for f in model.features if f.name in names]
+    copy = model.model_copy(update={"features": keep})
+    # model_copy carries the cached per-feature lists over; they are recomputed from keep.
+    for attr, value in vars(type(model)).items():
+        if isinstance(value, cached_property):
+            copy.__dict__.pop(attr, None)
+    return copy

@@ -1,5 +1,9 @@
 """The retraining jobs of one model: the Dagster shell around ``core.retraining``.
 
+Only a model with a trainer (:func:`~monitoring_assets.core.retraining.has_trainer`: a
+simulator model, or one whose model file names ``training.entry_point``) gets them
+(:func:`retraining_jobs`).
+
 - ``retrain_<model>``: trains a challenger on the most recent labeled window
   (idempotent per the ``driftwarden/trigger`` run tag), compares it with the champion
   and promotes it, or, with ``driftwarden/review=required``, stops at the
@@ -20,13 +24,15 @@ import datetime as dt
 
 import dagster as dg
 
-from monitoring_assets.core.challenger import RetrainPolicy
+from monitoring_assets.core.challenger import RetrainingError, RetrainPolicy
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.performance.references import ServedEstimator
 from monitoring_assets.core.retraining import (
     REVIEW_TAG,
     TRIGGER_TAG,
     RetrainRequest,
+    TrainerError,
+    has_trainer,
     retrain_model,
     review_model,
 )
@@ -79,6 +85,14 @@ class ReviewConfig(dg.Config):
     effective_from: str | None = None
 
 
+def retraining_jobs(model: ModelConfig) -> list[dg.JobDefinition]:
+    """``retrain_<model>`` and ``review_<model>``, or none for a model without a trainer
+    (its critical drift alerts then request nothing)."""
+    if not has_trainer(model):
+        return []
+    return [build_retrain_job(model), build_review_job(model)]
+
+
 def build_retrain_job(model: ModelConfig) -> dg.JobDefinition:
     """``retrain_<model>``: train, compare, promote or stop at ``human_review``."""
 
@@ -95,20 +109,23 @@ def build_retrain_job(model: ModelConfig) -> dg.JobDefinition:
     def train_and_compare(context: dg.OpExecutionContext, config: RetrainConfig):
         request = RetrainRequest.from_tags(context.run.tags, context.run_id)
         res = context.resources
-        with input_failures():
-            outcome = retrain_model(
-                model,
-                request,
-                config.policy(),
-                registry=res.model_registry.get(),
-                lake=res.lake.get(),
-                wh=res.warehouse.get(),
-                served=served_estimator(model),
-                run_id=context.run_id,
-            )
-        context.log.info(
-            f"{model.name} retraining for trigger {request.trigger!r}: {outcome.reason}"
-        )
+        try:
+            with input_failures():
+                outcome = retrain_model(
+                    model,
+                    request,
+                    config.policy(),
+                    registry=res.model_registry.get(),
+                    lake=res.lake.get(),
+                    wh=res.warehouse.get(),
+                    served=served_estimator(model),
+                    run_id=context.run_id,
+                )
+        except (TrainerError, RetrainingError) as exc:
+            # A broken trainer or window: the run fails with what is wrong, not a traceback.
+            raise dg.Failure(description=str(exc)) from exc
+        log = context.log.warning if outcome.decision == "skipped" else context.log.info
+        log(f"{model.name} retraining for trigger {request.trigger!r}: {outcome.reason}")
         yield dg.Output(
             str(outcome.challenger),
             output_name=_OUTPUT_OF.get(outcome.decision, "not_promoted"),

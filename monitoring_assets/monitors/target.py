@@ -12,10 +12,13 @@ from dataclasses import replace
 from typing import Any
 
 import dagster as dg
+import duckdb
+import pandas as pd
 
 from monitoring_assets.core.calibration import ReferenceCalibration
 from monitoring_assets.core.monitor import DriftMonitor
-from monitoring_assets.core.profile import profile_partitions
+from monitoring_assets.core.performance.labels import label_categories
+from monitoring_assets.core.profile import DatasetProfile, profile_partitions
 from monitoring_assets.core.references import training_reference, training_source
 from monitoring_assets.core.results import (
     TARGET,
@@ -69,8 +72,11 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
         dates = partition_dates(context)
         with input_failures():
             source = training_source(store, model)
-            reference = training_reference(wh, store, model, source)
-        calibration = ReferenceCalibration(wh, model, reference, *source)
+            stored = training_reference(wh, store, model, source)
+            reference = _typed_reference(stored, source[0], target)
+        # Calibrated on the stored (untyped) reference and its file, like the features':
+        # typing relabels categories, it does not change a chunk's statistic.
+        calibration = ReferenceCalibration(wh, model, stored, *source)
         monitor = DriftMonitor(model, calibration=calibration).fit(
             reference, f"training {model.version}"
         )
@@ -80,11 +86,7 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
             for d in dates
             if store.has_day(model.name, "ground_truth", d)
         ]
-        profiles = (
-            profile_partitions(files, {target: "categorical"}, partition_column="date")
-            if files
-            else {}
-        )
+        profiles = _typed_label_profiles(files, target) if files else {}
         out, metrics, pending = [], {}, 0
         for d in dates:
             prof = profiles.get(d.isoformat())
@@ -127,3 +129,39 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
         )
 
     return target_drift
+
+
+# Labels are compared by the type the model file declares (classes are numbers): the
+# same class stored as 1 in the label files and 1.0 in the training snapshot is one
+# category, not two (see label_categories).
+
+
+def _typed_label_profiles(files: list[str], target: str) -> dict[str, DatasetProfile]:
+    """Per day (``date`` of the Hive folders), the profile of the typed label values."""
+    con = duckdb.connect()
+    try:
+        rel = con.read_parquet(files, hive_partitioning=True, union_by_name=True)
+        if target not in rel.columns:
+            return profile_partitions(files, {target: "categorical"}, partition_column="date")
+        frame = rel.select(duckdb.ColumnExpression(target), duckdb.ColumnExpression("date")).df()
+    finally:
+        con.close()
+    typed = pd.DataFrame(
+        {target: label_categories(frame[target]), "date": frame["date"].astype(str)}
+    )
+    return profile_partitions(typed, {target: "categorical"}, partition_column="date")
+
+
+def _typed_reference(reference: DatasetProfile, location: str, target: str) -> DatasetProfile:
+    """``reference`` with its label column profiled from typed values."""
+    if target not in reference.columns or not reference.columns[target].present:
+        return reference
+    con = duckdb.connect()
+    try:
+        values = con.read_parquet(location).select(duckdb.ColumnExpression(target)).df()[target]
+    finally:
+        con.close()
+    typed = profile_partitions(
+        pd.DataFrame({target: label_categories(values)}), {target: "categorical"}
+    )[""]
+    return replace(reference, columns={**reference.columns, target: typed.columns[target]})

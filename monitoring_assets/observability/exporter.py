@@ -175,8 +175,9 @@ def snapshot_metrics(snap: Snapshot) -> Iterator[Metric]:
         if family is None:
             continue
         spec = m.MONITOR_GAUGES.get(s.metric)
-        per_feature = spec.per_feature if spec else generic_feature[s.metric]
-        labels = [s.model, s.version, s.feature] if per_feature else [s.model, s.version]
+        # The third label (feature or window) comes from the row's feature column.
+        detailed = spec.detail_label is not None if spec else generic_feature[s.metric]
+        labels = [s.model, s.version, s.feature] if detailed else [s.model, s.version]
         family.add_metric(labels, s.value)
     yield from families.values()
 
@@ -205,6 +206,11 @@ def snapshot_metrics(snap: Snapshot) -> Iterator[Metric]:
     for model, ts in sorted(snap.latest_partition().items()):
         latest.add_metric([model], ts)
     yield latest
+
+    stream_latest = _gauge(m.STREAM_LATEST_PARTITION)
+    for model, ts in sorted(snap.stream_latest_partition().items()):
+        stream_latest.add_metric([model], ts)
+    yield stream_latest
 
     alerts = _gauge(m.OPEN_ALERTS)
     counts = {(model, tier): n for model, tier, n in snap.open_alerts}

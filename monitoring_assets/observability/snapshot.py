@@ -75,10 +75,18 @@ class Snapshot:
         return cls(read_at=time.time() if read_at is None else read_at)
 
     def latest_partition(self) -> dict[str, float]:
-        """Per model, the newest partition date seen in ``monitor_metrics`` (unix seconds)."""
+        """Per model, the newest partition date of the batch monitors' series in
+        ``monitor_metrics`` (unix seconds); the stream's series are not counted."""
+        return self._newest(stream=False)
+
+    def stream_latest_partition(self) -> dict[str, float]:
+        """Per model, the newest event day of the stream consumer's series (unix seconds)."""
+        return self._newest(stream=True)
+
+    def _newest(self, stream: bool) -> dict[str, float]:
         out: dict[str, float] = {}
         for s in self.samples:
-            if s.partition_date is not None:
+            if s.partition_date is not None and (s.metric in m.STREAM_GAUGES) == stream:
                 ts = _date_seconds(s.partition_date)
                 out[s.model] = max(out.get(s.model, ts), ts)
         return out

@@ -7,6 +7,7 @@ reliable, so nothing here or in the consumer computes lag from them.)
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -18,6 +19,33 @@ from pathlib import Path
 
 class BrokerUnavailable(RuntimeError):
     """No broker binary could be found or started."""
+
+
+class BrokerUnreachable(ConnectionError):
+    """No Kafka broker answered at the bootstrap address."""
+
+
+# librdkafka logs every failed connection attempt; a probe reports once instead.
+_SILENT = logging.getLogger("driftwarden.kafka.probe")
+_SILENT.addHandler(logging.NullHandler())
+_SILENT.propagate = False
+
+
+def check_reachable(bootstrap: str, timeout: float = 10.0) -> None:
+    """Raise :class:`BrokerUnreachable` naming ``bootstrap`` unless a broker there answers
+    a metadata request within ``timeout`` seconds."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _SILENT})
+    try:
+        admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        err = exc.args[0]
+        why = err.str() if hasattr(err, "str") else str(err)
+        raise BrokerUnreachable(
+            f"could not reach a Kafka broker at {bootstrap} within {timeout:g}s ({why})"
+        ) from None
 
 
 def broker_binary() -> Path | None:

@@ -125,7 +125,7 @@ def encode_state(state: Any, model: str) -> bytes:
         },
         "watermark_us": state.watermark_us,
         "days": state.days,
-        "counters": vars(state.counters),
+        "counters": Counters.from_dict(vars(state.counters)).as_dict(),
         "since_eval": state.since_eval,
         "severity": state.severity,
     }
@@ -184,7 +184,7 @@ def decode_state(data: bytes, path: Path, model: str) -> Any:
             },
             watermark_us=doc["watermark_us"],
             days={str(d): {str(k): int(v) for k, v in c.items()} for d, c in doc["days"].items()},
-            counters=Counters(**doc["counters"]),
+            counters=Counters.from_dict(doc["counters"]),
             since_eval=int(doc["since_eval"]),
             severity={str(k): str(v) for k, v in doc["severity"].items()},
         )

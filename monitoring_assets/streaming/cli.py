@@ -54,15 +54,23 @@ def _settings(args):
         "health_port",
         "session_timeout_ms",
         "dead_letter_topic",
+        "connect_timeout_seconds",
+        "health_host",
+        "log_every_seconds",
     ):
         value = getattr(args, name, None)
         if value is not None:
             over[name] = value
+    if getattr(args, "no_health", False):
+        over["health_port"] = None
+    if getattr(args, "no_deliver", False):
+        over["deliver_alerts"] = False
     return StreamSettings(**{**s.model_dump(), **over}) if over else s
 
 
 def _stream(args) -> int:
-    from monitoring_assets.streaming.consumer import StreamConsumer
+    from monitoring_assets.streaming.broker import BrokerUnreachable
+    from monitoring_assets.streaming.consumer import StreamConsumer, StreamStartError
     from resources.warehouse import open_warehouse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -72,12 +80,17 @@ def _stream(args) -> int:
     # A short lock wait: the stream skips a write it cannot make rather than stall.
     warehouse = open_warehouse(home.warehouse_location, lock_timeout=2.0)
     consumer = StreamConsumer(model, settings, home.lake, warehouse)
-    return consumer.run()
+    try:
+        return consumer.run()
+    except (BrokerUnreachable, StreamStartError) as exc:
+        print(f"driftwarden stream: {exc}", file=sys.stderr)
+        return 3
 
 
 def _simulate(args) -> int:
     from confluent_kafka import Producer
 
+    from monitoring_assets.streaming.broker import BrokerUnreachable, check_reachable
     from monitoring_assets.streaming.producer import publish, simulated_frame
 
     if not args.to_kafka:
@@ -87,6 +100,11 @@ def _simulate(args) -> int:
         )
         return 2
     model = _model(args)
+    try:
+        check_reachable(args.bootstrap, args.connect_timeout)
+    except BrokerUnreachable as exc:
+        print(f"driftwarden simulate: {exc}", file=sys.stderr)
+        return 3
     start = dt.date.fromisoformat(args.start) if args.start else model.first_date
     days = [start + dt.timedelta(days=i) for i in range(args.days)]
     frame = simulated_frame(model, days)
@@ -101,7 +119,13 @@ def _simulate(args) -> int:
         sim = Simulator(model)
         labels = pd.concat([sim.labels_day(d) for d in days], ignore_index=True)
     producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 20})
-    n = publish(producer, model, frame, args.inputs_topic, args.outputs_topic, args.rate, labels)
+    try:
+        n = publish(
+            producer, model, frame, args.inputs_topic, args.outputs_topic, args.rate, labels
+        )
+    except RuntimeError as exc:  # the broker went away while publishing
+        print(f"driftwarden simulate: {args.bootstrap}: {exc}", file=sys.stderr)
+        return 3
     print(f"published {n} events of {model.name} ({days[0]} .. {days[-1]}) to {args.bootstrap}")
     return 0
 
@@ -124,7 +148,40 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     st.add_argument("--commit-every-seconds", type=float, dest="commit_every_seconds")
     st.add_argument("--session-timeout-ms", type=int, dest="session_timeout_ms")
     st.add_argument("--dead-letter-topic", dest="dead_letter_topic")
-    st.add_argument("--health-port", type=int, dest="health_port", help="0: any free port")
+    st.add_argument(
+        "--connect-timeout",
+        type=float,
+        dest="connect_timeout_seconds",
+        help="seconds to wait for the broker at start (default 10)",
+    )
+    st.add_argument(
+        "--health-port",
+        type=int,
+        dest="health_port",
+        help="port of GET /health and /status (default 8080; 0: any free port)",
+    )
+    st.add_argument(
+        "--health-host",
+        dest="health_host",
+        help="address the health endpoint binds (default 127.0.0.1; 0.0.0.0 for Kubernetes)",
+    )
+    st.add_argument(
+        "--no-health",
+        action="store_true",
+        help="no health endpoint",
+    )
+    st.add_argument(
+        "--no-deliver",
+        action="store_true",
+        help="record findings in the outbox but leave delivery to the check_failure_alerts "
+        "sensor (the Dagster daemon must run)",
+    )
+    st.add_argument(
+        "--log-every-seconds",
+        type=float,
+        dest="log_every_seconds",
+        help="a progress summary line this often (default 30; 0: never)",
+    )
     st.set_defaults(func=_stream)
 
     sim = subparsers.add_parser("simulate", help="publish simulator days as a stream")
@@ -132,6 +189,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--models", help="model file (default: the one in force)")
     sim.add_argument("--model", help="model name (needed when the file has several)")
     sim.add_argument("--bootstrap", default="127.0.0.1:9092")
+    sim.add_argument(
+        "--connect-timeout", type=float, default=10.0, help="seconds to wait for the broker"
+    )
     sim.add_argument("--start", help="first day (default: the model's first date)")
     sim.add_argument("--days", type=int, default=1)
     sim.add_argument("--limit", type=int, help="only the first N events")

@@ -9,8 +9,11 @@ offsets in its checkpoint, so what the checkpoint holds is exactly what was cons
 SIGTERM/SIGINT stop the loop: a last checkpoint and commit, then ``close()`` leaves
 the group.
 
-Broker lag is not computed: some Kafka-compatible brokers report unreliable
-high-water marks.
+The log has one INFO line per window evaluation (its verdict) and a summary every
+``log_every_seconds``: events per second, totals, dead letters by reason, and lag.
+Offset lag from the broker's high-water marks is not computed (some Kafka-compatible
+brokers report unreliable ones); the lag reported is event time (wall clock minus the
+newest event's timestamp) and whether the last poll drained the topics.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import version_key
 from monitoring_assets.core.profile import DatasetProfile, profile_frame
 from monitoring_assets.core.references import REFERENCE_DATASET
+from monitoring_assets.streaming.broker import check_reachable
 from monitoring_assets.streaming.findings import FindingsSink
 from monitoring_assets.streaming.health import HealthServer
 from monitoring_assets.streaming.landing import StreamLanding
@@ -86,6 +90,31 @@ def ensure_topics(
                 raise
 
 
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+class StreamStartError(RuntimeError):
+    """The consumer could not start (e.g. its health port is taken)."""
+
+
+def verdict_line(r: WindowResult) -> str:
+    """One evaluation as a log line."""
+    dd = r.drift
+    pred = f", prediction {r.prediction.score:.3g}" if r.prediction.computable else ""
+    return (
+        f"window {r.window}: {r.verdict}, {dd.n_drifted}/{dd.n_columns} features drifted "
+        f"({', '.join(r.drifted) or 'none'}), drift share {dd.share_drifted:.2f}{pred}, "
+        f"{r.rows} events"
+    )
+
+
 class StreamConsumer:
     """Runs one model's stream until :meth:`stop` (or SIGTERM)."""
 
@@ -108,7 +137,12 @@ class StreamConsumer:
             model, window_monitor(model, ref), settings, self.landing, state_path
         )
         self.sink = FindingsSink(
-            model, warehouse, settings.alerts, settings.metrics, run_id=f"stream:{self.group}"
+            model,
+            warehouse,
+            settings.alerts,
+            settings.metrics,
+            run_id=f"stream:{self.group}",
+            deliver=settings.deliver_alerts,
         )
         self.on_results = on_results
         self._stop = threading.Event()
@@ -117,6 +151,10 @@ class StreamConsumer:
         self._positions: dict[tuple[str, int], int] = {}
         self._last_commit = time.monotonic()
         self._last_results: list[WindowResult] = []
+        self._drained = False  # the last poll returned less than a full batch
+        self._last_summary = time.monotonic()
+        self._summary_counts = (0, 0)  # messages read, events joined at the last summary
+        self._last_delivery = time.monotonic()
         self.health: HealthServer | None = None
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
@@ -131,8 +169,10 @@ class StreamConsumer:
             "last_poll": self._last_poll,
             "checkpoint": st.seq,
             "watermark_us": st.watermark_us,
-            "counters": vars(st.counters),
+            "counters": st.counters.as_dict(),
             "pending_joins": len(st.pending_in) + len(st.pending_out),
+            "event_lag_seconds": self.event_lag_seconds(),
+            "caught_up": self._drained,
             "windows": {
                 r.window: {
                     "rows": r.rows,
@@ -143,6 +183,33 @@ class StreamConsumer:
                 for r in self._last_results
             },
         }
+
+    def event_lag_seconds(self) -> float | None:
+        """Wall clock minus the newest event's timestamp (None before the first event)."""
+        wm = self.processor.state.watermark_us
+        return None if wm is None else round(time.time() - wm / 1e6, 1)
+
+    def summary(self) -> str:
+        """The periodic progress line (rates since the previous summary)."""
+        c = self.processor.state.counters
+        now = time.monotonic()
+        took = max(now - self._last_summary, 1e-9)
+        messages = c.input_messages + c.output_messages
+        rate = (c.joined - self._summary_counts[1]) / took
+        msg_rate = (messages - self._summary_counts[0]) / took
+        self._last_summary, self._summary_counts = now, (messages, c.joined)
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(c.dead_letter_reasons.items()))
+        lag = self.event_lag_seconds()
+        st = self.processor.state
+        return (
+            f"stream {self.model.name}: {rate:,.0f} events/s ({msg_rate:,.0f} messages/s) over "
+            f"{took:.0f}s; {c.joined} events joined, {c.duplicate_events} duplicate events, "
+            f"{c.dead_letters} dead letters ({reasons or 'none'}), "
+            f"{len(st.pending_in) + len(st.pending_out)} awaiting their other half, "
+            f"{c.evaluations} evaluations; lag: "
+            + ("no event yet" if lag is None else f"newest event {_age(lag)} old")
+            + (", topics drained" if self._drained else ", behind (full batches)")
+        )
 
     def stop(self, *_: Any) -> None:
         """Ask the loop to finish (safe from a signal handler)."""
@@ -165,10 +232,19 @@ class StreamConsumer:
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
         self.processor.restore()
+        # One clear error (BrokerUnreachable) instead of librdkafka's retry log and a traceback.
+        check_reachable(s.bootstrap_servers, s.connect_timeout_seconds)
         tune_gc_for_streaming()
         if s.health_port is not None:
-            self.health = HealthServer(self.status, port=s.health_port).start()
-            log.info("health endpoint on http://127.0.0.1:%d/health", self.health.port)
+            try:
+                server = HealthServer(self.status, host=s.health_host, port=s.health_port)
+            except OSError as exc:
+                raise StreamStartError(
+                    f"health endpoint: cannot listen on {s.health_host}:{s.health_port} "
+                    f"({exc.strerror or exc}); pass --health-port with a free port (0: any)"
+                ) from None
+            self.health = server.start()
+            log.info("health endpoint on http://%s:%d/health", s.health_host, self.health.port)
         ensure_topics(s.bootstrap_servers, [s.inputs_topic, s.outputs_topic, s.dead_letter_topic])
         conf: dict[str, Any] = {
             "bootstrap.servers": s.bootstrap_servers,
@@ -196,6 +272,7 @@ class StreamConsumer:
             if self.health is not None:
                 self.health.stop()
             self._state = "stopped"
+        log.info("%s", self.summary())
         log.info("stream consumer stopped cleanly at checkpoint %d", self.processor.state.seq)
         return 0
 
@@ -205,6 +282,7 @@ class StreamConsumer:
         assert self.consumer is not None
         msgs = self.consumer.consume(s.batch_size, s.poll_timeout_seconds)
         self._last_poll = time.time()
+        self._drained = len(msgs) < s.batch_size
         inputs: list[Raw] = []
         outputs: list[Raw] = []
         for m in msgs:
@@ -223,10 +301,18 @@ class StreamConsumer:
             results = self.processor.tick()  # time-based evaluation when idle
         if results:
             self._last_results = results
+            for r in results:
+                log.info("%s", verdict_line(r))
             self.sink.publish(results, self.processor.state.severity)
             if self.on_results is not None:
                 self.on_results(results)
         self.checkpoint()
+        now = time.monotonic()
+        if s.log_every_seconds and now - self._last_summary >= s.log_every_seconds:
+            log.info("%s", self.summary())
+        if self.sink.delivery_pending and now - self._last_delivery >= s.deliver_retry_seconds:
+            self._last_delivery = now
+            self.sink.deliver_due()
 
     def _dead_letters(self, dead: list) -> None:
         assert self.producer is not None

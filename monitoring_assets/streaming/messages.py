@@ -15,6 +15,8 @@ Numerical features are JSON numbers or null; categorical features strings or nul
 the prediction one of the model's ``classes``. Anything else is a :class:`Rejection`
 with a reason, which the consumer sends to the dead-letter topic.
 
+The format is documented for operators, with example messages, in docs/streaming.md.
+
 Decoding is batched: a micro-batch of values is parsed with one ``orjson.loads`` call,
 falling back to one call per message only when the batch holds a broken message.
 """

@@ -183,7 +183,7 @@ class StreamProcessor:
                 continue
             rows.append((r[0], r[1], r[2], raw))
         stamps = parse_timestamps_us([r[1] for r in rows])
-        st.counters.inputs += len(inputs)
+        st.counters.input_messages += len(inputs)
         pending_in, pending_out = st.pending_in, st.pending_out
         wm = st.watermark_us
         for (rid, ts_raw, values, raw), ts in zip(rows, stamps):
@@ -202,7 +202,8 @@ class StreamProcessor:
             if wm is None or ts > wm:
                 wm = ts
             if rid in pending_in or rid in batch_ids or self._is_seen(rid):
-                st.counters.duplicates += 1
+                st.counters.duplicate_events += 1
+                st.counters.duplicate_messages += 1
                 continue
             out = pending_out.pop(rid, None)
             if out is None:
@@ -220,7 +221,7 @@ class StreamProcessor:
 
         # ---- outputs
         objs = decode_values([m[0] for m in outputs], self._max_bytes)
-        st.counters.outputs += len(outputs)
+        st.counters.output_messages += len(outputs)
         arrival = wall
         for raw, obj in zip(outputs, objs):
             r = obj if isinstance(obj, Rejection) else self.schema.output_row(obj)
@@ -240,7 +241,7 @@ class StreamProcessor:
                     elif held is None:
                         pending_out[rid] = _PendingOut(None, target, arrival, raw)
                     else:
-                        st.counters.duplicates += 1
+                        st.counters.duplicate_messages += 1
                     continue
                 labels.append((rid, day_us, target))  # type: ignore[arg-type]
                 continue
@@ -249,7 +250,7 @@ class StreamProcessor:
                 or rid in batch_ids
                 or self._is_seen(rid)
             ):
-                st.counters.duplicates += 1
+                st.counters.duplicate_messages += 1
                 continue
             held_label = pending_out.pop(rid, None)
             if held_label is not None and target is None:
@@ -267,6 +268,10 @@ class StreamProcessor:
         results = self._accept(joined, now)
         self._accept_labels(labels)
         st.counters.dead_letters += len(dead)
+        reasons = st.counters.dead_letter_reasons
+        for d in dead:
+            code = d.reason.split(":", 1)[0]
+            reasons[code] = reasons.get(code, 0) + 1
         return dead, results
 
     def _is_seen(self, rid: str) -> bool:
@@ -394,7 +399,7 @@ class StreamProcessor:
             day = day_of_us(ts)
             seen = self._labels_seen.setdefault(day, set())
             if rid in seen:
-                self.state.counters.duplicates += 1
+                self.state.counters.duplicate_messages += 1
                 continue
             seen.add(rid)
             buf = self._buffer[LABELS].setdefault(day, {})

@@ -21,6 +21,9 @@ class StreamSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bootstrap_servers: str = "127.0.0.1:9092"
+    connect_timeout_seconds: float = Field(
+        10.0, gt=0, description="how long the first broker contact may take before giving up"
+    )
     group_id: str = Field("driftwarden-{model}", description="'{model}' is replaced")
     inputs_topic: str = "inference_inputs"
     outputs_topic: str = "inference_outputs"
@@ -42,11 +45,25 @@ class StreamSettings(BaseModel):
     close_grace_seconds: float = Field(
         900.0, ge=0, description="event time after midnight before a day counts as closed"
     )
-    health_port: int | None = Field(None, ge=0, le=65535, description="0 picks a free port")
+    health_port: int | None = Field(
+        8080, ge=0, le=65535, description="GET /health and /status; 0 picks a free port, null: off"
+    )
+    health_host: str = Field("127.0.0.1", description="0.0.0.0 to answer a Kubernetes probe")
+    log_every_seconds: float = Field(
+        30.0, ge=0, description="a progress summary line this often (0: never)"
+    )
     session_timeout_ms: int = Field(10_000, ge=1000)
     consumer_config: dict[str, str | int | float | bool] = Field(default_factory=dict)
     producer_config: dict[str, str | int | float | bool] = Field(default_factory=dict)
     alerts: bool = Field(True, description="send window findings through the alert outbox")
+    deliver_alerts: bool = Field(
+        True,
+        description="deliver the outbox from the consumer (under the lock the "
+        "check_failure_alerts sensor delivers under); false: leave it to the sensor",
+    )
+    deliver_retry_seconds: float = Field(
+        30.0, gt=0, description="how often messages left retrying are tried again"
+    )
     metrics: bool = Field(True, description="write live window values to monitor_metrics")
 
     @model_validator(mode="after")

@@ -6,7 +6,8 @@ Plain dataclasses shared by the processor (which updates them) and the checkpoin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from monitoring_assets.core.checks import Verdict
 from monitoring_assets.streaming.windows import SlidingWindow
@@ -15,19 +16,52 @@ from monitoring_assets.streaming.windows import SlidingWindow
 Raw = tuple[bytes | None, bytes | None, int, int]
 
 
+#: Counter names of older checkpoints -> today's.
+_RENAMED = {
+    "inputs": "input_messages",
+    "outputs": "output_messages",
+    "duplicates": "duplicate_messages",
+}
+
+
 @dataclass
 class Counters:
-    """Running totals since the consumer group started (kept in the checkpoint)."""
+    """Running totals since the consumer group started (kept in the checkpoint).
 
-    inputs: int = 0
-    outputs: int = 0
-    joined: int = 0
-    labels: int = 0
-    duplicates: int = 0
-    dead_letters: int = 0
-    unmatched: int = 0
-    other_model: int = 0
+    An event is one request id: its input message plus its prediction message. Names
+    ending in ``_messages`` (and ``dead_letters``) count Kafka messages; the others count
+    events. A re-sent event is one ``duplicate_events`` and two ``duplicate_messages``.
+    """
+
+    input_messages: int = 0  # read from the inputs topic (valid or not)
+    output_messages: int = 0  # read from the outputs topic (valid or not)
+    joined: int = 0  # events joined and accepted (each once)
+    labels: int = 0  # ground-truth labels accepted
+    duplicate_events: int = 0  # events whose input message repeated a known request id
+    duplicate_messages: int = 0  # every repeated message (inputs, predictions, labels)
+    dead_letters: int = 0  # messages sent to the dead-letter topic
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)  # reason code -> messages
+    unmatched: int = 0  # messages whose other half never came (also dead letters)
+    other_model: int = 0  # messages for another model, skipped
     evaluations: int = 0
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Counters:
+        """Counters from a checkpoint's JSON (older names are read under today's)."""
+        names = {f.name for f in fields(cls)}
+        kw: dict[str, Any] = {}
+        for key, value in doc.items():
+            key = _RENAMED.get(key, key)
+            if key == "dead_letter_reasons":
+                kw[key] = {str(k): int(v) for k, v in dict(value).items()}
+            elif key in names:
+                kw[key] = int(value)
+        return cls(**kw)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name, f.default) for f in fields(self)}
+        out["dead_letter_reasons"] = dict(getattr(self, "dead_letter_reasons", {}) or {})
+        return out
 
 
 @dataclass

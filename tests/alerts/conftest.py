@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from monitoring_assets.core.config import ModelConfig
-from resources.warehouse import Warehouse
+from resources.warehouse import Warehouse, open_warehouse
+from tests.production.conftest import PG_DSN, pg_available
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -441,3 +443,25 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock(dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_warehouse(request, tmp_path) -> Iterator:
+    """A fresh warehouse on each backend: DuckDB, and Postgres in its own schema."""
+    if request.param == "duckdb":
+        yield Warehouse(tmp_path / "wh.duckdb")
+        return
+    reason = pg_available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Postgres at {PG_DSN} is not reachable in CI: {reason}")
+        pytest.skip(f"Postgres at {PG_DSN} is not reachable: {reason}")
+    schema = f"dw_alerts_{uuid.uuid4().hex[:10]}"
+    yield open_warehouse(f"{PG_DSN}?schema={schema}")
+    import psycopg2
+
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    conn.close()

@@ -13,6 +13,7 @@ def test_fire_repeat_and_resolve_in_alertmanager(alertmanager, tmp_path, instanc
     policy = tmp_path / "p.yaml"
     policy.write_text(
         "freshness: {enabled: false}\n"
+        "page_window: 3650d\n"
         "tiers: {warning: {channels: [alertmanager]}}\n"
         f"channels: {{alertmanager: {{url: '{alertmanager}'}}}}\n"
     )

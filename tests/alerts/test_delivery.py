@@ -20,6 +20,7 @@ def write_policy(tmp_path: Path, slack, pagerduty, smtp_port, webhook, extra: st
     p.write_text(
         f"""\
 ui_base_url: http://dagster.example:3000
+page_window: 3650d  # the toy history is dated 2026-06: evaluate it as live
 tiers:
   critical: {{channels: [pagerduty, slack]}}
   warning:

@@ -55,7 +55,9 @@ def run_cli(argv, warehouse):
 
 def test_alerts_list_and_show(instance, toy, warehouse, tmp_path):
     policy = tmp_path / "p.yaml"
-    policy.write_text("freshness: {enabled: false}\nui_base_url: http://ui:3000\n")
+    policy.write_text(
+        "freshness: {enabled: false}\npage_window: 3650d\nui_base_url: http://ui:3000\n"
+    )
     toy.run("2026-06-02", failing={"f4", "share"})
     alert_tick(
         instance,

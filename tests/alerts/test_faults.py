@@ -36,6 +36,7 @@ def write_policy(tmp_path: Path, services: dict[str, FakeService]) -> Path:
     p.write_text(
         f"""\
 freshness: {{enabled: false}}
+page_window: 3650d
 tiers:
   warning: {{channels: [slack, pagerduty, alertmanager, webhook]}}
 delivery:

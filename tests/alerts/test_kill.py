@@ -49,6 +49,7 @@ def test_killed_between_accept_and_record_repeats_only_where_documented(
     policy.write_text(
         f"""\
 freshness: {{enabled: false}}
+page_window: 3650d
 tiers:
   warning: {{channels: [slack, pagerduty, alertmanager, webhook, email]}}
 channels:

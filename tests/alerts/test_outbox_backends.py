@@ -4,40 +4,13 @@ backend (DuckDB, Postgres)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
-from collections.abc import Iterator
 
-import pytest
-
-from monitoring_assets.core.alerts.outbox import AlertStore, deliver_pending
+from monitoring_assets.core.alerts.delivery import deliver_pending
+from monitoring_assets.core.alerts.notifications import Notification
+from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import AlertPolicy
-from monitoring_assets.core.alerts.routing import Notification
 from resources.notifiers import build_channels
-from resources.warehouse import Warehouse, open_warehouse
 from tests.alerts.conftest import PD_KEY, SLACK_TOKEN, Clock, Fault
-from tests.production.conftest import PG_DSN, pg_available
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def any_warehouse(request, tmp_path) -> Iterator:
-    if request.param == "duckdb":
-        yield Warehouse(tmp_path / "wh.duckdb")
-        return
-    reason = pg_available()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Postgres at {PG_DSN} is not reachable in CI: {reason}")
-        pytest.skip(f"Postgres at {PG_DSN} is not reachable: {reason}")
-    schema = f"dw_alerts_{uuid.uuid4().hex[:10]}"
-    yield open_warehouse(f"{PG_DSN}?schema={schema}")
-    import psycopg2
-
-    conn = psycopg2.connect(PG_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    conn.close()
 
 
 def message(group: str, channel: str, now: dt.datetime) -> Notification:

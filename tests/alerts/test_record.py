@@ -9,7 +9,7 @@ from monitoring_assets.core.alerts.record import record_events
 from resources.warehouse import Warehouse
 from tests.alerts.conftest import FEATURES, toy_model
 
-T0 = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+T0 = dt.datetime(2026, 6, 4, 12, 0, tzinfo=dt.UTC)  # partitions 2026-06-02.. are live
 NOW = T0 + dt.timedelta(minutes=1)  # after every event below
 MODELS = {"toy": toy_model()}
 

@@ -5,11 +5,12 @@ import datetime as dt
 import pytest
 
 from monitoring_assets.core.alerts.lineage import CheckEvent, UiLinks, split_metadata
+from monitoring_assets.core.alerts.notifications import plan_notifications
 from monitoring_assets.core.alerts.policy import AlertPolicy
-from monitoring_assets.core.alerts.routing import AlertBook, plan_notifications
+from monitoring_assets.core.alerts.routing import AlertBook
 from tests.alerts.conftest import toy_model
 
-T0 = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+T0 = dt.datetime(2026, 6, 4, 12, 0, tzinfo=dt.UTC)  # partitions 2026-06-02.. are live
 
 
 def ev(i, check, passed, pk="2026-06-02", asset="data_drift", severity="WARN", model="toy"):

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
+from monitoring_assets.core.alerts.channel_health import delivery_targets, plan_delivery_alert
 from monitoring_assets.core.alerts.channels import DeliveryError
-from monitoring_assets.core.alerts.outbox import retry_wait, send_limit
+from monitoring_assets.core.alerts.delivery import retry_wait, send_limit
 from monitoring_assets.core.alerts.policy import AlertPolicy, ConfigError, load_policy
-from monitoring_assets.core.alerts.routing import delivery_targets, plan_delivery_alert
 from monitoring_assets.core.alerts.scrub import (
     MASK,
     register_secret,

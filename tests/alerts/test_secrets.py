@@ -133,6 +133,7 @@ def echo_smtp() -> Iterator[EchoSMTP]:
 def policy_text(slack, pagerduty, am_url, hook_url, smtp_port) -> str:
     return f"""\
 freshness: {{enabled: false}}
+page_window: 3650d
 tiers:
   warning: {{channels: [slack, pagerduty, alertmanager, webhook, email, console]}}
 delivery: {{timeout: 1s, inline_retry_after_max: 0.2s, base_backoff: 1s, max_backoff: 2s,

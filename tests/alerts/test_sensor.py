@@ -22,7 +22,9 @@ from tests.alerts.conftest import toy_model
 @pytest.fixture
 def policy_file(tmp_path):
     p = tmp_path / "policy.yaml"
-    p.write_text("freshness: {enabled: false}\nactions: {retrain: {cooldown: 1h}}\n")
+    p.write_text(
+        "freshness: {enabled: false}\npage_window: 3650d\nactions: {retrain: {cooldown: 1h}}\n"
+    )
     return p
 
 
@@ -112,7 +114,7 @@ def test_definitions_load_with_the_alert_defs(tmp_path):
 
 def test_missing_inference_partition_by_deadline_alerts(instance, toy, warehouse, tmp_path):
     policy = tmp_path / "p.yaml"
-    policy.write_text("freshness: {deadline: 6h, lookback_days: 3}\n")
+    policy.write_text("freshness: {deadline: 6h, lookback_days: 3}\npage_window: 3650d\n")
     alerting = AlertingResource(policy_file=str(policy))
     model = toy_model()
     for pk in ("2026-06-07", "2026-06-09"):

@@ -1,4 +1,4 @@
-"""Concept-drift and paired tests against statsmodels/scipy."""
+"""Concept-drift and paired tests against exact distributions, statsmodels and scipy."""
 
 from __future__ import annotations
 
@@ -8,70 +8,87 @@ import numpy as np
 import pytest
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
+from statsmodels.stats.proportion import proportion_effectsize
 
 from monitoring_assets.core.performance import (
-    classification_metrics,
+    CBPE,
     cohens_h,
-    error_rate_test,
     mcnemar_paired,
+    realized_vs_estimated,
 )
 
 
-def _metrics(n: int, error_rate: float, seed: int):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, size=n)
-    wrong = rng.uniform(size=n) < error_rate
-    return classification_metrics(y, np.where(wrong, 1 - y, y))
-
-
-def test_error_rate_test_matches_statsmodels_and_scipy() -> None:
-    cur, ref = _metrics(2000, 0.2, 1), _metrics(6000, 0.1, 2)
-    res = error_rate_test(cur, ref)
-    z, p = proportions_ztest([cur.errors, ref.errors], [cur.n, ref.n])
-    assert res.z_statistic == pytest.approx(z)
-    assert res.p_value == pytest.approx(p)
-    # the same pooled z-test by hand, with scipy's normal tail
-    pooled = (cur.errors + ref.errors) / (cur.n + ref.n)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / cur.n + 1 / ref.n))
-    z_hand = (cur.errors / cur.n - ref.errors / ref.n) / se
-    assert res.p_value == pytest.approx(2 * stats.norm.sf(abs(z_hand)))
-    assert res.cohens_h == pytest.approx(
-        proportion_effectsize(cur.errors / cur.n, ref.errors / ref.n)
+def _raw_scores(n_reference: int) -> CBPE:
+    """An estimator that takes the scores as calibrated (no isotonic map)."""
+    return CBPE.from_state(
+        {"classes": [0, 1], "calibration": "none", "n_reference": n_reference, "x": None, "y": None}
     )
-    assert res.significant_increase and res.accuracy_drop_exceeded
-    assert res.detected
-    assert res.accuracy_drop == pytest.approx(ref.accuracy - cur.accuracy)
 
 
-def test_significant_but_small_change_is_not_drift() -> None:
-    cur, ref = _metrics(200_000, 0.115, 3), _metrics(200_000, 0.100, 4)
-    res = error_rate_test(cur, ref)
-    assert res.p_value < 1e-6 and res.significant_increase
-    assert not res.accuracy_drop_exceeded
-    assert not res.detected
-    assert res.explanation.startswith("no concept drift")
+def _poisson_binomial_sf(p_error: np.ndarray, k: int) -> float:
+    """P(at least k errors) for independent rows with error probabilities ``p_error``,
+    by exact convolution."""
+    dist = np.zeros(len(p_error) + 1)
+    dist[0] = 1.0
+    for q in p_error:
+        dist[1:] = dist[1:] * (1 - q) + dist[:-1] * q
+        dist[0] *= 1 - q
+    return float(dist[k:].sum())
 
 
-def test_large_drop_on_few_rows_is_not_drift_without_significance() -> None:
-    cur, ref = _metrics(12, 0.25, 5), _metrics(6000, 0.1, 6)
-    res = error_rate_test(cur, ref)
-    assert res.accuracy_drop_exceeded and res.p_value > 0.05
-    assert not res.detected
+def _day(n: int, seed: int, flip: float = 0.0):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.02, 0.98, n)
+    y = (rng.uniform(size=n) < p).astype(int)
+    y = np.where(rng.uniform(size=n) < flip, 1 - y, y)
+    return y, (p >= 0.5).astype(int), p
 
 
-def test_improvement_is_not_drift() -> None:
-    res = error_rate_test(_metrics(2000, 0.05, 7), _metrics(6000, 0.2, 8))
-    assert res.p_value < 0.05 and not res.significant_increase and not res.detected
+def test_gap_test_p_value_is_the_poisson_binomial_tail() -> None:
+    y, pred, p = _day(600, 1, flip=0.06)
+    res = realized_vs_estimated(y, pred, p, _raw_scores(10**12))
+    p_error = np.where(pred == 1, 1 - p, p)
+    observed = int(np.sum(y != pred))
+    exact = _poisson_binomial_sf(p_error, observed)
+    assert res.observed_errors == observed
+    assert res.expected_errors == pytest.approx(p_error.sum())
+    assert 1e-5 < exact < 0.05
+    assert res.p_value == pytest.approx(exact, rel=0.25)  # normal approximation
+    assert res.detected and res.explanation.endswith("P(y|x) changed")
+    assert res.cohens_h == pytest.approx(proportion_effectsize(observed / 600, p_error.sum() / 600))
 
 
-def test_degenerate_and_empty_inputs() -> None:
-    perfect = classification_metrics(np.array([0, 1] * 50), np.array([0, 1] * 50))
-    res = error_rate_test(perfect, perfect)
-    assert res.computable and res.p_value == 1.0 and not res.detected
-    empty = classification_metrics(np.array([]), np.array([]))
-    res = error_rate_test(empty, perfect)
-    assert not res.computable and "current set has no labeled rows" in res.explanation
+def test_calibration_uncertainty_widens_the_test() -> None:
+    y, pred, p = _day(2000, 2)
+    q = np.where(pred == 1, p, 1 - p)
+    res = realized_vs_estimated(y, pred, p, _raw_scores(1000))
+    a = q.mean()
+    by_hand = math.sqrt(np.sum(q * (1 - q)) + (2000 * math.sqrt(a * (1 - a) / 1000)) ** 2)
+    assert res.expected_errors_std == pytest.approx(by_hand)
+    z = (res.observed_errors - np.sum(1 - q) - 0.5) / by_hand
+    assert res.p_value == pytest.approx(stats.norm.sf(z))
+
+
+def test_significant_but_small_gap_is_not_drift() -> None:
+    y, pred, p = _day(200_000, 3, flip=0.015)
+    res = realized_vs_estimated(y, pred, p, _raw_scores(10**12), min_gap=0.02)
+    assert res.p_value < 1e-6 and 0 < res.gap < 0.02
+    assert not res.detected and "within 0.02 of the label-free estimate" in res.explanation
+
+
+def test_doing_better_than_the_estimate_is_not_drift() -> None:
+    y, pred, p = _day(2000, 4)
+    y = np.where(np.random.default_rng(5).uniform(size=2000) < 0.3, pred, y)  # more right
+    res = realized_vs_estimated(y, pred, p, _raw_scores(10**12))
+    assert res.gap < 0 and res.p_value > 0.5 and not res.detected
+
+
+def test_rows_without_probability_are_left_out_and_none_left_is_not_computable() -> None:
+    y, pred, p = _day(100, 6)
+    p[:40] = np.nan
+    assert realized_vs_estimated(y, pred, p, _raw_scores(1000)).n == 60
+    res = realized_vs_estimated(y, pred, np.full(100, np.nan), _raw_scores(1000))
+    assert not res.computable and not res.detected and "not computable" in res.explanation
 
 
 def test_cohens_h_rejects_non_proportions() -> None:

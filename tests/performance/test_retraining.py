@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from monitoring_assets.core.challenger import (
+    InsufficientLabels,
     RetrainingError,
     RetrainPolicy,
     review_decision,
@@ -143,11 +144,30 @@ def test_no_shift_no_promotion(tmp_path) -> None:
     assert abs(out.comparison.deltas["accuracy"]) < 0.01
 
 
+def test_too_few_labels_skip_without_claiming_the_trigger(tmp_path, shock) -> None:
+    model, sim, window = shock
+    reg = _registry(tmp_path, model, sim)
+    out = _run(reg, model, window, policy=RetrainPolicy(min_train_rows=10**6))
+    assert out.decision == "skipped" and not out.trained
+    assert out.reason.startswith("skipped: labeled window too small: 7000 training rows")
+    three = window[pd.to_datetime(window.partition_date).dt.date <= day(model, SHOCK_DAY + 2)]
+    out = _run(reg, model, three)
+    assert out.reason == (
+        "skipped: only 3 labelled day(s) (< 8: 7 to hold out and at least one to train on)"
+    )
+    assert [v.version for v in reg.versions(model.name)] == [model.version]
+    assert _run(reg, model, window).decision == "promoted"
+
+
 def test_failure_releases_the_trigger(tmp_path, shock) -> None:
     model, sim, window = shock
     reg = _registry(tmp_path, model, sim)
-    with pytest.raises(RetrainingError, match="too small"):
-        _run(reg, model, window, policy=RetrainPolicy(min_train_rows=10**6))
+
+    def broken(features, target, champion):
+        raise RuntimeError("trainer broke")
+
+    with pytest.raises(RuntimeError, match="trainer broke"):
+        _run(reg, model, window, trainer=broken)
     assert _run(reg, model, window).decision == "promoted"
 
 
@@ -155,7 +175,7 @@ def test_split_window_needs_enough_days() -> None:
     w = pd.DataFrame({"partition_date": [dt.date(2026, 6, d) for d in (1, 2, 3)]})
     train, hold = split_window(w, "partition_date", 1)
     assert len(train) == 2 and len(hold) == 1
-    with pytest.raises(RetrainingError, match="3 day"):
+    with pytest.raises(InsufficientLabels, match="only 3 labelled day"):
         split_window(w, "partition_date", 3)
     with pytest.raises(RetrainingError, match="'day'"):
         split_window(w, "day", 1)

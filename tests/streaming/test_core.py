@@ -237,7 +237,9 @@ def test_join_dedup_and_checkpoint_restore(tmp_path, model, reference, day0):
     p.ingest([], outs)  # outputs first: they wait
     assert p.state.counters.joined == 0 and len(p.state.pending_out) == 600
     p.ingest(ins[:300] + ins[:50], outs[:10])  # duplicates on both sides
-    assert p.state.counters.joined == 300 and p.state.counters.duplicates == 60
+    c = p.state.counters
+    assert c.joined == 300 and c.duplicate_messages == 60 and c.duplicate_events == 50
+    assert c.input_messages == 350 and c.output_messages == 610
     p.checkpoint({("inference_inputs", 0): 300})
     p.ingest(ins[300:], [])
     # Crash after the parts of checkpoint 2 landed, before its state was written:

@@ -78,6 +78,7 @@ SETTINGS = {
     "session_timeout_ms": 6000,
     "alerts": False,
     "metrics": False,
+    "health_port": 0,
 }
 
 

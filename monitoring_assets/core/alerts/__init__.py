@@ -1,5 +1,6 @@
-"""Tiered alerts from check failures, Dagster-free: policy, lineage, routing, recording,
-the outbox, the channel port, the digest and scrubbing.
+"""Tiered alerts from check failures, Dagster-free: policy, lineage, routing (the episode
+state machine), notification planning, recording, the store and its outbox, delivery,
+channel health, the channel port, the digest and scrubbing.
 
 ``record.record_events`` is the one path from check events to stored alerts and queued
 messages; the ``check_failure_alerts`` sensor and the stream consumer both call it. The

@@ -1,8 +1,8 @@
 """The channel port: what the outbox needs from a notification channel, and how a send fails.
 
 ``resources/notifiers.py`` implements :class:`Channel` for Slack, PagerDuty, e-mail,
-Alertmanager, a webhook and the console; the outbox
-(:mod:`monitoring_assets.core.alerts.outbox`) delivers through it and knows no channel
+Alertmanager, a webhook and the console; the delivery loop
+(:mod:`monitoring_assets.core.alerts.delivery`) delivers through it and knows no channel
 by its library. It lives with the alerts rather than in :mod:`monitoring_assets.core.ports`
 because :class:`DeliveryError` scrubs its reason with the alert scrubber
 (:mod:`monitoring_assets.core.alerts.scrub`), and only the alert package uses it.

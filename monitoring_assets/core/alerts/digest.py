@@ -11,7 +11,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from monitoring_assets.core.alerts.lineage import stable_id
-from monitoring_assets.core.alerts.routing import Alert, alert_payload
+from monitoring_assets.core.alerts.notifications import alert_payload
+from monitoring_assets.core.alerts.routing import Alert
 
 
 def week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:

@@ -41,6 +41,9 @@ class CheckEvent:
     description: str | None = None
     materialization: dict[str, Any] | None = None
     upstream: dict[str, Any] | None = None
+    # About the present whatever its partition (a day's logs still missing now): never
+    # treated as history, however old the partition.
+    present: bool = False
 
     @property
     def model(self) -> str:

@@ -355,6 +355,20 @@ class AlertPolicy(Strict):
     delivery: Delivery = Field(default_factory=Delivery)
     digest: Digest = Field(default_factory=Digest)
     owners: list[str] = Field(default_factory=list, description="fallback owners for every alert")
+    page_window: Duration = Field(
+        dt.timedelta(days=2),
+        description=(
+            "an episode whose latest failing partition is older than this (relative to now) "
+            "is history: recorded and summarised once per backfill, never paged"
+        ),
+    )
+
+    @field_validator("page_window")
+    @classmethod
+    def _window_positive(cls, v: dt.timedelta) -> dt.timedelta:
+        if v <= dt.timedelta(0):
+            raise ValueError("must be longer than 0s (e.g. '2d')")
+        return v
 
     @field_validator("tiers", mode="before")
     @classmethod

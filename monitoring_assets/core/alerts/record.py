@@ -5,9 +5,10 @@ freshness evaluations) and the stream consumer (window verdicts) both hand their
 :class:`~monitoring_assets.core.alerts.lineage.CheckEvent` s to :func:`record_events`:
 the stored alerts and check states are loaded, the events applied in order
 (:class:`~monitoring_assets.core.alerts.routing.AlertBook`), messages planned
-(:func:`~monitoring_assets.core.alerts.routing.plan_notifications`), and alerts, states
+(:func:`~monitoring_assets.core.alerts.notifications.plan_notifications`), and alerts, states
 and messages saved in one transaction. Delivering the outbox and requesting runs for
-the actions stay with the caller.
+the actions stay with the caller. Episodes that open on history are not paged; their
+backfill summary (:mod:`~monitoring_assets.core.alerts.backfill`) is planned here too.
 """
 
 from __future__ import annotations
@@ -16,16 +17,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from monitoring_assets.core.alerts.backfill import plan_backfill_summaries
 from monitoring_assets.core.alerts.lineage import CheckEvent
+from monitoring_assets.core.alerts.notifications import Notification, plan_notifications
 from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import AlertPolicy
-from monitoring_assets.core.alerts.routing import (
-    ActionRequest,
-    Alert,
-    AlertBook,
-    Notification,
-    plan_notifications,
-)
+from monitoring_assets.core.alerts.routing import ActionRequest, Alert, AlertBook
 from monitoring_assets.core.config import ModelConfig
 
 
@@ -51,12 +48,16 @@ def record_events(
     models: Mapping[str, ModelConfig],
     events: Sequence[CheckEvent],
     now: dt.datetime,
+    caught_up: bool = True,
 ) -> RecordedEvents:
     """Apply ``events`` (ascending event id) to the stored alerts and queue their messages.
 
     ``models`` are the model configurations by name; events about other models are
     ignored. Planning also covers alerts the events did not touch (a re-notification or
     a grouped message that came due), so a call with no events is a planning pass.
+    ``caught_up``: no further evaluations are waiting to be read (the sensor read fewer
+    than its batch); backfill summaries wait for it, so a backfill read over several
+    ticks gets one summary per model.
     Alerts, check states and messages are written in one transaction; a warehouse
     failure raises before anything is written.
     """
@@ -66,11 +67,19 @@ def record_events(
 
     # The book updates the firing alerts it was given in place and adds new ones.
     current = {a.alert_id: a for a in active}
+    for a in store.pending_backfill():
+        current.setdefault(a.alert_id, a)
     current.update(changes.alerts)
     open_groups = {a.notify_group for a in current.values() if a.firing and a.notify_group}
     notes, touched = plan_notifications(
-        policy, list(current.values()), now, store.last_notified(), open_groups
+        policy,
+        [a for a in current.values() if a.firing or not a.resolve_notified],
+        now,
+        store.last_notified(),
+        open_groups,
     )
-    changed = {**changes.alerts, **{a.alert_id: a for a in touched}}
+    summaries, summarized = plan_backfill_summaries(policy, list(current.values()), now, caught_up)
+    notes += summaries
+    changed = {**changes.alerts, **{a.alert_id: a for a in touched + summarized}}
     store.save(changed.values(), changes.states.values(), notes, now)
     return RecordedEvents(list(changed.values()), notes, changes.actions, changes.ignored)

@@ -6,6 +6,7 @@ The statistics are exported here; the monitor's steps live in their own modules:
 - :mod:`.references` — which model version a day is measured against (the registry);
 - :mod:`.daily` — one day's realized / estimated performance as rows, a range written once;
 - :mod:`.checks` — the performance checks and how a stored day is judged;
+- :mod:`.bands` — calibrated performance bands from the version's validation split;
 - :mod:`.store` — lake and warehouse reads and writes (labeled windows, stored rows);
 - :mod:`.scorecard` — the demo scorecard's performance columns.
 """
@@ -15,8 +16,8 @@ from monitoring_assets.core.performance.concept_drift import (
     ConceptDriftResult,
     McNemarResult,
     cohens_h,
-    error_rate_test,
     mcnemar_paired,
+    realized_vs_estimated,
 )
 from monitoring_assets.core.performance.labels import (
     DataIssue,
@@ -46,9 +47,9 @@ __all__ = [
     "PerformanceReport",
     "classification_metrics",
     "cohens_h",
-    "error_rate_test",
     "evaluate_day",
     "expected_calibration_error",
     "join_labels",
     "mcnemar_paired",
+    "realized_vs_estimated",
 ]

@@ -1,8 +1,28 @@
 """The performance checks: their names, what must hold, and how one stored day is judged.
 
-Checks judge the rows the assets stored (``model_performance``,
-``estimated_performance``), so an evaluation can be repeated or backfilled without
-recomputing. ``accuracy_above_floor`` fails at ERROR; the others at WARN.
+Checks judge the rows the assets stored (``model_performance``, ``estimated_performance``,
+``concept_drift_tests``) against thresholds resolved now from the model file and the
+calibrated bands in ``performance_bands`` (:mod:`.bands`), so an evaluation can be
+repeated or backfilled without recomputing. Every outcome's metadata says which
+threshold was used (``threshold``), whether it was ``calibrated`` or ``fixed``
+(``threshold_mode``) and where it came from (``threshold_source``).
+
+- ``accuracy_above_floor`` (ERROR): accuracy not below the reference band's error edge
+  (``mean − k_error·σ``). A configured ``accuracy_floor`` applies too: the threshold is the
+  higher of the two. Without a band (``fixed`` mode, or ``auto`` with too few validation
+  chunks) the threshold is ``accuracy_floor``, or, when it is not set, the reference
+  accuracy − 2·``accuracy_drop``.
+- ``accuracy_drop_within_limit`` (WARN): accuracy, F1, ROC AUC, precision and recall not
+  below their bands' warn edges (``mean − k·σ``); fixed: accuracy within
+  ``accuracy_drop`` and F1 within ``f1_drop`` of the reference version (the other metrics
+  have no fixed limit). A failure says whether the label-free estimate on the same rows
+  dropped too (covariate shift explains it) or not (see ``concept_drift``).
+- ``concept_drift`` (WARN): realized errors significantly above what the label-free
+  estimate expects on the same rows, by at least ``concept_drift_min_gap``
+  (:func:`~monitoring_assets.core.performance.concept_drift.realized_vs_estimated`).
+- ``label_coverage_sufficient``, ``calibration_error_within_limit`` (WARN): fixed limits.
+- ``estimated_accuracy_drop_within_limit`` (WARN): the CBPE estimate not below the band
+  of chunk estimates; fixed: within ``estimated_accuracy_drop`` of the reference.
 """
 
 from __future__ import annotations
@@ -12,9 +32,16 @@ from typing import Any
 
 from monitoring_assets.core.checks import CheckDeclaration, CheckOutcome
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.performance.bands import (
+    Band,
+    BandStore,
+    Threshold,
+    band_threshold,
+    size_bucket,
+)
 from monitoring_assets.core.performance.store import stored_rows
 from monitoring_assets.core.ports import Warehouse
-from monitoring_assets.core.tables import ESTIMATED_TABLE, PERFORMANCE_TABLE
+from monitoring_assets.core.tables import CONCEPT_DRIFT_TABLE, ESTIMATED_TABLE, PERFORMANCE_TABLE
 
 ACCURACY_ABOVE_FLOOR = "accuracy_above_floor"
 ACCURACY_DROP_WITHIN_LIMIT = "accuracy_drop_within_limit"
@@ -23,15 +50,25 @@ CALIBRATION_ERROR_WITHIN_LIMIT = "calibration_error_within_limit"
 CONCEPT_DRIFT = "concept_drift"
 ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT = "estimated_accuracy_drop_within_limit"
 
+#: The metrics ``accuracy_drop_within_limit`` judges against their bands, in report order.
+DROP_METRICS = ("accuracy", "f1", "roc_auc", "precision", "recall")
+
 
 def performance_checks(model: ModelConfig) -> list[CheckDeclaration]:
     """The checks on ``model_performance``, with the model's thresholds in their text."""
     thr = model.thresholds.performance
+    floor = (
+        f"; and >= accuracy_floor {thr.accuracy_floor}" if thr.accuracy_floor is not None else ""
+    )
     return [
-        CheckDeclaration(ACCURACY_ABOVE_FLOOR, f"accuracy >= {thr.accuracy_floor} (ERROR)"),
+        CheckDeclaration(
+            ACCURACY_ABOVE_FLOOR,
+            f"accuracy not below the reference band's error edge{floor} (ERROR)",
+        ),
         CheckDeclaration(
             ACCURACY_DROP_WITHIN_LIMIT,
-            f"accuracy and F1 within {thr.accuracy_drop}/{thr.f1_drop} of the reference version",
+            "accuracy, F1, ROC AUC, precision, recall not below their reference bands "
+            f"(fixed: accuracy/F1 within {thr.accuracy_drop}/{thr.f1_drop} of the reference)",
         ),
         CheckDeclaration(
             LABEL_COVERAGE_SUFFICIENT,
@@ -43,7 +80,8 @@ def performance_checks(model: ModelConfig) -> list[CheckDeclaration]:
         ),
         CheckDeclaration(
             CONCEPT_DRIFT,
-            "error rate not significantly above the reference's (z-test) with a drop beyond limits",
+            "realized errors not significantly above the label-free estimate's on the same "
+            f"rows (one-sided, p < {thr.significance}, gap >= {thr.concept_drift_min_gap})",
         ),
     ]
 
@@ -54,21 +92,93 @@ def estimated_checks(model: ModelConfig) -> list[CheckDeclaration]:
     return [
         CheckDeclaration(
             ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT,
-            f"estimated accuracy within {thr.estimated_accuracy_drop} of the reference version",
+            "estimated accuracy not below the band of validation-chunk estimates "
+            f"(fixed: within {thr.estimated_accuracy_drop} of the reference version)",
         )
     ]
 
 
-def performance_outcomes(row: dict[str, Any], model: ModelConfig) -> list[CheckOutcome]:
-    """The five realized-performance checks of one stored ``model_performance`` row.
+# ----------------------------------------------------------------------------- thresholds
+
+
+def floor_threshold(model: ModelConfig, band: Band | None, reference_accuracy: float | None):
+    """``accuracy_above_floor``'s threshold (the rule of the module doc)."""
+    thr = model.thresholds.performance
+
+    def fixed() -> Threshold:
+        if thr.accuracy_floor is not None:
+            return Threshold(thr.accuracy_floor, "fixed", f"accuracy_floor {thr.accuracy_floor}")
+        if reference_accuracy is None:
+            return Threshold(None, "fixed", "no accuracy_floor and no reference accuracy")
+        return Threshold(
+            reference_accuracy - 2 * thr.accuracy_drop,
+            "fixed",
+            f"reference accuracy {reference_accuracy:.4f} − 2×accuracy_drop {thr.accuracy_drop}"
+            ", accuracy_floor not set",
+        )
+
+    t = band_threshold(model, ACCURACY_ABOVE_FLOOR, band, "error", fixed)
+    floor = thr.accuracy_floor
+    if t.mode == "calibrated" and floor is not None and t.value is not None and floor > t.value:
+        return Threshold(
+            floor,
+            "calibrated",
+            f"accuracy_floor {floor} (above the band's {t.value:.4f}: {t.source})",
+        )
+    if t.mode == "calibrated" and floor is not None:
+        return Threshold(t.value, t.mode, f"{t.source} (above accuracy_floor {floor})")
+    return t
+
+
+def drop_threshold(
+    model: ModelConfig, metric: str, band: Band | None, reference: float | None
+) -> Threshold:
+    """``accuracy_drop_within_limit``'s threshold for ``metric``."""
+    thr = model.thresholds.performance
+    limits = {"accuracy": ("accuracy_drop", thr.accuracy_drop), "f1": ("f1_drop", thr.f1_drop)}
+
+    def fixed() -> Threshold:
+        if metric not in limits:
+            return Threshold(None, "fixed", f"no fixed limit for {metric}")
+        key, limit = limits[metric]
+        if reference is None:
+            return Threshold(None, "fixed", f"no reference {metric}")
+        return Threshold(
+            reference - limit, "fixed", f"reference {metric} {reference:.4f} − {key} {limit}"
+        )
+
+    return band_threshold(model, ACCURACY_DROP_WITHIN_LIMIT, band, "warn", fixed)
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4f}"
+
+
+def performance_outcomes(
+    row: dict[str, Any],
+    model: ModelConfig,
+    bands: dict[str, Band] | None = None,
+    drift: dict[str, Any] | None = None,
+) -> list[CheckOutcome]:
+    """The five realized-performance checks of one stored ``model_performance`` row, with
+    the version's ``bands`` for the day's size and the day's ``concept_drift_tests`` row.
 
     Accuracy, drop, calibration and concept-drift checks need complete metrics; on other
     days they pass with a 'not evaluated' description, and ``label_coverage_sufficient``
     is the one that fails (unless the labels are simply not due yet).
     """
     thr = model.thresholds.performance
+    bands = bands or {}
     status = row["status"]
     base = {"status": status, "model_version": row["model_version"]}
+    coverage_meta = {
+        **base,
+        "label_coverage": float(row["label_coverage"]),
+        "min_label_coverage": thr.min_label_coverage,
+        **Threshold(
+            thr.min_label_coverage, "fixed", f"min_label_coverage {thr.min_label_coverage}"
+        ).metadata(),
+    }
     if status != "complete":
         why = (
             "labels not arrived yet"
@@ -92,60 +202,31 @@ def performance_outcomes(row: dict[str, Any], model: ModelConfig) -> list[CheckO
                 "WARN",
                 why
                 + (f"; issues: {row['issues']}" if row.get("issues") not in (None, "[]") else ""),
-                {
-                    **base,
-                    "label_coverage": float(row["label_coverage"]),
-                    "min_label_coverage": thr.min_label_coverage,
-                },
+                coverage_meta,
             )
         )
         return skipped
-    acc, ref_acc = row["accuracy"], row["reference_accuracy"]
+    acc = row["accuracy"]
+    floor = floor_threshold(model, bands.get("accuracy"), row.get("reference_accuracy"))
+    below = floor.value is not None and acc < floor.value
     out = [
         CheckOutcome(
             ACCURACY_ABOVE_FLOOR,
-            acc >= thr.accuracy_floor,
+            not below,
             "ERROR",
-            f"accuracy {acc:.4f} vs floor {thr.accuracy_floor}",
-            {**base, "accuracy": acc, "accuracy_floor": thr.accuracy_floor},
+            f"accuracy {acc:.4f} {'below' if below else 'not below'} {_fmt(floor.value)} "
+            f"({floor.mode}: {floor.source})",
+            {**base, "accuracy": acc, **floor.metadata()},
         ),
         CheckOutcome(
             LABEL_COVERAGE_SUFFICIENT,
             True,
             "WARN",
             f"label coverage {row['label_coverage']:.3f} >= {thr.min_label_coverage}",
-            {
-                **base,
-                "label_coverage": float(row["label_coverage"]),
-                "min_label_coverage": thr.min_label_coverage,
-            },
+            coverage_meta,
         ),
+        _drop_outcome(row, model, bands, drift, base),
     ]
-    acc_drop, f1_drop = row["accuracy_drop"], row["f1_drop"]
-    drop_ok = not (
-        (acc_drop is not None and acc_drop > thr.accuracy_drop)
-        or (f1_drop is not None and f1_drop > thr.f1_drop)
-    )
-    out.append(
-        CheckOutcome(
-            ACCURACY_DROP_WITHIN_LIMIT,
-            drop_ok,
-            "WARN",
-            f"accuracy {acc:.4f} vs reference {ref_acc:.4f} (drop {acc_drop:+.4f}, limit "
-            f"{thr.accuracy_drop}); F1 drop "
-            + ("n/a" if f1_drop is None else f"{f1_drop:+.4f}")
-            + f" (limit {thr.f1_drop})",
-            {
-                **base,
-                "accuracy": acc,
-                "reference_accuracy": ref_acc,
-                "accuracy_drop": acc_drop,
-                "accuracy_drop_limit": thr.accuracy_drop,
-                **({"f1_drop": f1_drop} if f1_drop is not None else {}),
-                "f1_drop_limit": thr.f1_drop,
-            },
-        )
-    )
     ece = row["calibration_error"]
     out.append(
         CheckOutcome(
@@ -159,52 +240,177 @@ def performance_outcomes(row: dict[str, Any], model: ModelConfig) -> list[CheckO
                 **base,
                 "max_calibration_error": thr.max_calibration_error,
                 **({"calibration_error": ece} if ece is not None else {}),
+                **Threshold(
+                    thr.max_calibration_error,
+                    "fixed",
+                    f"max_calibration_error {thr.max_calibration_error} (an upper limit)",
+                ).metadata(),
             },
         )
     )
-    out.append(
-        CheckOutcome(
-            CONCEPT_DRIFT,
-            not bool(row["concept_drift"]),
-            "WARN",
-            row["concept_drift_explanation"],
-            {
-                **base,
-                "error_rate": row["error_rate"],
-                "reference_error_rate": row["reference_error_rate"],
-                "p_value": row["p_value"],
-                "cohens_h": row["cohens_h"],
-                "significance": thr.significance,
-            },
-        )
-    )
+    out.append(_concept_drift_outcome(row, model, drift, base))
     return out
 
 
-def estimated_outcome(row: dict[str, Any], model: ModelConfig) -> CheckOutcome:
+def _drop_outcome(
+    row: dict[str, Any],
+    model: ModelConfig,
+    bands: dict[str, Band],
+    drift: dict[str, Any] | None,
+    base: dict[str, Any],
+) -> CheckOutcome:
+    """``accuracy_drop_within_limit``: every metric against its own threshold."""
+    refs = {"accuracy": row.get("reference_accuracy"), "f1": row.get("reference_f1")}
+    meta: dict[str, Any] = dict(base)
+    failed: list[str] = []
+    judged: list[str] = []
+    headline: Threshold | None = None
+    for metric in DROP_METRICS:
+        value = row.get(metric)
+        band = bands.get(metric)
+        t = drop_threshold(model, metric, band, refs.get(metric))
+        if metric == "accuracy":
+            headline = t
+        if value is None or t.value is None:
+            continue
+        meta[metric] = value
+        meta.update(t.metadata(f"{metric}_"))
+        judged.append(metric)
+        if value < t.value:
+            mean = band.mean if t.mode == "calibrated" and band is not None else refs.get(metric)
+            ref_txt = (
+                f"the reference band (mean {mean:.4f}; edge {t.value:.4f} = {t.source})"
+                if t.mode == "calibrated" and mean is not None
+                else f"the limit {t.value:.4f} = {t.source}"
+            )
+            drop = f" dropped {mean - value:.4f}" if mean is not None else ""
+            failed.append(f"{metric} {value:.4f}{drop}, below {ref_txt}")
+    assert headline is not None
+    meta.update(headline.metadata())
+    for k in ("accuracy_drop", "f1_drop"):
+        if row.get(k) is not None:
+            meta[k] = row[k]
+    if not failed:
+        text = (
+            f"{', '.join(judged)} within their thresholds "
+            f"(accuracy {_fmt(row.get('accuracy'))} vs {_fmt(headline.value)}: {headline.source})"
+            if judged
+            else "no metric with a threshold to judge"
+        )
+        return CheckOutcome(ACCURACY_DROP_WITHIN_LIMIT, True, "WARN", text, meta)
+    text = "; ".join(failed)
+    if drift is not None and drift.get("computable"):
+        est, real = drift["estimated_accuracy"], drift["realized_accuracy"]
+        ref_acc = row.get("reference_accuracy")
+        acc_band = bands.get("accuracy")
+        center = acc_band.mean if acc_band is not None and acc_band.mean is not None else ref_acc
+        meta["estimated_accuracy"] = est
+        est_drop = f", {center - est:+.4f} vs {center:.4f}" if center is not None else ""
+        if drift.get("detected"):
+            text += (
+                f"; the label-free estimate on the same rows did not drop as much ({est:.4f}"
+                f"{est_drop}; realized {real:.4f}): P(y|x) changed, see concept_drift"
+            )
+        else:
+            text += (
+                f"; the label-free estimate on the same rows dropped too ({est:.4f}{est_drop}): "
+                "covariate shift explains it"
+            )
+    return CheckOutcome(ACCURACY_DROP_WITHIN_LIMIT, False, "WARN", text, meta)
+
+
+def _concept_drift_outcome(
+    row: dict[str, Any], model: ModelConfig, drift: dict[str, Any] | None, base: dict[str, Any]
+) -> CheckOutcome:
+    thr = model.thresholds.performance
+    source = Threshold(
+        thr.significance,
+        "fixed",
+        f"one-sided test of realized vs expected errors on the same rows "
+        f"(Poisson-binomial variance Σq(1−q) plus calibration uncertainty) at significance "
+        f"{thr.significance}, gap >= concept_drift_min_gap {thr.concept_drift_min_gap}",
+    )
+    meta: dict[str, Any] = {
+        **base,
+        "significance": thr.significance,
+        "concept_drift_min_gap": thr.concept_drift_min_gap,
+        **source.metadata(),
+    }
+    if drift is None:
+        return CheckOutcome(
+            CONCEPT_DRIFT,
+            True,
+            "WARN",
+            "not evaluated: no concept-drift test stored for this day (rerun model_performance)",
+            meta,
+        )
+    for k in (
+        "n_rows",
+        "observed_errors",
+        "expected_errors",
+        "expected_errors_std",
+        "realized_accuracy",
+        "estimated_accuracy",
+        "z_statistic",
+        "p_value",
+    ):
+        if drift.get(k) is not None:
+            meta[k] = drift[k]
+    if row.get("cohens_h") is not None:
+        meta["cohens_h"] = row["cohens_h"]
+    return CheckOutcome(
+        CONCEPT_DRIFT, not bool(drift["detected"]), "WARN", str(drift["explanation"]), meta
+    )
+
+
+def estimated_outcome(
+    row: dict[str, Any], model: ModelConfig, bands: dict[str, Band] | None = None
+) -> CheckOutcome:
     """``estimated_accuracy_drop_within_limit`` of one stored ``estimated_performance`` row
     (a day without an estimate fails: the estimate is the only early signal)."""
     thr = model.thresholds.performance
-    drop = row["estimated_accuracy_drop"]
-    if drop is None:
+    est, ref_acc = row["estimated_accuracy"], row["reference_accuracy"]
+    if est is None:
         return CheckOutcome(
             ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT, False, "WARN", f"no estimate: {row['notes']}", {}
         )
+
+    def fixed() -> Threshold:
+        if ref_acc is None:
+            return Threshold(None, "fixed", "no reference accuracy")
+        return Threshold(
+            ref_acc - thr.estimated_accuracy_drop,
+            "fixed",
+            f"reference accuracy {ref_acc:.4f} − estimated_accuracy_drop "
+            f"{thr.estimated_accuracy_drop}",
+        )
+
+    band = (bands or {}).get("estimated_accuracy")
+    t = band_threshold(model, ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT, band, "warn", fixed)
+    ok = t.value is None or est >= t.value
     return CheckOutcome(
         ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT,
-        drop <= thr.estimated_accuracy_drop,
+        ok,
         "WARN",
-        f"estimated accuracy {row['estimated_accuracy']:.4f} vs reference "
-        f"{row['reference_accuracy']:.4f} (drop {drop:+.4f}, limit {thr.estimated_accuracy_drop})",
+        f"estimated accuracy {est:.4f} {'not below' if ok else 'below'} {_fmt(t.value)} "
+        f"({t.mode}: {t.source})",
         {
-            "estimated_accuracy": row["estimated_accuracy"],
+            "estimated_accuracy": est,
             "estimated_accuracy_std": row["estimated_accuracy_std"],
-            "reference_accuracy": row["reference_accuracy"],
-            "estimated_accuracy_drop": drop,
-            "estimated_accuracy_drop_limit": thr.estimated_accuracy_drop,
+            "reference_accuracy": ref_acc,
             "model_version": row["model_version"],
+            **(
+                {"estimated_accuracy_drop": row["estimated_accuracy_drop"]}
+                if row.get("estimated_accuracy_drop") is not None
+                else {}
+            ),
+            **t.metadata(),
         },
     )
+
+
+def _bands_for(store: BandStore, version: str, n: Any) -> dict[str, Band]:
+    return store.get(version, int(n)) if n is not None and size_bucket(int(n)) else {}
 
 
 def evaluate_performance(
@@ -212,9 +418,14 @@ def evaluate_performance(
 ) -> Iterator[tuple[str, CheckOutcome]]:
     """(partition key, outcome) of every realized-performance check on the stored days."""
     rows = stored_rows(wh, PERFORMANCE_TABLE, model.name, list(keys))
+    drift = stored_rows(wh, CONCEPT_DRIFT_TABLE, model.name, list(keys))
+    store = BandStore(wh, model)
+    store.prefetch(r["model_version"] for r in rows.values())
     for pk in keys:
         if pk in rows:
-            for outcome in performance_outcomes(rows[pk], model):
+            row = rows[pk]
+            bands = _bands_for(store, row["model_version"], row.get("n_labeled"))
+            for outcome in performance_outcomes(row, model, bands, drift.get(pk)):
                 yield pk, outcome
 
 
@@ -223,6 +434,10 @@ def evaluate_estimated(
 ) -> Iterator[tuple[str, CheckOutcome]]:
     """(partition key, outcome) of the estimated-performance check on the stored days."""
     rows = stored_rows(wh, ESTIMATED_TABLE, model.name, list(keys))
+    store = BandStore(wh, model)
+    store.prefetch(r["model_version"] for r in rows.values())
     for pk in keys:
         if pk in rows:
-            yield pk, estimated_outcome(rows[pk], model)
+            row = rows[pk]
+            bands = _bands_for(store, row["model_version"], row.get("n_estimated"))
+            yield pk, estimated_outcome(row, model, bands)

@@ -1,17 +1,26 @@
-"""Concept drift: has the model's error rate changed against its reference?
+"""Concept drift: has P(y | x) changed, as opposed to the inputs moving?
 
 Two tests, for two different questions:
 
-- :func:`error_rate_test` compares the error rate of a day (or window) with the
-  reference (validation-set) error rate: two independent samples, so a two-proportion
-  z-test (``statsmodels.stats.proportion.proportions_ztest``, pooled variance) with
-  Cohen's h as the effect size. It is combined with the configured accuracy and F1
-  drops: with thousands of rows a negligible change is already significant, and with
-  a few dozen rows a large drop may be noise, so drift is reported only when the
-  increase is both significant and larger than a configured drop.
+- :func:`realized_vs_estimated` compares a day's realized errors with the errors the
+  label-free estimate (CBPE) expects *on the same rows*. CBPE calibrates each row's score
+  on the version's validation set, so it follows covariate shift: if the inputs move to
+  regions where the model is less sure, the estimate drops with the realized accuracy.
+  Only a change of P(y | x) makes realized performance fall below what the calibrated
+  probabilities promise. The test is one-sided: with q_i the calibrated probability that
+  row i's prediction is right, the expected error count is E = Σ(1 − q_i) with the
+  Poisson-binomial variance Σ q_i(1 − q_i); the calibration itself was learned from
+  ``n_reference`` validation rows, which adds (n·s)² with s = √(ā(1 − ā)/n_reference)
+  (ā the mean q). z = (observed − E − ½) / √(sum of both variances) (continuity
+  corrected), p = P(Z ≥ z). Drift is reported when p < ``significance`` *and* realized
+  accuracy is at least ``min_gap`` below the estimate: with thousands of rows a
+  negligible gap is already significant.
 - :func:`mcnemar_paired` compares two models on the *same* rows (champion vs
   challenger on one holdout). McNemar's test is only valid for such paired
   predictions; it is never used between reference and current data.
+
+A plain drop of performance against the reference is not concept drift; the
+``accuracy_drop_within_limit`` check judges it, and says whether the estimate dropped too.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitoring_assets.core.performance.metrics import Metrics
+from monitoring_assets.core.performance.cbpe import CBPE
 
 # Below this many discordant pairs the chi-square approximation is poor; use the exact
 # binomial test instead (the usual rule of thumb).
@@ -38,95 +47,119 @@ def cohens_h(p1: float, p2: float) -> float:
 
 @dataclass(frozen=True)
 class ConceptDriftResult:
-    """Current vs reference error rate, the test, and the threshold verdicts."""
+    """Realized vs expected errors on the same rows, the test and its verdict."""
 
     computable: bool
     detected: bool
     explanation: str
-    n_current: int
-    n_reference: int
-    current_error_rate: float | None = None
-    reference_error_rate: float | None = None
+    n: int
+    significance: float
+    min_gap: float
+    observed_errors: int | None = None
+    expected_errors: float | None = None
+    expected_errors_std: float | None = None
+    realized_accuracy: float | None = None
+    estimated_accuracy: float | None = None
     z_statistic: float | None = None
     p_value: float | None = None
     cohens_h: float | None = None
-    significant_increase: bool = False
-    accuracy_drop: float | None = None
-    f1_drop: float | None = None
-    accuracy_drop_exceeded: bool = False
-    f1_drop_exceeded: bool = False
+
+    @property
+    def gap(self) -> float | None:
+        """Estimated minus realized accuracy (positive: worse than the estimate)."""
+        if self.realized_accuracy is None or self.estimated_accuracy is None:
+            return None
+        return self.estimated_accuracy - self.realized_accuracy
 
 
-def error_rate_test(
-    current: Metrics,
-    reference: Metrics,
+def realized_vs_estimated(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    probability: np.ndarray,
+    cbpe: CBPE,
     *,
-    accuracy_drop: float = 0.05,
-    f1_drop: float = 0.05,
     significance: float = 0.05,
+    min_gap: float = 0.02,
 ) -> ConceptDriftResult:
-    """Test whether ``current``'s error rate rose significantly above ``reference``'s.
-
-    ``detected`` is true when the error rate increase is significant at
-    ``significance`` (two-sided z-test) *and* accuracy dropped by more than
-    ``accuracy_drop`` or F1 by more than ``f1_drop`` (absolute).
-    """
-    if current.n == 0 or reference.n == 0:
-        which = "current" if current.n == 0 else "reference"
+    """The one-sided test of the module doc on the rows with a label, a prediction in
+    ``cbpe.classes`` and a probability in [0, 1]."""
+    y = np.asarray(y_true, dtype=float)
+    yp = np.asarray(y_pred, dtype=float)
+    p = np.asarray(probability, dtype=float)
+    if not (len(y) == len(yp) == len(p)):
+        raise ValueError(f"lengths differ: y_true {len(y)}, y_pred {len(yp)}, probability {len(p)}")
+    neg, pos = (float(c) for c in cbpe.classes)
+    ok = np.isin(y, [neg, pos]) & np.isin(yp, [neg, pos]) & ~np.isnan(p) & (p >= 0) & (p <= 1)
+    n = int(ok.sum())
+    common = dict(n=n, significance=significance, min_gap=min_gap)
+    if cbpe.calibration == "none" and cbpe.n_reference == 0:
         return ConceptDriftResult(
             computable=False,
             detected=False,
-            explanation=f"not computable: the {which} set has no labeled rows",
-            n_current=current.n,
-            n_reference=reference.n,
+            explanation="not computable: no calibrated probabilities for the label-free estimate",
+            **common,
         )
-    e_cur, e_ref = current.errors, reference.errors
-    r_cur, r_ref = e_cur / current.n, e_ref / reference.n
-    pooled = (e_cur + e_ref) / (current.n + reference.n)
-    if pooled in (0.0, 1.0):
-        # Identical degenerate rates (all right or all wrong in both): zero variance,
-        # no evidence of a difference.
-        z, p = 0.0, 1.0
+    if n == 0:
+        return ConceptDriftResult(
+            computable=False,
+            detected=False,
+            explanation="not computable: no labelled row with a valid probability",
+            **common,
+        )
+    c = cbpe.calibrate(p[ok])
+    right = yp[ok] == pos
+    q = np.where(right, c, 1.0 - c)  # P(prediction is right)
+    observed = int(np.sum(yp[ok] != y[ok]))
+    expected = float(np.sum(1.0 - q))
+    var = float(np.sum(q * (1.0 - q)))
+    if cbpe.n_reference > 0:
+        a = float(np.mean(q))
+        var += (n * math.sqrt(a * (1.0 - a) / cbpe.n_reference)) ** 2
+    std = math.sqrt(var)
+    realized, estimated = 1.0 - observed / n, 1.0 - expected / n
+    if std == 0.0:
+        z, pv = (math.inf, 0.0) if observed > expected else (0.0, 1.0)
     else:
-        from statsmodels.stats.proportion import proportions_ztest  # lazy import
+        from scipy.stats import norm  # lazy import
 
-        z_raw, p_raw = proportions_ztest([e_cur, e_ref], [current.n, reference.n])
-        z, p = float(z_raw), float(p_raw)
-    h = cohens_h(r_cur, r_ref)
-    acc_drop = (
-        reference.accuracy - current.accuracy
-        if current.accuracy is not None and reference.accuracy is not None
-        else None
+        z = (observed - expected - 0.5) / std
+        pv = float(norm.sf(z))
+    h = cohens_h(observed / n, min(max(expected / n, 0.0), 1.0))
+    gap = estimated - realized
+    detected = pv < significance and gap >= min_gap
+    rows = f"on the same {n:,} rows"
+    stats = (
+        f"errors {observed:,} vs expected {expected:,.1f} ± {std:.1f}, z={z:.2f}, "
+        f"one-sided p={pv:.2g}"
     )
-    f1d = reference.f1 - current.f1 if current.f1 is not None and reference.f1 is not None else None
-    significant = p < significance and r_cur > r_ref
-    acc_x = acc_drop is not None and acc_drop > accuracy_drop
-    f1_x = f1d is not None and f1d > f1_drop
-    detected = significant and (acc_x or f1_x)
-    parts = [
-        f"error rate {r_cur:.4f} vs reference {r_ref:.4f} (z={z:.2f}, p={p:.3g}, h={h:.3f})",
-    ]
-    if acc_drop is not None:
-        parts.append(f"accuracy drop {acc_drop:+.4f} (limit {accuracy_drop})")
-    if f1d is not None:
-        parts.append(f"F1 drop {f1d:+.4f} (limit {f1_drop})")
-    verdict = "concept drift" if detected else "no concept drift"
+    if detected:
+        text = (
+            f"realized accuracy {realized:.3f} vs estimated {estimated:.3f} {rows} ({stats}): "
+            "P(y|x) changed"
+        )
+    elif gap >= min_gap:
+        text = (
+            f"no concept drift: realized accuracy {realized:.3f} vs estimated {estimated:.3f} "
+            f"{rows} ({stats}): the gap is not significant at {significance:g}"
+        )
+    else:
+        text = (
+            f"no concept drift: realized accuracy {realized:.3f} vs estimated {estimated:.3f} "
+            f"{rows} ({stats}): within {min_gap:g} of the label-free estimate"
+        )
     return ConceptDriftResult(
         computable=True,
         detected=detected,
-        explanation=f"{verdict}: " + "; ".join(parts),
-        n_current=current.n,
-        n_reference=reference.n,
-        current_error_rate=r_cur,
-        reference_error_rate=r_ref,
-        z_statistic=z,
-        p_value=p,
+        explanation=text,
+        observed_errors=observed,
+        expected_errors=expected,
+        expected_errors_std=std,
+        realized_accuracy=realized,
+        estimated_accuracy=estimated,
+        z_statistic=float(z),
+        p_value=pv,
         cohens_h=h,
-        significant_increase=significant,
-        accuracy_drop=acc_drop,
-        f1_drop=f1d,
-        accuracy_drop_exceeded=acc_x,
-        f1_drop_exceeded=f1_x,
+        **common,
     )
 
 

@@ -3,12 +3,16 @@
 - :func:`measure_day`: a day's predictions (scored by the day's champion, see
   :func:`~monitoring_assets.core.performance.references.scored_day`) joined with that
   day's labels; realized metrics when label coverage reaches ``min_label_coverage``, a
-  labelled partial result otherwise, and the concept-drift test against the version's
-  validation performance. ``labels_pending`` when no labels are in and none are due.
+  labelled partial result otherwise, and the concept-drift test (realized errors against
+  the label-free estimate's on the same rows, see
+  :func:`~monitoring_assets.core.performance.concept_drift.realized_vs_estimated`).
+  ``labels_pending`` when no labels are in and none are due.
 - :func:`estimate_day`: CBPE from the day's probabilities, available on the day itself.
 
 :func:`measure_range` / :func:`estimate_range` run a (backfill) range and write it with
-one :class:`~monitoring_assets.core.performance.store.RangeWriter`.
+one :class:`~monitoring_assets.core.performance.store.RangeWriter`, and make sure the
+version's calibrated bands for each day's size are in ``performance_bands``
+(:class:`~monitoring_assets.core.performance.bands.BandStore`) for the checks to read.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from monitoring_assets.core import metrics as families
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import MonitorInputError
 from monitoring_assets.core.performance.cbpe import EstimatedPerformance
-from monitoring_assets.core.performance.concept_drift import ConceptDriftResult, error_rate_test
-from monitoring_assets.core.performance.labels import join_labels
+from monitoring_assets.core.performance.concept_drift import (
+    ConceptDriftResult,
+    realized_vs_estimated,
+)
+from monitoring_assets.core.performance.labels import LABEL, PREDICTION, PROBABILITY, join_labels
 from monitoring_assets.core.performance.metrics import PerformanceReport, evaluate_day
 from monitoring_assets.core.performance.references import (
     VersionReference,
@@ -42,7 +49,7 @@ from monitoring_assets.core.performance.store import (
     read_labels,
 )
 from monitoring_assets.core.ports import Lake, Warehouse
-from monitoring_assets.core.tables import ESTIMATED_TABLE, PERFORMANCE_TABLE
+from monitoring_assets.core.tables import CONCEPT_DRIFT_TABLE, ESTIMATED_TABLE, PERFORMANCE_TABLE
 
 MODEL_PERFORMANCE = "model_performance"
 ESTIMATED_PERFORMANCE = "estimated_performance"
@@ -136,12 +143,14 @@ def performance_row(
     row["label_positive_rate"] = m.label_positive_rate if m else None
     for k in ("tn", "fp", "fn", "tp"):
         row[k] = getattr(m, k) if m else None
+    ref_m = ref.performance
+    full = report.metrics
     d = drift
     row.update(
-        accuracy_drop=d.accuracy_drop if d else None,
-        f1_drop=d.f1_drop if d else None,
-        error_rate=d.current_error_rate if d else None,
-        reference_error_rate=d.reference_error_rate if d else None,
+        accuracy_drop=_diff(ref_m.accuracy, full.accuracy) if full else None,
+        f1_drop=_diff(ref_m.f1, full.f1) if full else None,
+        error_rate=full.error_rate if full else None,
+        reference_error_rate=ref_m.error_rate,
         z_statistic=d.z_statistic if d else None,
         p_value=d.p_value if d else None,
         cohens_h=d.cohens_h if d else None,
@@ -149,6 +158,34 @@ def performance_row(
         concept_drift_explanation=d.explanation if d else "not evaluated: metrics incomplete",
     )
     return row
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
+
+
+def concept_drift_row(
+    model: ModelConfig, date: dt.date, ref: VersionReference, d: ConceptDriftResult, run_id: str
+) -> dict[str, Any]:
+    """One ``concept_drift_tests`` row."""
+    return {
+        "model": model.name,
+        "partition_date": date,
+        "model_version": ref.version,
+        "computable": d.computable,
+        "n_rows": d.n,
+        "observed_errors": d.observed_errors,
+        "expected_errors": d.expected_errors,
+        "expected_errors_std": d.expected_errors_std,
+        "realized_accuracy": d.realized_accuracy,
+        "estimated_accuracy": d.estimated_accuracy,
+        "z_statistic": d.z_statistic,
+        "p_value": d.p_value,
+        "detected": d.detected,
+        "explanation": d.explanation,
+        "run_id": run_id,
+        "computed_at": now(),
+    }
 
 
 def measure_day(
@@ -176,17 +213,17 @@ def measure_day(
         target_column=cols.target,
     )
     report = evaluate_day(day, thr.min_label_coverage)
-    drift = (
-        error_rate_test(
-            report.metrics,
-            ref.performance,
-            accuracy_drop=thr.accuracy_drop,
-            f1_drop=thr.f1_drop,
+    drift = None
+    if report.metrics is not None:
+        lab = day.labeled()
+        drift = realized_vs_estimated(
+            lab[LABEL].to_numpy(dtype=float),
+            lab[PREDICTION].to_numpy(dtype=float),
+            lab[PROBABILITY].to_numpy(dtype=float),
+            ref.cbpe,
             significance=thr.significance,
+            min_gap=thr.concept_drift_min_gap,
         )
-        if report.metrics is not None
-        else None
-    )
     status = "labels_pending" if pending and report.status == "no_labels" else report.status
     row = performance_row(model, date, ref, scored_by, report, drift, status, run_id)
     m = report.metrics
@@ -238,7 +275,9 @@ def measure_range(
     and the partition log, replacing those days."""
     label_log = ground_truth_log(wh, model.name)
     writer = RangeWriter(wh, model, MODEL_PERFORMANCE, PERFORMANCE_TABLE, run_id)
+    bands = refs.band_store(wh)
     days = []
+    drift_rows = []
     for date in dates:
         day = measure_day(
             model,
@@ -249,10 +288,20 @@ def measure_range(
             refs.for_date(date),
             run_id,
         )
+        if day.report.metrics is not None:
+            bands.get(day.reference.version, day.report.n_labeled)
+        if day.drift is not None:
+            drift_rows.append(concept_drift_row(model, date, day.reference, day.drift, run_id))
         writer.add(
             date, day.row, day.reference.version, day.headline, day.report.n_labeled, day.status
         )
         days.append(day)
+    if days:
+        wh.replace(
+            CONCEPT_DRIFT_TABLE.name,
+            pd.DataFrame(drift_rows, columns=list(CONCEPT_DRIFT_TABLE.columns)),
+            {"model": model.name, "partition_date": sorted({d.date for d in days})},
+        )
     writer.flush()
     return days
 
@@ -273,10 +322,13 @@ def estimate_range(
             {"model": model.name},
         )
     writer = RangeWriter(wh, model, ESTIMATED_PERFORMANCE, ESTIMATED_TABLE, run_id)
+    bands = refs.band_store(wh)
     days = []
     for date in dates:
         ref = refs.for_date(date)
         day = estimate_day(model, date, read_day(lake, model, INFERENCE_LOGS, date), ref, run_id)
+        if day.estimate.n_estimated:
+            bands.get(ref.version, day.estimate.n_estimated)
         writer.add(date, day.row, ref.version, day.headline, day.estimate.n_estimated)
         days.append(day)
     writer.flush()

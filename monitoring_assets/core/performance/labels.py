@@ -114,6 +114,21 @@ def _as_class(values: pd.Series, classes: Sequence[int]) -> pd.Series:
     return numeric.where(numeric.isin([float(c) for c in classes]))
 
 
+def label_categories(values: pd.Series) -> pd.Series:
+    """Label values as the categories label drift compares, typed as the model file
+    declares them (classes are numbers): numbers and numeric text compare as numbers, so
+    ``1``, ``1.0``, ``"1"`` and ``True`` are all ``"1"`` and ``0.5`` is ``"0.5"``;
+    other text is kept as it is; missing values stay missing (None)."""
+    raw = values.astype("object").where(values.notna(), None).reset_index(drop=True)
+    numeric = pd.to_numeric(raw, errors="coerce").astype(float)
+    whole = numeric.notna() & np.isfinite(numeric) & (numeric == np.round(numeric))
+    out = raw.map(lambda v: v if v is None else str(v))
+    out[numeric.notna()] = numeric[numeric.notna()].map(repr)
+    out[whole] = numeric[whole].map(lambda v: str(int(v)))
+    out.index = values.index
+    return out
+
+
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:

@@ -23,10 +23,11 @@ import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import MonitorInputError
+from monitoring_assets.core.performance.bands import BandStore
 from monitoring_assets.core.performance.cbpe import CBPE
 from monitoring_assets.core.performance.labels import PerformanceInputError
 from monitoring_assets.core.performance.metrics import Metrics, classification_metrics
-from monitoring_assets.core.ports import Lake, version_key
+from monitoring_assets.core.ports import Lake, Warehouse, version_key
 from monitoring_assets.core.registry import ModelRegistry
 
 #: Builds the estimator that served the logged predictions (registered with the first
@@ -146,6 +147,24 @@ class VersionReferences:
 
     def for_date(self, date: dt.date) -> VersionReference:
         return self.get(self.version_for(date))
+
+    def validation(self, version: str) -> pd.DataFrame | None:
+        """The version's labelled validation split: the lake's (``reference_data``), else
+        the one a retraining run attached in the registry; None when neither exists or it
+        lacks the target or prediction column (then no band: fixed thresholds, with why)."""
+        try:
+            frame = validation_frame(self.model, self.lake, version)
+        except MissingReference:
+            frame = self.registry.get_frame(self.model.name, version, "validation")
+        cols = self.model.columns
+        if frame is None or cols.target not in frame or cols.prediction not in frame:
+            return None
+        return frame
+
+    def band_store(self, wh: Warehouse) -> BandStore:
+        """Calibrated bands of this model's versions, calibrated from their validation
+        splits when not stored yet."""
+        return BandStore(wh, self.model, self.validation, lambda v: self.get(v).cbpe)
 
 
 def scored_day(

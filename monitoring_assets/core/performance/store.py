@@ -104,8 +104,9 @@ def stored_rows(
 def labeled_window(
     model: ModelConfig, lake: Lake, wh: Warehouse, as_of: dt.date | None, window_days: int
 ) -> pd.DataFrame:
-    """Labeled rows (features, target, ``partition_date``) of the most recent
-    ``window_days`` days whose labels have arrived, up to ``as_of``."""
+    """Labeled rows (features, target, the logged prediction and probability, and
+    ``partition_date``) of the most recent ``window_days`` days whose labels have
+    arrived, up to ``as_of``."""
     log = ground_truth_log(wh, model.name)
     days = sorted(d for d, s in log.items() if s == "arrived" and (as_of is None or d <= as_of))
     days = days[-window_days:]
@@ -133,7 +134,10 @@ def labeled_window(
             good, left_on="_id", right_on="request_id", suffixes=("", "_j")
         )
         rows[cols.target] = rows["label"].astype(int)
-        frames.append(rows[[*model.feature_names, cols.target]].assign(partition_date=date))
+        logged = [c for c in (cols.prediction, cols.probability) if c and c in rows]
+        frames.append(
+            rows[[*model.feature_names, cols.target, *logged]].assign(partition_date=date)
+        )
     if not frames:
         return pd.DataFrame(columns=[*model.feature_names, cols.target, "partition_date"])
     return pd.concat(frames, ignore_index=True)
