@@ -50,6 +50,7 @@ class Warehouse(PartitionLog):
     """
 
     _locks: dict[str, threading.Lock] = {}
+    _synced: set[tuple[str, str]] = set()
 
     def __init__(self, path: str | Path, lock_timeout: float = 30.0):
         self.path = Path(path)
@@ -89,7 +90,21 @@ class Warehouse(PartitionLog):
         specs = list(tables) if tables is not None else list(TABLES.values())
         with self.connect() as con:
             for spec in specs:
-                con.execute(spec.ddl())
+                self._sync(con, spec)
+
+    def _sync(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+        """Create ``spec``'s table, or add the columns it gained since it was created
+        (once per process and file)."""
+        con.execute(spec.ddl())
+        key = (str(self.path.resolve()), spec.name)
+        if key in self._synced:
+            return
+        for col, typ in spec.columns.items():
+            con.execute(
+                f"ALTER TABLE {quote_ident(spec.name)} ADD COLUMN IF NOT EXISTS "
+                f"{quote_ident(col)} {typ}"
+            )
+        self._synced.add(key)
 
     def replace(self, table: str, rows: pd.DataFrame, where: Mapping[str, Any]) -> int:
         """Delete rows matching ``where`` (equality; a (lo, hi) inclusive range for a tuple;
@@ -98,7 +113,7 @@ class Warehouse(PartitionLog):
         clause, params = where_clause(where, spec)
         target = quote_ident(spec.name)
         with self.connect() as con:
-            con.execute(spec.ddl())
+            self._sync(con, spec)
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(f"DELETE FROM {target} WHERE {clause}", params)

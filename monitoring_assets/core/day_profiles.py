@@ -31,6 +31,7 @@ from monitoring_assets.core.profile import (
     DatasetProfile,
     Kind,
     empty_profile,
+    merge_profiles,
     profile_from_rows,
     profile_partitions,
     profile_to_rows,
@@ -211,3 +212,57 @@ def trailing_rows(
         ]
         for d in dates
     }
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def window_reach(model: ModelConfig) -> int:
+    """How many days before a day its drift window may reach (0: the day alone)."""
+    w = model.window
+    if w.min_rows is not None:
+        return w.max_days - 1
+    return (w.days or 1) - 1
+
+
+def window_dates(
+    model: ModelConfig, date: dt.date, profiles: Mapping[dt.date, DatasetProfile]
+) -> list[dt.date]:
+    """The profiled days the drift window ending on ``date`` covers, newest first:
+    ``window.days: N`` — those of the N days ending on ``date``; ``window.min_rows: R``
+    — ``date`` and as many trailing days as it takes to reach R rows, at most
+    ``max_days`` days; no window — ``date`` alone. Days with no profile are skipped."""
+    w = model.window
+    out: list[dt.date] = []
+    rows = 0
+    for k in range(window_reach(model) + 1):
+        d = date - dt.timedelta(days=k)
+        if d not in profiles:
+            continue
+        out.append(d)
+        rows += profiles[d].rows
+        if w.min_rows is not None and rows >= w.min_rows:
+            break
+    return out
+
+
+def window_label(dates: Sequence[dt.date], rows: int) -> str:
+    """What a window covered, in words ("7 days 2026-06-01..2026-06-07, 1050 rows")."""
+    if not dates:
+        return "no profiled day"
+    first, last = min(dates), max(dates)
+    n = len(dates)
+    return f"{n} day{'s' if n != 1 else ''} {first}..{last}, {rows} rows"
+
+
+def window_profile(
+    model: ModelConfig, date: dt.date, profiles: Mapping[dt.date, DatasetProfile]
+) -> tuple[DatasetProfile | None, list[dt.date]]:
+    """The merged profile of ``date``'s drift window (None when no day of it is
+    profiled) and the days it covers; never a rescan."""
+    days = window_dates(model, date, profiles)
+    if not days:
+        return None, []
+    if len(days) == 1:
+        return profiles[days[0]], days
+    return merge_profiles([profiles[d] for d in days]), days

@@ -70,6 +70,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "numerical": ("ks", "wasserstein", "jensenshannon", "psi", "kl_div", "hellinger"),
     "categorical": ("chisquare", "z", "jensenshannon", "psi", "kl_div", "hellinger"),
 }
+#: Where a fixed threshold comes from when nothing else is said.
+EVIDENTLY_DEFAULT = "Evidently default"
+#: The reason prefix of a result judged on too few rows: its checks pass, never alert.
+INSUFFICIENT_DATA = "insufficient data"
 SMALL_REFERENCE_ROWS = 1000
 #: Below this many finite reference values a drift test is reported as not computable.
 MIN_REFERENCE_ROWS = 30
@@ -82,6 +86,12 @@ class ColumnDrift:
     ``computable`` is False (with ``reason``) when no test could run; then ``score`` is
     NaN and ``drifted`` False. ``error_bound`` bounds ``|score - exact score|`` when the
     score came from rounded values (0 when exact, NaN when no bound is known).
+
+    ``threshold`` is in the method's own units (a p-value for ks/chisquare/z);
+    ``threshold_error`` is the error level where one applies (calibrated prediction
+    drift). ``threshold_mode`` is ``calibrated`` or ``fixed`` and ``threshold_source``
+    says where the number came from ("mean+3σ of 120 reference chunks of 150 rows",
+    "Evidently default", "fixed: reference too small to calibrate (…)").
     """
 
     column: str
@@ -96,9 +106,17 @@ class ColumnDrift:
     error_bound: float = 0.0
     reference_rows: int = 0
     current_rows: int = 0
+    threshold_error: float | None = None
+    threshold_mode: str = "fixed"
+    threshold_source: str = EVIDENTLY_DEFAULT
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def insufficient(self) -> bool:
+        """Not judged because the window had too few rows (a pass, never an alert)."""
+        return not self.computable and self.reason.startswith(INSUFFICIENT_DATA)
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,31 @@ def not_computable(
     return ColumnDrift(
         col, kind, method, threshold, float("nan"), False, computable=False, reason=reason
     )
+
+
+def is_drifted(method: str, score: float, threshold: float) -> bool:
+    """Evidently's verdict: ks drifts at ``p <= threshold``, chisquare and z at
+    ``p < threshold``, distances at ``score >= threshold``."""
+    if method == "ks":
+        return score <= threshold
+    if method in P_VALUE_METHODS:
+        return score < threshold
+    return score >= threshold
+
+
+def oriented(method: str, value: float) -> float:
+    """``value`` (a score or threshold) on a scale where larger means more drift:
+    p-values as ``-log10(p)`` (floored at 1e-300), distances as they are."""
+    if method in P_VALUE_METHODS:
+        return -math.log10(max(float(value), 1e-300))
+    return float(value)
+
+
+def from_oriented(method: str, value: float) -> float:
+    """The inverse of :func:`oriented`: back to the method's own units."""
+    if method in P_VALUE_METHODS:
+        return float(10.0 ** (-value))
+    return float(value)
 
 
 def default_method(reference: ColumnProfile, current: ColumnProfile) -> str:
@@ -187,10 +230,7 @@ def column_drift(
     thr = DEFAULT_THRESHOLDS[chosen] if threshold is None else float(threshold)
     score, bound = _SCORERS[chosen](reference, current)
     exact = reference.exact and current.exact
-    if chosen in P_VALUE_METHODS:
-        drifted = score <= thr if chosen == "ks" else score < thr
-    else:
-        drifted = score >= thr
+    drifted = is_drifted(chosen, score, thr)
     return ColumnDrift(
         col,
         kind,
@@ -202,6 +242,7 @@ def column_drift(
         error_bound=0.0 if exact else bound,
         reference_rows=reference.count,
         current_rows=current.count,
+        threshold_source=EVIDENTLY_DEFAULT if threshold is None else "configured",
     )
 
 
@@ -234,6 +275,12 @@ def dataset_drift(
         results[name] = column_drift(
             ref, cur, methods.get(name), thresholds.get(name), min_reference_rows
         )
+    return dataset_from_columns(results, drift_share)
+
+
+def dataset_from_columns(results: Mapping[str, ColumnDrift], drift_share: float) -> DatasetDrift:
+    """The dataset verdict over per-column results (not computable ones left out)."""
+    results = dict(results)
     ok = [r for r in results.values() if r.computable]
     n_drifted = sum(r.drifted for r in ok)
     share = n_drifted / len(ok) if ok else float("nan")

@@ -17,25 +17,48 @@ it, so the rules below are written once:
   graded against ``prediction_drift_score_warn``/``_error``; p-value methods (small
   references) fail as WARN when the test says drift.
 
-A check that cannot be evaluated never passes. :meth:`DriftResult.verdict` folds the
-outcomes into one :data:`~monitoring_assets.core.checks.Verdict`.
+Thresholds: each feature's and the prediction column's threshold comes from the model
+file's mode (:meth:`~monitoring_assets.core.config.Thresholds.mode_for`, with the check
+``drift_share_below_threshold`` for features and ``prediction_drift_below_threshold``
+for the prediction column). ``fixed`` keeps Evidently's numbers exactly; ``auto`` and
+``calibrated`` use the thresholds of the monitor's ``calibration``
+(:mod:`monitoring_assets.core.calibration`) for the current window's row count, and
+fall back to the fixed number — saying why — when calibration cannot apply. Without a
+``calibration`` object every threshold is fixed (Evidently's). A calibrated prediction
+column is WARN at the calibrated warn level and ERROR at the error level, for distance
+and p-value methods alike. Every :class:`ColumnDrift` carries ``threshold_mode`` and
+``threshold_source``; the feature checks' metadata keep numbers only (``threshold/<f>``,
+``calibrated_features``, ``fixed_features``) and their description names the sources
+(:func:`threshold_summary`); the prediction check's metadata has ``threshold_mode`` and
+``threshold_source`` too.
+
+A check that cannot be evaluated never passes, with one exception: a window with too
+few rows (:meth:`DriftMonitor.insufficient`, reason "insufficient data (N rows < M)")
+passes every check and says so. :meth:`DriftResult.verdict` folds the outcomes into one
+:data:`~monitoring_assets.core.checks.Verdict`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from monitoring_assets.core.calibration import CALIBRATED, FIXED, ThresholdSource
 from monitoring_assets.core.checks import CheckOutcome, Verdict, worst_verdict
-from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.config import Feature, ModelConfig
 from monitoring_assets.core.drift import (
     DISTANCE_METHODS,
+    EVIDENTLY_DEFAULT,
+    INSUFFICIENT_DATA,
+    P_VALUE_METHODS,
     ColumnDrift,
     DatasetDrift,
     column_drift,
     dataset_drift,
+    dataset_from_columns,
+    is_drifted,
     not_computable,
 )
 from monitoring_assets.core.profile import ColumnProfile, DatasetProfile, Kind
@@ -97,10 +120,18 @@ class DriftMonitor:
 
     ``prediction`` names the model-output column judged by prediction drift (default:
     :func:`prediction_column`); it does not count towards the drifted share.
+    ``calibration`` gives calibrated thresholds per window size (None: every threshold
+    is fixed, Evidently's).
     """
 
-    def __init__(self, model: ModelConfig, prediction: str | None = None):
+    def __init__(
+        self,
+        model: ModelConfig,
+        prediction: str | None = None,
+        calibration: ThresholdSource | None = None,
+    ):
         self.model = model
+        self.calibration = calibration
         self.prediction = prediction or prediction_column(model)
         self.methods = {f.name: f.drift_method for f in model.features}
         self.thresholds = {f.name: f.drift_threshold for f in model.features}
@@ -135,18 +166,43 @@ class DriftMonitor:
         features = self.model.feature_names
         drift_share = self.model.thresholds.drift.drift_share
         if self.reference is None:
-            nc = {f.name: not_computable(f.name, f.type, self.reason) for f in self.model.features}
-            dataset = DatasetDrift(nc, drift_share, 0, 0, math.nan, False, tuple(features))
-        else:
-            dataset = dataset_drift(
-                self.reference,
-                current,
-                columns=features,
-                methods=self.methods,
-                thresholds=self.thresholds,
-                drift_share=drift_share,
+            return self.not_judged(self.reason)
+        dataset = dataset_drift(
+            self.reference,
+            current,
+            columns=features,
+            methods=self.methods,
+            thresholds=self.thresholds,
+            drift_share=drift_share,
+        )
+        judged = {
+            f.name: self.judge(
+                dataset.columns[f.name], DRIFT_SHARE_BELOW_THRESHOLD, f, current.rows
             )
+            for f in self.model.features
+        }
+        dataset = dataset_from_columns(judged, drift_share)
         prediction = self.column(current, self.prediction, _kind_of(self.model, self.prediction))
+        return self._result(dataset, prediction)
+
+    def not_judged(self, reason: str) -> DriftResult:
+        """Every column not computable for ``reason`` (no check passes unless the reason
+        is insufficient data)."""
+        drift_share = self.model.thresholds.drift.drift_share
+        nc = {f.name: not_computable(f.name, f.type, reason) for f in self.model.features}
+        dataset = DatasetDrift(
+            nc, drift_share, 0, 0, math.nan, False, tuple(self.model.feature_names)
+        )
+        kind = _kind_of(self.model, self.prediction)
+        return self._result(dataset, not_computable(self.prediction, kind, reason))
+
+    def insufficient(self, rows: int, min_rows: int, what: str = "") -> DriftResult:
+        """The result of a window too small to judge: "insufficient data (N rows < M)";
+        every check passes and says so."""
+        where = f" in {what}" if what else ""
+        return self.not_judged(f"{INSUFFICIENT_DATA} ({rows} rows < {min_rows}{where})")
+
+    def _result(self, dataset: DatasetDrift, prediction: ColumnDrift) -> DriftResult:
         outcomes = (
             *self.feature_outcomes(dataset.columns),
             self.prediction_outcome(prediction),
@@ -154,9 +210,15 @@ class DriftMonitor:
         critical = tuple(c for c in self.critical if dataset.columns[c].drifted)
         return DriftResult(self.label, dataset, prediction, critical, outcomes)
 
-    def column(self, current: DatasetProfile, column: str, kind: Kind) -> ColumnDrift:
+    def column(
+        self,
+        current: DatasetProfile,
+        column: str,
+        kind: Kind,
+        check: str = PREDICTION_DRIFT_BELOW_THRESHOLD,
+    ) -> ColumnDrift:
         """Drift of one non-feature column (prediction, probability, target), with
-        Evidently's default method."""
+        Evidently's default method, at the threshold ``check``'s mode gives."""
         if self.reference is None:
             return not_computable(column, kind, self.reason)
         r = self.reference.columns.get(column)
@@ -165,7 +227,50 @@ class DriftMonitor:
         c = current.columns.get(column) or ColumnProfile(
             column, r.kind, "ABSENT", current.rows, present=False
         )
-        return column_drift(r, c)
+        return self.judge(column_drift(r, c), check, None, current.rows)
+
+    # ------------------------------------------------------------------ thresholds
+    def judge(
+        self, result: ColumnDrift, check: str, feature: Feature | None, rows: int
+    ) -> ColumnDrift:
+        """``result`` judged at the threshold its mode gives for a window of ``rows``
+        rows (see the module docstring), saying which threshold and where it came from."""
+        if not result.computable or result.method is None:
+            return result
+        mode = self.model.thresholds.mode_for(check, feature)
+        fixed = self._fixed_source(result, feature)
+        if mode == FIXED or self.calibration is None:
+            return replace(result, threshold_mode=FIXED, threshold_source=fixed)
+        window = self.calibration.for_rows(rows)
+        ct = window.column(result.column)
+        if ct is None:
+            why = window.reason or f"fixed: {result.column} was not calibrated"
+            return replace(result, threshold_mode=FIXED, threshold_source=why)
+        if ct.mode != CALIBRATED or ct.warn is None:
+            return replace(result, threshold_mode=FIXED, threshold_source=ct.source)
+        if ct.method != result.method:
+            return replace(
+                result,
+                threshold_mode=FIXED,
+                threshold_source=(
+                    f"fixed: calibrated for {ct.method}, this window's method is {result.method}"
+                ),
+            )
+        return replace(
+            result,
+            threshold=ct.warn,
+            threshold_error=ct.error,
+            drifted=is_drifted(result.method, result.score, ct.warn),
+            threshold_mode=CALIBRATED,
+            threshold_source=ct.source,
+        )
+
+    def _fixed_source(self, result: ColumnDrift, feature: Feature | None) -> str:
+        if feature is not None and feature.drift_threshold is not None:
+            return "model file drift_threshold"
+        if feature is None and result.method in DISTANCE_METHODS:
+            return "model file prediction_drift_score_warn/error"
+        return EVIDENTLY_DEFAULT
 
     # ------------------------------------------------------------------ the check rules
     def feature_outcomes(
@@ -178,11 +283,23 @@ class DriftMonitor:
         ok = {n: r for n, r in features.items() if r.computable}
         nc = {n: r for n, r in features.items() if not r.computable}
         nc_text = "; ".join(f"{n}: {r.reason}" for n, r in nc.items())
-        base = {
+        base: dict[str, Any] = {
             "drift_share_warn": thr.drift_share_warn,
             "drift_share_error": thr.drift_share_error,
             "not_computable_features": len(nc),
+            "calibrated_features": sum(r.threshold_mode == CALIBRATED for r in ok.values()),
+            "fixed_features": sum(r.threshold_mode != CALIBRATED for r in ok.values()),
         }
+        for n, r in ok.items():
+            base[f"threshold/{n}"] = float(r.threshold)  # type: ignore[arg-type]
+        insufficient = [r for r in features.values() if r.insufficient]
+        if not ok and insufficient:
+            reason = insufficient[0].reason
+            meta = {**base, "insufficient_data": True}
+            return [
+                CheckOutcome(DRIFT_SHARE_BELOW_THRESHOLD, True, "WARN", reason, meta),
+                CheckOutcome(CRITICAL_FEATURES_NOT_DRIFTED, True, "ERROR", reason, meta),
+            ]
         if not ok:
             share = CheckOutcome(
                 DRIFT_SHARE_BELOW_THRESHOLD,
@@ -199,6 +316,7 @@ class DriftMonitor:
             )
             if nc:
                 text += f"; not computable: {nc_text}"
+            text += f"; {threshold_summary(ok.values())}"
             share = CheckOutcome(
                 DRIFT_SHARE_BELOW_THRESHOLD,
                 value < thr.drift_share_warn,
@@ -230,9 +348,15 @@ class DriftMonitor:
                 meta[f"threshold/{n}"] = float(r.threshold)  # type: ignore[arg-type]
         name = CRITICAL_FEATURES_NOT_DRIFTED
         if drifted:
-            return CheckOutcome(
-                name, False, "ERROR", f"critical feature(s) drifted: {', '.join(drifted)}", meta
+            shown = ", ".join(
+                f"{n} ({critical[n].score:.4g} >= {critical[n].threshold:.4g}, "
+                f"{critical[n].threshold_mode}: {critical[n].threshold_source})"
+                if critical[n].method not in P_VALUE_METHODS
+                else f"{n} (p {critical[n].score:.4g}, {critical[n].threshold_mode}: "
+                f"{critical[n].threshold_source})"
+                for n in drifted
             )
+            return CheckOutcome(name, False, "ERROR", f"critical feature(s) drifted: {shown}", meta)
         if untested:
             text = "; ".join(f"{n}: {r.reason}" for n, r in untested.items())
             return CheckOutcome(name, False, "WARN", f"not computable: {text}", meta)
@@ -244,6 +368,8 @@ class DriftMonitor:
         (``None``: no result stored)."""
         thr = self.model.thresholds.drift
         name = PREDICTION_DRIFT_BELOW_THRESHOLD
+        if result is not None and result.insufficient:
+            return CheckOutcome(name, True, "WARN", result.reason, {"insufficient_data": True})
         if result is None or not result.computable:
             reason = result.reason if result is not None else "no result stored"
             return CheckOutcome(name, False, "WARN", f"not computable: {reason}", {})
@@ -254,7 +380,20 @@ class DriftMonitor:
             "method_threshold": float(result.threshold),  # type: ignore[arg-type]
             "prediction_drift_score_warn": thr.prediction_drift_score_warn,
             "prediction_drift_score_error": thr.prediction_drift_score_error,
+            **_threshold_meta(result),
         }
+        if result.threshold_mode == CALIBRATED and result.threshold is not None:
+            warn, error = float(result.threshold), result.threshold_error
+            err = error is not None and is_drifted(method, score, error)  # type: ignore[arg-type]
+            passed = not is_drifted(method, score, warn)  # type: ignore[arg-type]
+            unit = "" if method in DISTANCE_METHODS else " p-value"
+            text = (
+                f"{result.column} {method}{unit} {score:.4g} (warn {warn:.4g}, error "
+                f"{error if error is None else f'{error:.4g}'}; {result.threshold_source})"
+            )
+            meta["prediction_drift_score_warn"] = warn
+            meta["prediction_drift_score_error"] = error
+            return CheckOutcome(name, passed, "ERROR" if err else "WARN", text, meta)
         if method in DISTANCE_METHODS:
             severity = "ERROR" if score >= thr.prediction_drift_score_error else "WARN"
             passed = score < thr.prediction_drift_score_warn
@@ -266,6 +405,30 @@ class DriftMonitor:
             severity, passed = "WARN", not result.drifted
             text = f"{result.column} {method} p-value {score:.4g} (drift below {result.threshold})"
         return CheckOutcome(name, passed, severity, text, meta)
+
+
+def threshold_summary(results: Iterable[ColumnDrift]) -> str:
+    """Which thresholds judged ``results``, grouped by where they came from
+    ("thresholds: 6 calibrated (mean+3σ of …), 1 fixed (fixed: constant on the reference)")."""
+    groups: dict[tuple[str, str], int] = {}
+    for r in results:
+        key = (r.threshold_mode, r.threshold_source)
+        groups[key] = groups.get(key, 0) + 1
+    parts = [f"{n} {mode} ({source})" for (mode, source), n in groups.items()]
+    return "thresholds: " + (", ".join(parts) or "none")
+
+
+def _threshold_meta(r: ColumnDrift, suffix: str = "") -> dict[str, Any]:
+    """Which threshold judged ``r`` and where it came from, as check metadata."""
+    meta: dict[str, Any] = {
+        f"threshold_mode{suffix}": r.threshold_mode,
+        f"threshold_source{suffix}": r.threshold_source,
+    }
+    if _finite(r.threshold):
+        meta[f"threshold{suffix}"] = float(r.threshold)  # type: ignore[arg-type]
+    if _finite(r.threshold_error):
+        meta[f"threshold_error{suffix}"] = float(r.threshold_error)  # type: ignore[arg-type]
+    return meta
 
 
 def _finite(v: float | None) -> bool:

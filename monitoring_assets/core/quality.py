@@ -65,6 +65,9 @@ SCHEMA_MATCHES_REFERENCE = "schema_matches_reference"
 ROW_COUNT_STABLE = "row_count_stable"
 NO_DUPLICATE_REQUEST_IDS = "no_duplicate_request_ids"
 
+#: The reason prefix of a rule that cannot apply yet (an ``ok`` finding, never an alert).
+NOT_APPLICABLE = "not applicable"
+
 #: Quality rule -> the check that judges it.
 QUALITY_CHECKS: dict[str, str] = {
     MISSING_SHARE: MISSING_SHARE_WITHIN_LIMIT,
@@ -214,7 +217,9 @@ def row_count_change(
             t.row_count_change_error,
         )
     if not history:
-        return _nc(rule, "", "no trailing days to compare the row count with")
+        return QualityFinding(
+            rule, "", float("nan"), "ok", f"{NOT_APPLICABLE}: no trailing days yet"
+        )
     median = statistics.median(history)
     if median == 0:
         return _nc(rule, "", "trailing days have no rows")
@@ -311,16 +316,29 @@ def _number(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def quality_checks(model: ModelConfig) -> dict[str, str]:
+    """The quality rules -> checks that apply to ``model``: ``no_unseen_categories``
+    needs a categorical feature, ``values_within_reference_range`` a numerical one."""
+    skip = set()
+    if not model.categorical:
+        skip.add(UNSEEN_CATEGORY_SHARE)
+    if not model.numerical:
+        skip.add(OUT_OF_RANGE_SHARE)
+    return {rule: check for rule, check in QUALITY_CHECKS.items() if rule not in skip}
+
+
 def quality_outcomes(rows: Sequence[Mapping[str, Any]], model: ModelConfig) -> list[CheckOutcome]:
-    """One outcome per quality check from a day's stored findings (``rule``,
-    ``column_name``, ``value``, ``status``, ``reason``): the worst finding decides, by
-    :data:`QUALITY_VERDICT`; no finding at all is a failed WARN."""
+    """One outcome per quality check of the model (:func:`quality_checks`) from a
+    day's stored findings (``rule``, ``column_name``, ``value``, ``status``,
+    ``reason``): the worst finding decides, by :data:`QUALITY_VERDICT`; no finding at
+    all is a failed WARN; a rule that cannot apply yet ("not applicable: …", e.g. the
+    row count on the first day) passes with ``applicable=False``."""
     levels = _levels(model.thresholds.quality)
     by_rule: dict[str, list[Mapping[str, Any]]] = {}
     for r in rows:
         by_rule.setdefault(r["rule"], []).append(r)
     out = []
-    for rule, check in QUALITY_CHECKS.items():
+    for rule, check in quality_checks(model).items():
         found = by_rule.get(rule, [])
         warn, error = levels[rule]
         meta: dict[str, Any] = {"warn_threshold": warn, "error_threshold": error}
@@ -337,6 +355,11 @@ def quality_outcomes(rows: Sequence[Mapping[str, Any]], model: ModelConfig) -> l
                     check, False, "WARN", f"not computable: no {rule} finding stored", meta
                 )
             )
+            continue
+        inapplicable = [r for r in found if str(r["reason"] or "").startswith(NOT_APPLICABLE)]
+        if inapplicable and len(inapplicable) == len(found):
+            meta["applicable"] = False
+            out.append(CheckOutcome(check, True, "WARN", str(inapplicable[0]["reason"]), meta))
             continue
         worst_status = max((r["status"] for r in found), key=lambda s: STATUS_ORDER[s])
         bad = [r for r in found if r["status"] != "ok"]

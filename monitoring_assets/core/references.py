@@ -12,6 +12,10 @@ A model file chooses ``reference.kind``:
 :class:`DriftReferences` answers "the reference of day D" for a run and hands out a
 :class:`~monitoring_assets.core.monitor.DriftMonitor` fitted on it: the training
 reference is fitted once per run, a rolling one per day (each day has its own window).
+The training reference also calibrates the monitors' thresholds
+(:class:`~monitoring_assets.core.calibration.ReferenceCalibration`, stored in
+``drift_thresholds`` per model version, file digest and window size); a rolling
+reference's thresholds are fixed.
 """
 
 from __future__ import annotations
@@ -23,13 +27,21 @@ from dataclasses import dataclass
 
 import duckdb
 
+from monitoring_assets.core.calibration import (
+    ReferenceCalibration,
+    ThresholdSource,
+    Uncalibrated,
+)
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import (
     MonitorInputError,
     load_day_profiles,
     profiled_columns,
+    window_label,
+    window_profile,
+    window_reach,
 )
-from monitoring_assets.core.monitor import DriftMonitor
+from monitoring_assets.core.monitor import DriftMonitor, DriftResult
 from monitoring_assets.core.ports import Lake, Warehouse, version_key
 from monitoring_assets.core.profile import (
     PROFILE_ROW_COLUMNS,
@@ -67,11 +79,19 @@ def file_digest(lake: Lake, location: str) -> str:
     return h.hexdigest()[:16]
 
 
-def training_reference(wh: Warehouse, lake: Lake, model: ModelConfig) -> DatasetProfile:
-    """The reference profile of the model version: built once, stored, and reused while
-    the reference file is unchanged (its digest is kept with the profile)."""
+def training_source(lake: Lake, model: ModelConfig) -> tuple[str, str]:
+    """The training snapshot's location and content digest."""
     location = reference_file(lake, model)
-    digest = file_digest(lake, location)
+    return location, file_digest(lake, location)
+
+
+def training_reference(
+    wh: Warehouse, lake: Lake, model: ModelConfig, source: tuple[str, str] | None = None
+) -> DatasetProfile:
+    """The reference profile of the model version: built once, stored, and reused while
+    the reference file is unchanged (its digest is kept with the profile). ``source``:
+    the (location, digest) when the caller already has them."""
+    location, digest = source or training_source(lake, model)
     stored = wh.query(
         f"SELECT {', '.join(ident(c) for c in PROFILE_ROW_COLUMNS)} "
         f"FROM {ident(REFERENCE_PROFILES_TABLE.name)} "
@@ -121,6 +141,26 @@ class ReferenceFor:
     reason: str = ""
 
 
+def _calibrates(model: ModelConfig) -> bool:
+    """Whether any threshold of the model may be calibrated (else nothing is computed)."""
+    t = model.thresholds
+    modes = {t.mode, *t.checks.values(), *(f.thresholds for f in model.features if f.thresholds)}
+    return modes != {"fixed"}
+
+
+@dataclass
+class DayDrift:
+    """One day's drift judgement: its reference, the result, and the window judged
+    (``window`` empty when the day was judged alone)."""
+
+    date: dt.date
+    reference: ReferenceFor
+    result: DriftResult
+    window: str
+    rows: int
+    insufficient: bool
+
+
 class DriftReferences:
     """Reference profiles per day: the training snapshot, or merged stored day profiles.
 
@@ -135,12 +175,32 @@ class DriftReferences:
         self.days = dict(days)
         self._training: DatasetProfile | None = None
         self._training_monitor: DriftMonitor | None = None
+        self._calibration: ThresholdSource | None = None
 
     @property
     def training(self) -> DatasetProfile:
         if self._training is None:
-            self._training = training_reference(self.wh, self.lake, self.model)
+            self._source = training_source(self.lake, self.model)
+            self._training = training_reference(self.wh, self.lake, self.model, self._source)
         return self._training
+
+    @property
+    def calibration(self) -> ThresholdSource:
+        """Where the monitors' calibrated thresholds come from: the training snapshot's
+        chunks (:class:`~monitoring_assets.core.calibration.ReferenceCalibration`), or
+        nothing for a rolling reference (its thresholds are fixed, and say so)."""
+        if self._calibration is None:
+            if not _calibrates(self.model):
+                self._calibration = Uncalibrated("thresholds: fixed in the model file")
+            elif self.model.reference.kind == "training":
+                profile = self.training
+                location, digest = self._source
+                self._calibration = ReferenceCalibration(
+                    self.wh, self.model, profile, location, digest
+                )
+            else:
+                self._calibration = Uncalibrated("rolling reference (thresholds not calibrated)")
+        return self._calibration
 
     def label(self) -> str:
         r = self.model.reference
@@ -149,11 +209,39 @@ class DriftReferences:
         return f"rolling {r.window_days}d" + (" same weekday" if r.same_weekday else "")
 
     def prefetch(self, dates: Sequence[dt.date]) -> None:
-        """Load the stored day profiles every rolling window of ``dates`` needs, at once."""
-        if self.model.reference.kind != "rolling":
-            return
-        need = {p for d in dates for p in rolling_days(self.model, d)} - set(self.days)
-        self.days.update(load_day_profiles(self.wh, self.model, need))
+        """Load the stored day profiles every rolling reference and every drift window
+        of ``dates`` needs, at once."""
+        need: set[dt.date] = set()
+        if self.model.reference.kind == "rolling":
+            need |= {p for d in dates for p in rolling_days(self.model, d)}
+        reach = window_reach(self.model)
+        need |= {d - dt.timedelta(days=k) for d in dates for k in range(1, reach + 1)}
+        need -= set(self.days)
+        if need:
+            self.days.update(load_day_profiles(self.wh, self.model, need))
+
+    def drift(self, date: dt.date) -> DayDrift:
+        """The drift of ``date``'s window (the day alone unless ``window`` is set) against
+        its reference, with the insufficient-data and empty-window rules: no rows →
+        not computable ("no rows in …"); fewer than ``window.min_day_rows`` rows →
+        "insufficient data (N rows < M)", every check passes."""
+        ref = self.for_day(date)
+        monitor = self.monitor(ref)
+        current, covered = window_profile(self.model, date, self.days)
+        rows = current.rows if current is not None else 0
+        windowed = not self.model.window.single_day
+        text = window_label(covered, rows) if windowed else ""
+        min_rows = self.model.window.min_day_rows
+        if monitor.reference is None:
+            result = monitor.not_judged(ref.reason)
+        elif current is None or rows == 0:
+            where = text or f"{date}"
+            result = monitor.not_judged(f"no rows in the window ({where})")
+        elif rows < min_rows:
+            result = monitor.insufficient(rows, min_rows, text)
+        else:
+            result = monitor.calculate(current)
+        return DayDrift(date, ref, result, text, rows, rows < min_rows)
 
     def for_day(self, date: dt.date) -> ReferenceFor:
         if self.model.reference.kind == "training":
@@ -172,8 +260,10 @@ class DriftReferences:
         """A :class:`DriftMonitor` fitted on ``reference`` (the training one only once)."""
         if self.model.reference.kind == "training":
             if self._training_monitor is None:
-                self._training_monitor = DriftMonitor(self.model).fit(
+                self._training_monitor = DriftMonitor(self.model, calibration=self.calibration).fit(
                     reference.profile, reference.label, reference.reason
                 )
             return self._training_monitor
-        return DriftMonitor(self.model).fit(reference.profile, reference.label, reference.reason)
+        return DriftMonitor(self.model, calibration=self.calibration).fit(
+            reference.profile, reference.label, reference.reason
+        )

@@ -25,7 +25,7 @@ import pandas as pd
 from monitoring_assets.core import metrics
 from monitoring_assets.core.checks import CheckOutcome
 from monitoring_assets.core.config import ModelConfig
-from monitoring_assets.core.drift import ColumnDrift
+from monitoring_assets.core.drift import EVIDENTLY_DEFAULT, ColumnDrift
 from monitoring_assets.core.monitor import DriftMonitor, DriftResult
 from monitoring_assets.core.ports import TableSpec, Warehouse
 from monitoring_assets.core.quality import (
@@ -79,8 +79,10 @@ def drift_rows(
     results: Mapping[str, ColumnDrift],
     reference: str,
     run_id: str,
+    window: str = "",
 ) -> list[dict]:
-    """``drift_results`` rows of one day and role."""
+    """``drift_results`` rows of one day and role (``window``: what the judged data
+    covered, e.g. "7 days 2026-06-01..2026-06-07"; empty for the day alone)."""
     critical = {f.name for f in model.features if f.critical}
     now = _now()
     return [
@@ -103,6 +105,10 @@ def drift_rows(
             "reference": reference,
             "reference_rows": int(r.reference_rows),
             "current_rows": int(r.current_rows),
+            "threshold_error": finite(r.threshold_error),
+            "threshold_mode": r.threshold_mode,
+            "threshold_source": r.threshold_source,
+            "window": window,
             "run_id": run_id,
             "computed_at": now,
         }
@@ -184,6 +190,9 @@ def column_drift_from_row(row: Mapping[str, Any]) -> ColumnDrift:
         error_bound=finite(row.get("error_bound")) or 0.0,
         reference_rows=int(row.get("reference_rows") or 0),
         current_rows=int(row.get("current_rows") or 0),
+        threshold_error=finite(row.get("threshold_error")),
+        threshold_mode=row.get("threshold_mode") or "fixed",
+        threshold_source=row.get("threshold_source") or EVIDENTLY_DEFAULT,
     )
 
 
@@ -237,17 +246,21 @@ def quality_metrics(findings: Sequence[QualityFinding]) -> Metrics:
 
 
 def drift_markdown(results: Mapping[str, ColumnDrift]) -> str:
-    """A markdown table of per-column results: method, score, threshold, drifted."""
+    """A markdown table of per-column results: method, score, threshold (and where it
+    came from), drifted."""
     lines = [
-        "| column | method | score | threshold | drifted | note |",
-        "|---|---|---|---|---|---|",
+        "| column | method | score | threshold | threshold source | drifted | note |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         score = f"{r.score:.6g}" if r.computable else "—"
         thr = f"{r.threshold:g}" if r.threshold is not None else "—"
         drifted = "**yes**" if r.drifted else ("no" if r.computable else "not computable")
         note = r.reason or ("" if r.exact else f"approx. ±{r.error_bound:.2g}")
-        lines.append(f"| {name} | {r.method or '—'} | {score} | {thr} | {drifted} | {note} |")
+        src = f"{r.threshold_mode}: {r.threshold_source}" if r.computable else "—"
+        lines.append(
+            f"| {name} | {r.method or '—'} | {score} | {thr} | {src} | {drifted} | {note} |"
+        )
     return "\n".join(lines)
 
 

@@ -84,6 +84,35 @@ REFERENCE_PROFILES_TABLE = TableSpec(
     },
 )
 
+# Calibrated drift thresholds (monitoring_assets.core.calibration): one row per column
+# and window size bucket, for one model version, reference file digest and calibration
+# settings digest, so a rerun reads them back instead of recomputing. ``warn``/``error``
+# are in the method's own units (NULL when ``mode`` is fixed; ``source`` says why).
+DRIFT_THRESHOLDS_TABLE = TableSpec(
+    "drift_thresholds",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "source_digest": "VARCHAR",
+        "settings": "VARCHAR",
+        "window_rows": "BIGINT",
+        "column_name": "VARCHAR",
+        "method": "VARCHAR",
+        "mode": "VARCHAR",
+        "warn": "DOUBLE",
+        "error": "DOUBLE",
+        "chunks": "BIGINT",
+        "mean": "DOUBLE",
+        "std": "DOUBLE",
+        "source": "VARCHAR",
+        "chunk_by": "VARCHAR",
+        "window_chunks": "BIGINT",
+        "window_reason": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "model_version", "source_digest", "settings", "window_rows", "column_name"),
+)
+
 DRIFT_RESULTS_TABLE = TableSpec(
     "drift_results",
     {
@@ -105,6 +134,10 @@ DRIFT_RESULTS_TABLE = TableSpec(
         "reference": "VARCHAR",
         "reference_rows": "BIGINT",
         "current_rows": "BIGINT",
+        "threshold_error": "DOUBLE",
+        "threshold_mode": "VARCHAR",
+        "threshold_source": "VARCHAR",
+        "window": "VARCHAR",
         "run_id": "VARCHAR",
         "computed_at": "TIMESTAMP",
     },
@@ -347,6 +380,7 @@ TABLES: dict[str, TableSpec] = {
         SIMULATOR_TRUTH,
         FEATURE_PROFILES_TABLE,
         REFERENCE_PROFILES_TABLE,
+        DRIFT_THRESHOLDS_TABLE,
         DRIFT_RESULTS_TABLE,
         QUALITY_TABLE,
         PERFORMANCE_TABLE,

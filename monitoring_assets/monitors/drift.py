@@ -5,7 +5,9 @@ Per model, under the model's key prefix (all daily, single-run backfill policy):
 - ``feature_profiles``: each day's mergeable profile of the features, the prediction and
   the probability (:func:`~monitoring_assets.core.day_profiles.profile_days`), stored in
   ``feature_profiles`` (delete-then-insert over the run's days).
-- ``data_drift``: every feature against the day's reference
+- ``data_drift``: every feature of the day's window (the day alone unless ``window`` is
+  set; see :meth:`~monitoring_assets.core.references.DriftReferences.drift`) against the
+  day's reference
   (:class:`~monitoring_assets.core.references.DriftReferences`) by the model's
   :class:`~monitoring_assets.core.monitor.DriftMonitor`; per-feature rows in
   ``drift_results``, ``ml_model_drift_score`` / ``ml_model_drifted_features`` /
@@ -45,7 +47,7 @@ from monitoring_assets.core.monitor import (
 )
 from monitoring_assets.core.profile import DatasetProfile
 from monitoring_assets.core.quality import day_quality
-from monitoring_assets.core.references import DriftReferences
+from monitoring_assets.core.references import DayDrift, DriftReferences
 from monitoring_assets.core.results import (
     FEATURE,
     PREDICTION,
@@ -122,7 +124,8 @@ def _specs(graph: ModelGraph) -> list[dg.AssetSpec]:
             deps=from_profiles,
             description=(
                 f"Per-feature drift of {model.name} against the {model.reference.kind} reference "
-                "with Evidently 0.7's methods and defaults; dataset drift share."
+                "with Evidently 0.7's methods; thresholds fixed (Evidently's) or calibrated on "
+                f"the reference (thresholds.mode: {model.thresholds.mode}); dataset drift share."
             ),
             metadata={
                 "warehouse_table": DRIFT_RESULTS_TABLE.name,
@@ -161,9 +164,31 @@ def _data_drift_metadata(result: DriftResult) -> dict:
     }
     if share is not None:
         meta["drift_share"] = dg.MetadataValue.float(share)
+    ok = [r for r in result.features.values() if r.computable]
+    calibrated = [r for r in ok if r.threshold_mode == "calibrated"]
+    meta["thresholds"] = f"{len(calibrated)} of {len(ok)} tested features calibrated" + (
+        f" ({calibrated[0].threshold_source})" if calibrated else ""
+    )
     for name, r in result.features.items():
         if r.computable:
             meta[f"score/{name}"] = dg.MetadataValue.float(float(r.score))
+            meta[f"threshold/{name}"] = dg.MetadataValue.float(float(r.threshold))  # type: ignore[arg-type]
+            meta[f"threshold_mode/{name}"] = r.threshold_mode
+            meta[f"threshold_source/{name}"] = r.threshold_source
+        elif r.reason:
+            meta[f"not_computable/{name}"] = r.reason
+    return meta
+
+
+def _window_metadata(day: DayDrift) -> dict:
+    """What the judged data covered, and whether it was too little to judge."""
+    meta: dict[str, Any] = {
+        "window": day.window or "the day alone",
+        "window_rows": dg.MetadataValue.int(day.rows),
+        "insufficient_data": day.insufficient,
+    }
+    if day.insufficient:
+        meta["insufficient_data_reason"] = day.result.prediction.reason or "too few rows"
     return meta
 
 
@@ -179,6 +204,10 @@ def _prediction_metadata(result: DriftResult) -> dict:
     if r.computable:
         meta["score"] = dg.MetadataValue.float(float(r.score))
         meta["threshold"] = dg.MetadataValue.float(float(r.threshold))  # type: ignore[arg-type]
+        if r.threshold_error is not None:
+            meta["threshold_error"] = dg.MetadataValue.float(float(r.threshold_error))
+        meta["threshold_mode"] = r.threshold_mode
+        meta["threshold_source"] = r.threshold_source
     else:
         meta["not_computable"] = r.reason
     return meta
@@ -234,21 +263,26 @@ def _drift_and_quality(graph: ModelGraph) -> dg.AssetsDefinition:
             with input_failures():
                 ref = refs.for_day(d)
                 if {DATA_DRIFT, PREDICTION_DRIFT} & selected:
-                    result = refs.monitor(ref).calculate(days[d])
+                    day = refs.drift(d)
+                    result = day.result
             if DATA_DRIFT in selected:
-                drift_out += drift_rows(model, d, FEATURE, result.features, ref.label, run_id)
+                drift_out += drift_rows(
+                    model, d, FEATURE, result.features, ref.label, run_id, day.window
+                )
                 metrics[d].update(drift_metrics(result))
                 context.add_asset_metadata(
-                    _data_drift_metadata(result),
+                    _data_drift_metadata(result) | _window_metadata(day),
                     asset_key=graph.key(DATA_DRIFT),
                     partition_key=pk,
                 )
             if PREDICTION_DRIFT in selected:
                 p = result.prediction
-                pred_out += drift_rows(model, d, PREDICTION, {p.column: p}, ref.label, run_id)
+                pred_out += drift_rows(
+                    model, d, PREDICTION, {p.column: p}, ref.label, run_id, day.window
+                )
                 metrics[d].update(column_metrics(PREDICTION_DRIFT_SCORE, p))
                 context.add_asset_metadata(
-                    _prediction_metadata(result),
+                    _prediction_metadata(result) | _window_metadata(day),
                     asset_key=graph.key(PREDICTION_DRIFT),
                     partition_key=pk,
                 )
@@ -328,7 +362,8 @@ def _drift_checks(graph: ModelGraph) -> list[dg.AssetChecksDefinition]:
             CheckDeclaration(
                 PREDICTION_DRIFT_BELOW_THRESHOLD,
                 f"{prediction_column(model)} drift score below {thr.prediction_drift_score_warn} "
-                f"(ERROR at {thr.prediction_drift_score_error})",
+                f"(ERROR at {thr.prediction_drift_score_error}); calibrated thresholds "
+                "(mean + k·σ / k_error·σ of reference chunks) replace them when they apply",
             )
         ],
         evaluate=evaluate_prediction,

@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 
 from monitoring_assets.core.checks import CheckDeclaration
+from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import TRAILING_DAYS
 from monitoring_assets.core.profile import DatasetProfile
 from monitoring_assets.core.quality import (
@@ -25,6 +26,7 @@ from monitoring_assets.core.quality import (
     STATUS_ORDER,
     VALUES_WITHIN_REFERENCE_RANGE,
     QualityFinding,
+    quality_checks,
     quality_outcomes,
 )
 from monitoring_assets.core.results import finite, quality_markdown, stored_rows
@@ -79,7 +81,8 @@ def quality_metadata(current: DatasetProfile, findings: Sequence[QualityFinding]
 def build_quality_checks(graph: ModelGraph) -> dg.AssetChecksDefinition:
     """The per-day checks of ``data_quality``, from its stored findings."""
     model = graph.model
-    q = model.thresholds.quality
+
+    applies = set(quality_checks(model).values())
 
     def evaluate(ctx: dg.AssetCheckExecutionContext, keys: Sequence[str]):
         rows = stored_rows(ctx.resources.warehouse.get(), QUALITY_TABLE, model, keys)
@@ -92,36 +95,42 @@ def build_quality_checks(graph: ModelGraph) -> dg.AssetChecksDefinition:
         name=f"{model.name}_data_quality_checks",
         asset_key=graph.key(DATA_QUALITY),
         partitions_def=graph.partitions_def,
-        checks=[
-            CheckDeclaration(
-                MISSING_SHARE_WITHIN_LIMIT,
-                f"missing share per feature <= {q.missing_share_warn} "
-                f"(ERROR above {q.missing_share_error})",
-            ),
-            CheckDeclaration(
-                NO_UNSEEN_CATEGORIES,
-                "share of categorical values unseen in the reference <= "
-                f"{q.unseen_category_share_warn} (ERROR above {q.unseen_category_share_error})",
-            ),
-            CheckDeclaration(
-                VALUES_WITHIN_REFERENCE_RANGE,
-                "share of numerical values outside the reference range <= "
-                f"{q.out_of_range_share_warn} (ERROR above {q.out_of_range_share_error})",
-            ),
-            CheckDeclaration(
-                SCHEMA_MATCHES_REFERENCE, "every feature present with the reference's type"
-            ),
-            CheckDeclaration(
-                ROW_COUNT_STABLE,
-                f"row count within {q.row_count_change_warn:.0%} of the trailing "
-                f"{TRAILING_DAYS}-day median (ERROR beyond {q.row_count_change_error:.0%})",
-            ),
-            CheckDeclaration(
-                NO_DUPLICATE_REQUEST_IDS,
-                f"duplicate request id share <= {q.duplicate_id_share_warn} "
-                f"(ERROR above {q.duplicate_id_share_error})",
-            ),
-        ],
+        checks=[c for c in _declarations(model) if c.name in applies],
         evaluate=evaluate,
         required_resource_keys={"warehouse"},
     )
+
+
+def _declarations(model: ModelConfig) -> list[CheckDeclaration]:
+    q = model.thresholds.quality
+    return [
+        CheckDeclaration(
+            MISSING_SHARE_WITHIN_LIMIT,
+            f"missing share per feature <= {q.missing_share_warn} "
+            f"(ERROR above {q.missing_share_error})",
+        ),
+        CheckDeclaration(
+            NO_UNSEEN_CATEGORIES,
+            "share of categorical values unseen in the reference <= "
+            f"{q.unseen_category_share_warn} (ERROR above {q.unseen_category_share_error})",
+        ),
+        CheckDeclaration(
+            VALUES_WITHIN_REFERENCE_RANGE,
+            "share of numerical values outside the reference range <= "
+            f"{q.out_of_range_share_warn} (ERROR above {q.out_of_range_share_error})",
+        ),
+        CheckDeclaration(
+            SCHEMA_MATCHES_REFERENCE, "every feature present with the reference's type"
+        ),
+        CheckDeclaration(
+            ROW_COUNT_STABLE,
+            f"row count within {q.row_count_change_warn:.0%} of the trailing "
+            f"{TRAILING_DAYS}-day median (ERROR beyond {q.row_count_change_error:.0%}); "
+            "not applicable (passes) before any trailing day exists",
+        ),
+        CheckDeclaration(
+            NO_DUPLICATE_REQUEST_IDS,
+            f"duplicate request id share <= {q.duplicate_id_share_warn} "
+            f"(ERROR above {q.duplicate_id_share_error})",
+        ),
+    ]

@@ -2,7 +2,10 @@
 
 Labels arrive ``label_delay_days`` after their predictions, so a day is judged once its
 ``ground_truth`` partition holds labels; a day whose labels are pending is recorded as
-pending (and loses any stale result), not as a result.
+pending (and loses any stale result), not as a result. The threshold is calibrated like
+the features' (mode of check ``target_drift``); a day with fewer labels than
+``window.min_day_rows`` is "insufficient data". Target drift is judged per day: drift
+windows do not apply to it (labels are not kept as day profiles).
 """
 
 from dataclasses import replace
@@ -12,10 +15,11 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from monitoring_assets.core.calibration import ReferenceCalibration
 from monitoring_assets.core.monitor import DriftMonitor
 from monitoring_assets.core.performance.labels import label_categories
 from monitoring_assets.core.profile import DatasetProfile, profile_partitions
-from monitoring_assets.core.references import reference_file, training_reference
+from monitoring_assets.core.references import training_reference, training_source
 from monitoring_assets.core.results import (
     TARGET,
     TARGET_DRIFT_SCORE,
@@ -67,9 +71,16 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
         run_id = context.run.run_id
         dates = partition_dates(context)
         with input_failures():
-            reference = training_reference(wh, store, model)
-            reference = _typed_reference(reference, reference_file(store, model), target)
-        monitor = DriftMonitor(model).fit(reference, f"training {model.version}")
+            source = training_source(store, model)
+            stored = training_reference(wh, store, model, source)
+            reference = _typed_reference(stored, source[0], target)
+        # Calibrated on the stored (untyped) reference and its file, like the features':
+        # typing relabels categories, it does not change a chunk's statistic.
+        calibration = ReferenceCalibration(wh, model, stored, *source)
+        monitor = DriftMonitor(model, calibration=calibration).fit(
+            reference, f"training {model.version}"
+        )
+        min_rows = model.window.min_day_rows
         files = [
             store.day_location(model.name, "ground_truth", d)
             for d in dates
@@ -87,7 +98,11 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
                     partition_key=pk,
                 )
                 continue
-            r = monitor.column(prof, target, "categorical")
+            if prof.rows < min_rows:
+                r = monitor.insufficient(prof.rows, min_rows).prediction
+                r = replace(r, column=target, kind="categorical")
+            else:
+                r = monitor.column(prof, target, "categorical", check=TARGET_DRIFT)
             out += drift_rows(model, d, TARGET, {target: r}, monitor.label, run_id)
             if r.computable:
                 metrics[d] = column_metrics(TARGET_DRIFT_SCORE, r)
@@ -100,6 +115,11 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
             }
             if r.computable:
                 meta["score"] = dg.MetadataValue.float(float(r.score))
+                meta["threshold"] = dg.MetadataValue.float(float(r.threshold))  # type: ignore[arg-type]
+                meta["threshold_mode"] = r.threshold_mode
+                meta["threshold_source"] = r.threshold_source
+            elif r.insufficient:
+                meta["insufficient_data"] = r.reason
             context.add_asset_metadata(meta, partition_key=pk)
         # Pending days lose any stale result: the table says what is known now.
         replace_rows(wh, DRIFT_RESULTS_TABLE, model, out, dates, role=TARGET)

@@ -190,8 +190,12 @@ def test_metrics_and_markdown_per_partition(events_run):
     meta = rec.asset_materialization.metadata
     assert isinstance(meta["drift_share"].value, float) and meta["drift_share"].value >= 2 / 7
     table = meta["features"].value
-    assert "| column | method | score | threshold | drifted |" in table
+    assert "| column | method | score | threshold | threshold source | drifted |" in table
     assert "| monthly_charges | wasserstein |" in table
+    # every tested feature says which threshold judged it and where it came from
+    assert meta["threshold_mode/monthly_charges"].value in ("calibrated", "fixed")
+    assert meta["threshold_source/monthly_charges"].value
+    assert meta["window"].value == "the day alone"
 
 
 def test_no_data_drift_error_on_the_no_drift_control(control_run):
@@ -208,10 +212,11 @@ def test_no_data_drift_error_on_the_no_drift_control(control_run):
     d = sc.drift()
     assert d.computable.all()
     assert d.drifted.mean() < 0.1, d[d.drifted][["partition_date", "column_name", "score"]]
-    # the first day has no trailing days: row_count_stable says so instead of passing
+    # the first day has no trailing days: row_count_stable cannot apply, so it passes
+    # and says so (never an alert on day one)
     first = _eval(evaluations, ROW_COUNT_STABLE, sc.keys()[0])
-    assert not first.passed and first.severity == dg.AssetCheckSeverity.WARN
-    assert "not computable" in first.description
+    assert first.passed and first.description == "not applicable: no trailing days yet"
+    assert first.metadata["applicable"].value is False
     assert all(_eval(evaluations, ROW_COUNT_STABLE, k).passed for k in sc.keys()[1:])
 
 

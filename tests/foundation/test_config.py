@@ -81,3 +81,52 @@ models:
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_project(tmp_path / "nope.yaml")
+
+
+def _with_thresholds(block: str) -> str:
+    # the thresholds block goes right after label_delay_days (line 14 of the file)
+    return churn_yaml().replace("    label_delay_days: 3\n", "    label_delay_days: 3\n" + block)
+
+
+@pytest.mark.parametrize(
+    "block, fragments",
+    [
+        (
+            "    thresholds: {calibration: {k: 0}}\n",
+            ["models.0.thresholds.calibration.k", "greater than 0", ":15:"],
+        ),
+        (
+            "    thresholds: {calibration: {k: -1.5}}\n",
+            ["models.0.thresholds.calibration.k", "greater than 0"],
+        ),
+        (
+            "    thresholds: {calibration: {k: 4, k_error: 3}}\n",
+            ["models.0.thresholds.calibration", "k_error (3.0) is below k (4.0)", ":15:"],
+        ),
+        (
+            "    thresholds:\n      drift: {prediction_drift_score_warn: 0.3, "
+            "prediction_drift_score_error: 0.2}\n",
+            ["models.0.thresholds.drift", "prediction_drift_score_warn (0.3) is above", ":16:"],
+        ),
+        (
+            "    thresholds: {calibration: {min_chunks: 50, max_chunks: 20}}\n",
+            ["max_chunks (20) is below min_chunks (50)"],
+        ),
+        (
+            "    thresholds: {mode: sometimes}\n",
+            ["models.0.thresholds.mode", "auto", "calibrated", "fixed"],
+        ),
+        (
+            "    window: {days: 7, min_rows: 500}\n",
+            ["models.0.window", "'days' or 'min_rows', not both", ":15:"],
+        ),
+    ],
+)
+def test_bad_threshold_and_window_settings_name_key_and_line(tmp_path, block, fragments):
+    path = write(tmp_path / "models.yaml", _with_thresholds(block))
+    with pytest.raises(ConfigError) as err:
+        load_project(path)
+    message = str(err.value)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, message
