@@ -43,6 +43,8 @@ from monitoring_assets.core.tables import FEATURE_PROFILES_TABLE
 CHUNK_ROWS = 4_000_000
 #: Days of row counts the row-count rule compares a day with.
 TRAILING_DAYS = 7
+#: Weeks of the same weekday the weekday-aware row-count rule looks back over.
+TRAILING_WEEKS = 4
 
 
 class MonitorInputError(RuntimeError):
@@ -191,10 +193,11 @@ def trailing_rows(
     model: ModelConfig,
     dates: Sequence[dt.date],
     profiles: Mapping[dt.date, DatasetProfile],
-    days: int = TRAILING_DAYS,
-) -> dict[dt.date, list[int]]:
-    """Per day of ``dates``: the row counts of the ``days`` days before it that have a
-    profile (this run's ``profiles`` first, else the stored ones), oldest last."""
+    days: int = 7 * TRAILING_WEEKS,
+) -> dict[dt.date, list[int | None]]:
+    """Per day of ``dates``: the row counts of the ``days`` days before it, by lag
+    (index 0 is the day before, oldest last), None where a day has no profile (this
+    run's ``profiles`` first, else the stored ones)."""
     if not dates:
         return {}
     df = wh.query(
@@ -204,14 +207,7 @@ def trailing_rows(
     )
     known = {pd.Timestamp(d).date(): int(n) for d, n in zip(df.partition_date, df["count"])}
     known.update({d: p.rows for d, p in profiles.items()})
-    return {
-        d: [
-            known[d - dt.timedelta(days=k)]
-            for k in range(1, days + 1)
-            if d - dt.timedelta(days=k) in known
-        ]
-        for d in dates
-    }
+    return {d: [known.get(d - dt.timedelta(days=k)) for k in range(1, days + 1)] for d in dates}
 
 
 # --------------------------------------------------------------------------- windows

@@ -409,7 +409,7 @@ class DriftMonitor:
 
 def threshold_summary(results: Iterable[ColumnDrift]) -> str:
     """Which thresholds judged ``results``, grouped by where they came from
-    ("thresholds: 6 calibrated (mean+3σ of …), 1 fixed (fixed: constant on the reference)")."""
+    ("thresholds: 6 calibrated (exp(mean+3σ of log score) of …), 1 fixed (fixed: constant on the reference)")."""
     groups: dict[tuple[str, str], int] = {}
     for r in results:
         key = (r.threshold_mode, r.threshold_source)

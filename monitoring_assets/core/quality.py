@@ -200,12 +200,33 @@ def schema_matches(ref: ColumnProfile, cur: ColumnProfile) -> QualityFinding:
     )
 
 
+#: Same-weekday days (of the trailing four weeks) the weekday-aware rule needs.
+MIN_SAME_WEEKDAYS = 2
+
+
 def row_count_change(
-    rows: int, trailing_rows: Sequence[int], t: QualityThresholds
+    rows: int,
+    trailing_rows: Sequence[int | None],
+    t: QualityThresholds,
+    weekly: bool = False,
 ) -> QualityFinding:
-    """Relative distance of the row count from the median of the trailing days."""
+    """Relative distance of the row count from the median of the trailing days.
+
+    ``trailing_rows`` are by lag (index 0 = the day before; None = no profile). The
+    baseline is the median of the trailing 7 days; with ``weekly`` (calibrated or auto
+    thresholds) it is the median of the same weekday over the trailing four weeks once
+    :data:`MIN_SAME_WEEKDAYS` of them exist, so a weekend that is always quieter is
+    not a change. A day with no rows is always an error."""
     rule = ROW_COUNT_CHANGE
-    history = [r for r in trailing_rows if r is not None]
+    lags = list(trailing_rows)
+    history = [r for r in lags[:7] if r is not None]
+    basis = f"trailing median {{median:g}} over {len(history)} days"
+    if weekly:
+        same = [lags[k - 1] for k in (7, 14, 21, 28) if k <= len(lags)]
+        same = [r for r in same if r is not None]
+        if len(same) >= MIN_SAME_WEEKDAYS:
+            history = same
+            basis = f"median {{median:g}} of the same weekday over the last {len(same)} weeks"
     if rows == 0:
         return QualityFinding(
             rule,
@@ -224,7 +245,7 @@ def row_count_change(
     if median == 0:
         return _nc(rule, "", "trailing days have no rows")
     change = abs(rows - median) / median
-    reason = f"{rows} rows vs trailing median {median:g} over {len(history)} days"
+    reason = f"{rows} rows vs " + basis.format(median=median)
     return _grade(rule, "", change, t.row_count_change_warn, t.row_count_change_error, reason)
 
 
@@ -250,9 +271,11 @@ def data_quality(
     reference: DatasetProfile,
     current: DatasetProfile,
     thresholds: QualityThresholds | None = None,
-    trailing_rows: Sequence[int] = (),
+    trailing_rows: Sequence[int | None] = (),
+    weekly: bool = False,
 ) -> list[QualityFinding]:
-    """Every quality rule for every reference column of ``current``."""
+    """Every quality rule for every reference column of ``current`` (``weekly``: the
+    weekday-aware row-count baseline, see :func:`row_count_change`)."""
     t = thresholds or QualityThresholds()
     out: list[QualityFinding] = []
     for name, ref in reference.columns.items():
@@ -265,7 +288,7 @@ def data_quality(
             out.append(unseen_category_share(ref, cur, t))
         else:
             out.append(out_of_range_share(ref, cur, t))
-    out.append(row_count_change(current.rows, trailing_rows, t))
+    out.append(row_count_change(current.rows, trailing_rows, t, weekly))
     out.append(duplicate_id_share(current, t))
     return out
 
@@ -281,7 +304,7 @@ def day_quality(
     model: ModelConfig,
     reference: DatasetProfile | None,
     current: DatasetProfile,
-    trailing_rows: Sequence[int] = (),
+    trailing_rows: Sequence[int | None] = (),
     no_reference: str = "",
 ) -> list[QualityFinding]:
     """Every rule over the model's features for one day; without a reference, one
@@ -294,6 +317,7 @@ def day_quality(
         with_columns(current, names),
         model.thresholds.quality,
         trailing_rows=trailing_rows,
+        weekly=model.thresholds.mode_for(ROW_COUNT_STABLE) != "fixed",
     )
 
 

@@ -14,7 +14,7 @@ import dagster as dg
 
 from monitoring_assets.core.checks import CheckDeclaration
 from monitoring_assets.core.config import ModelConfig
-from monitoring_assets.core.day_profiles import TRAILING_DAYS
+from monitoring_assets.core.day_profiles import TRAILING_DAYS, TRAILING_WEEKS
 from monitoring_assets.core.profile import DatasetProfile
 from monitoring_assets.core.quality import (
     MISSING_SHARE,
@@ -126,7 +126,13 @@ def _declarations(model: ModelConfig) -> list[CheckDeclaration]:
             ROW_COUNT_STABLE,
             f"row count within {q.row_count_change_warn:.0%} of the trailing "
             f"{TRAILING_DAYS}-day median (ERROR beyond {q.row_count_change_error:.0%}); "
-            "not applicable (passes) before any trailing day exists",
+            + (
+                "once two weeks exist, of the same weekday's median over the last "
+                f"{TRAILING_WEEKS} weeks; "
+                if model.thresholds.mode_for(ROW_COUNT_STABLE) != "fixed"
+                else ""
+            )
+            + "not applicable (passes) before any trailing day exists",
         ),
         CheckDeclaration(
             NO_DUPLICATE_REQUEST_IDS,

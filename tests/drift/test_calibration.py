@@ -144,12 +144,12 @@ def test_size_bucket_rounds_down_to_a_geometric_step(rows, bucket):
 # --------------------------------------------------------------------------- chunking
 
 
-def test_a_reference_spanning_30_days_is_chunked_by_day_subsampled_to_the_window(tmp_path):
+def test_a_reference_spanning_30_days_is_cut_into_window_sized_chunks_within_days(tmp_path):
     model = _model()
     frame = _reference(rows_per_day=400, days=30)
     chunks, by = reference_chunks(_write(tmp_path, frame), _kinds(model), 150, Calibration(), "ts")
     assert by == "day"
-    assert len(chunks) == 30
+    assert len(chunks) == 30 * (400 // 150)  # two disjoint 150-row chunks per 400-row day
     assert {p.rows for p in chunks.values()} == {150}
 
 
@@ -206,9 +206,13 @@ def test_thresholds_follow_the_rule_on_an_independent_oracle(tmp_path, rule):
     scores = _oracle_scores(frame, "amount", 150)
     assert got.method == "wasserstein" and got.mode == "calibrated" and got.chunks == len(scores)
     if rule == "sigma":
-        warn = scores.mean() + 3 * scores.std(ddof=1)
-        error = scores.mean() + 6 * scores.std(ddof=1)
-        assert got.source == f"mean+3σ of {len(scores)} reference chunks of 150 rows"
+        # distances are calibrated on their logarithm (positive, right-skewed)
+        logs = np.log(scores)
+        warn = np.exp(logs.mean() + 3 * logs.std(ddof=1))
+        error = np.exp(logs.mean() + 6 * logs.std(ddof=1))
+        assert got.source == (
+            f"exp(mean+3σ of log score) of {len(scores)} reference chunks of 150 rows"
+        )
     else:
         warn, error = np.quantile(scores, 0.95), np.quantile(scores, 0.99)
         assert got.source.startswith("quantile 0.95 of 80 reference chunks")
@@ -295,7 +299,10 @@ def test_calibrated_thresholds_cut_false_alarms_on_stationary_days(tmp_path, row
         r = env.monitor.calculate(days[0]).features["amount"]
         assert r.threshold_mode == "calibrated"
         chunks = min(12_000 // rows, 100)
-        assert r.threshold_source == f"mean+3σ of {chunks} reference chunks of {rows} rows"
+        assert (
+            r.threshold_source
+            == f"exp(mean+3σ of log score) of {chunks} reference chunks of {rows} rows"
+        )
     fixed_rate, fixed_pred, cal_rate, cal_pred = np.mean(rates, axis=0)
     print(
         f"\n{rows} rows/day, 3 features, stationary days (fixed: 2 x 30, calibrated: 2 x 80): "
@@ -315,7 +322,9 @@ def test_a_half_sigma_mean_shift_at_2000_rows_is_flagged(tmp_path):
     shifted = env.monitor.calculate(_profile(model, _draw(rng, 2000, shift=0.5)))
     amount = shifted.features["amount"]
     assert amount.threshold_mode == "calibrated"
-    assert amount.threshold_source == "mean+3σ of 30 reference chunks of 2000 rows"
+    assert (
+        amount.threshold_source == "exp(mean+3σ of log score) of 30 reference chunks of 2000 rows"
+    )
     assert amount.drifted and amount.score > amount.threshold
     assert shifted.drifted == ["amount"]
     # and the same volume without a shift is quiet
@@ -395,7 +404,7 @@ def test_calibrated_prediction_drift_is_warn_then_error(tmp_path):
     assert calm.passed and calm.metadata["threshold_mode"] == "calibrated"
     assert (
         calm.metadata["threshold_source"]
-        == "mean+3σ of 30 reference chunks of 600 rows (one per day)"
+        == "exp(mean+3σ of log score) of 30 reference chunks of 600 rows (within days)"
     )
     # find shifts whose score lands between warn and error, and beyond error
     base = _draw(rng, 600)
@@ -455,7 +464,7 @@ def test_a_warehouse_from_before_the_threshold_columns_gains_them(tmp_path):
         model="claims",
         column_name="amount",
         threshold_mode="calibrated",
-        threshold_source="mean+3σ of 30 reference chunks of 150 rows",
+        threshold_source="exp(mean+3σ of log score) of 30 reference chunks of 150 rows",
         window="",
     )
     wh.replace(

@@ -231,4 +231,6 @@ def test_stored_profiles_round_trip_and_give_trailing_row_counts(model, sim, tmp
     assert back[days[0]].rows == profiles[days[0]].rows
     third = profile_days(lake, model, days[2:])
     rows = trailing_rows(wh, model, days[2:], third)
-    assert rows[days[2]] == [profiles[days[1]].rows, profiles[days[0]].rows]
+    # by lag: the day before first, None where no day was profiled
+    assert rows[days[2]][:2] == [profiles[days[1]].rows, profiles[days[0]].rows]
+    assert rows[days[2]][2:] == [None] * 26

@@ -255,3 +255,37 @@ def test_a_numeric_only_model_has_no_unseen_categories_check_in_its_graph(home, 
     }
     assert VALUES_WITHIN_REFERENCE_RANGE in checks
     assert NO_UNSEEN_CATEGORIES not in checks
+
+
+def _weekly_history(weeks: int) -> list[int | None]:
+    """Trailing row counts by lag for a Monday: weekdays 1000 rows, weekends 500."""
+    out: list[int | None] = []
+    for lag in range(1, 7 * weeks + 1):
+        weekday = (0 - lag) % 7  # 0 = Monday, the judged day
+        out.append(500 if weekday >= 5 else 1000)
+    return out
+
+
+def test_a_quiet_weekend_is_not_a_row_count_change_once_weeks_exist():
+    t = _model().thresholds.quality
+    # a Saturday after four weeks of the same pattern: 500 rows, like every Saturday
+    history = [(500 if ((5 - lag) % 7) >= 5 else 1000) for lag in range(1, 29)]
+    plain = row_count_change(500, history, t)
+    weekly = row_count_change(500, history, t, weekly=True)
+    assert plain.status != "ok"  # the trailing-7 median (1000) says -50 %
+    assert weekly.status == "ok", weekly.reason
+    assert "same weekday" in weekly.reason and "4 weeks" in weekly.reason
+
+
+def test_the_weekday_rule_still_catches_a_traffic_drop():
+    t = _model().thresholds.quality
+    history = _weekly_history(4)
+    f = row_count_change(300, history, t, weekly=True)  # a Monday at 30 %
+    assert f.status == "error" and "same weekday" in f.reason
+
+
+def test_the_weekday_rule_needs_two_weeks_else_the_seven_day_median():
+    t = _model().thresholds.quality
+    history = _weekly_history(4)[:13]  # under two weeks: one same-weekday day
+    f = row_count_change(1000, history, t, weekly=True)
+    assert "trailing median" in f.reason and "over 7 days" in f.reason
