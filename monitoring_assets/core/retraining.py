@@ -278,6 +278,12 @@ def retrain_model(
     ``arrived`` up to ``request.as_of``), :func:`retrain`, and a ``retraining_runs`` row
     when a challenger was trained. Promotions apply from ``request.effective_from``, by
     default the day after the newest monitored day."""
+    if not model.is_binary:
+        raise MonitorInputError(
+            f"model {model.name!r}: no built-in trainer for task {model.task}; retraining "
+            "declined (retrain outside driftwarden and register the new version)",
+            {"model": model.name, "task": model.task},
+        )
     ensure_registry(model, registry, lake, served)
     window = labeled_window(model, lake, wh, request.as_of, policy.window_days)
     if len(window) == 0:

@@ -71,7 +71,7 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
             if store.has_day(model.name, "ground_truth", d)
         ]
         profiles = (
-            profile_partitions(files, {target: "categorical"}, partition_column="date")
+            profile_partitions(files, {target: model.target_kind}, partition_column="date")
             if files
             else {}
         )
@@ -86,7 +86,7 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
                     partition_key=pk,
                 )
                 continue
-            r = monitor.column(prof, target, "categorical")
+            r = monitor.column(prof, target, model.target_kind)
             out += drift_rows(model, d, TARGET, {target: r}, monitor.label, run_id)
             if r.computable:
                 metrics[d] = column_metrics(TARGET_DRIFT_SCORE, r)
