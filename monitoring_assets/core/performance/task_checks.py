@@ -108,7 +108,14 @@ def band_outcome(c: Checked, row: dict[str, Any] | None, status: str) -> CheckOu
         return CheckOutcome(c.check, False, "ERROR", f"{name} {v:.4g} is {word} the error edge {err:.4g}", meta)
     if beyond(warn):
         return CheckOutcome(c.check, False, "WARN", f"{name} {v:.4g} is {word} the warn edge {warn:.4g}", meta)
-    return CheckOutcome(c.check, True, "WARN", f"{name} {v:.4g} within [{warn:.4g}] ({row['status']})", meta)
+    return CheckOutcome(
+        c.check,
+        True,
+        "WARN",
+        f"{name} {v:.4g} is not {word} the warn edge {warn:.4g} ({row['threshold_mode']}; "
+        f"day {row['status']})",
+        meta,
+    )
 
 
 def evaluate_task(
