@@ -244,4 +244,3 @@ def _task_bundle(scenario_key: str, model_name: str, task: str, classes: tuple[i
     out = frame[["request_id", "timestamp", *FEATURES]].copy()
     out["_y"] = y
     return out, n_train, est
-

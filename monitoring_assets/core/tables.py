@@ -431,7 +431,9 @@ _TASK_COLUMNS = {
     "computed_at": "TIMESTAMP",
 }
 TASK_PERFORMANCE_TABLE = TableSpec(
-    "task_performance", dict(_TASK_COLUMNS), key=("model", "partition_date", "metric", "class_label")
+    "task_performance",
+    dict(_TASK_COLUMNS),
+    key=("model", "partition_date", "metric", "class_label"),
 )
 TASK_ESTIMATED_TABLE = TableSpec(
     "task_estimated_performance",

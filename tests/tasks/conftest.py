@@ -11,7 +11,9 @@ MODELS = Path(__file__).parents[2] / "monitoring_assets" / "models"
 EXAMPLES = {"regression": "spend", "multiclass": "plan_tier"}
 
 
-def task_model(task: str, events: list[dict], days: int, rows_per_day: int, **scenario) -> ModelConfig:
+def task_model(
+    task: str, events: list[dict], days: int, rows_per_day: int, **scenario
+) -> ModelConfig:
     """The shipped example model of ``task`` with its scenario replaced."""
     name = EXAMPLES[task]
     data = load_project(MODELS / f"{name}.yaml").model(name).model_dump()

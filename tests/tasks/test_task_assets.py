@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
-import pytest
 import yaml
 
 from monitoring_assets.core.config import load_project
@@ -60,7 +59,9 @@ CONCEPT_DAY = 3
 
 def _rows(wh, table: str, model: str):
     frame = wh.query(f"SELECT * FROM {table} WHERE model = ?", [model])
-    frame["partition_date"] = frame["partition_date"].map(lambda v: v.date() if hasattr(v, "date") else v)
+    frame["partition_date"] = frame["partition_date"].map(
+        lambda v: v.date() if hasattr(v, "date") else v
+    )
     return frame
 
 
@@ -76,7 +77,9 @@ def test_regression_model_end_to_end(home, tmp_path, monkeypatch):
         defs, keys, evals = _run(model, home, monkeypatch, instance)
         realized = _rows(wh, "task_performance", "spend")
         estimated = _rows(wh, "task_estimated_performance", "spend")
-        metrics = wh.query("SELECT metric, partition_date, value FROM monitor_metrics WHERE model = 'spend'")
+        metrics = wh.query(
+            "SELECT metric, partition_date, value FROM monitor_metrics WHERE model = 'spend'"
+        )
         retrain = defs.resolve_job_def("retrain_spend").execute_in_process(
             instance=instance, raise_on_error=False
         )
@@ -112,12 +115,15 @@ def test_regression_model_end_to_end(home, tmp_path, monkeypatch):
     assert evals[(pending, "mae_within_band")].passed
     assert "labels_pending" in evals[(pending, "mae_within_band")].description
     assert set(realized.metric) >= {"mae", "rmse", "mape", "r2", "mean_error", "residual_drift"}
-    assert set(metrics.metric) >= {"model_mae", "model_rmse", "model_estimated_mae", "model_estimated_rmse"}
+    assert set(metrics.metric) >= {
+        "model_mae",
+        "model_rmse",
+        "model_estimated_mae",
+        "model_estimated_rmse",
+    }
     # Retraining declines cleanly: no built-in trainer for the task.
     assert not retrain.success
-    errors = [
-        e.event_specific_data.error.message for e in retrain.all_events if e.is_step_failure
-    ]
+    errors = [e.event_specific_data.error.message for e in retrain.all_events if e.is_step_failure]
     assert len(errors) == 1
     assert "Failure" in errors[0]  # a declined step (dg.Failure), not a crash
     assert "model 'spend': no built-in trainer for task regression" in errors[0]
@@ -145,7 +151,9 @@ def test_multiclass_model_end_to_end(home, tmp_path, monkeypatch):
         for c in checks:
             assert evals[(k, c)].passed, (k, c, evals[(k, c)].description)
     assert "labels_pending" in evals[(keys[-1], "accuracy_within_band")].description
-    assert evals[(keys[0], "class_2_f1_within_band")].metadata["threshold_mode"].value == "calibrated"
+    assert (
+        evals[(keys[0], "class_2_f1_within_band")].metadata["threshold_mode"].value == "calibrated"
+    )
     per_class = realized[(realized.metric == "f1") & (realized.class_label != "")]
     assert sorted(set(per_class.class_label)) == ["0", "1", "2"]
     assert len(per_class) == 3 * (DAYS - 1)

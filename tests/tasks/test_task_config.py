@@ -22,7 +22,9 @@ FEATURES = """
 
 def _load(tmp_path, body: str):
     path = tmp_path / "models.yaml"
-    path.write_text("models:\n  - name: m\n" + textwrap.indent(textwrap.dedent(body), "    ") + FEATURES)
+    path.write_text(
+        "models:\n  - name: m\n" + textwrap.indent(textwrap.dedent(body), "    ") + FEATURES
+    )
     return load_project(path).model("m")
 
 
@@ -45,7 +47,10 @@ def _load(tmp_path, body: str):
         ),
         ("task: multiclass\nclasses: [0, 1, 1]\n", "classes: [0, 1, 1] has duplicates"),
         ("classes: [0, 1, 2]\n", "binary_classification needs exactly 2 classes"),
-        ("columns: {probability: {0: p0, 1: p1}}\n", "a mapping class -> column is for task multiclass"),
+        (
+            "columns: {probability: {0: p0, 1: p1}}\n",
+            "a mapping class -> column is for task multiclass",
+        ),
         ("task: regression\nclasses: [0, 1]\n", "classes: task regression has no classes"),
         ("task: regression\ncolumns: {probability: p}\n", "task regression logs no probability"),
         ("task: ranking\n", "task"),

@@ -188,7 +188,9 @@ class MulticlassCBPE:
     def calibrate(self, probabilities: np.ndarray) -> np.ndarray:
         """Calibrated, renormalized probabilities (rows × classes)."""
         pr = np.asarray(probabilities, dtype=float)
-        cal = np.column_stack([self._per_class[c].calibrate(pr[:, i]) for i, c in enumerate(self.classes)])
+        cal = np.column_stack(
+            [self._per_class[c].calibrate(pr[:, i]) for i, c in enumerate(self.classes)]
+        )
         total = cal.sum(axis=1, keepdims=True)
         uniform = np.full_like(cal, 1.0 / len(self.classes))
         return np.where(total > 0, cal / np.where(total > 0, total, 1.0), uniform)

@@ -44,7 +44,11 @@ def _describe(c: Checked) -> str:
 def task_checks(model: ModelConfig, estimated: bool) -> list[CheckDeclaration]:
     """The checks on ``model_performance`` (or ``estimated_performance``) of ``model``."""
     thr = model.thresholds.performance
-    out = [CheckDeclaration(c.check, _describe(c)) for c in checked_metrics(model) if c.estimated == estimated]
+    out = [
+        CheckDeclaration(c.check, _describe(c))
+        for c in checked_metrics(model)
+        if c.estimated == estimated
+    ]
     if not estimated:
         out.insert(
             0,
@@ -64,7 +68,9 @@ def task_checks(model: ModelConfig, estimated: bool) -> list[CheckDeclaration]:
     return out
 
 
-def _rows(wh: Warehouse, table: str, model: str, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _rows(
+    wh: Warehouse, table: str, model: str, keys: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     if not keys:
         return {}
     df = wh.query(
@@ -105,9 +111,13 @@ def band_outcome(c: Checked, row: dict[str, Any] | None, status: str) -> CheckOu
     word = "above" if c.direction == LOWER else "below"
     name = c.metric + (f"[{c.class_label}]" if c.class_label else "")
     if beyond(err):
-        return CheckOutcome(c.check, False, "ERROR", f"{name} {v:.4g} is {word} the error edge {err:.4g}", meta)
+        return CheckOutcome(
+            c.check, False, "ERROR", f"{name} {v:.4g} is {word} the error edge {err:.4g}", meta
+        )
     if beyond(warn):
-        return CheckOutcome(c.check, False, "WARN", f"{name} {v:.4g} is {word} the warn edge {warn:.4g}", meta)
+        return CheckOutcome(
+            c.check, False, "WARN", f"{name} {v:.4g} is {word} the warn edge {warn:.4g}", meta
+        )
     return CheckOutcome(
         c.check,
         True,
@@ -141,12 +151,19 @@ def evaluate_task(
         else:
             value = (cov or {}).get("value") or 0.0
             ok = value + 1e-12 >= thr.min_label_coverage
-            yield pk, CheckOutcome(
-                LABEL_COVERAGE_SUFFICIENT,
-                ok,
-                "WARN",
-                f"label coverage {value:.3f} ({'>=' if ok else '<'} {thr.min_label_coverage})",
-                {"label_coverage": value, "threshold": thr.min_label_coverage, "threshold_mode": "fixed"},
+            yield (
+                pk,
+                CheckOutcome(
+                    LABEL_COVERAGE_SUFFICIENT,
+                    ok,
+                    "WARN",
+                    f"label coverage {value:.3f} ({'>=' if ok else '<'} {thr.min_label_coverage})",
+                    {
+                        "label_coverage": value,
+                        "threshold": thr.min_label_coverage,
+                        "threshold_mode": "fixed",
+                    },
+                ),
             )
         if model.task == "regression":
             p = _find(rows, "residual_drift_p_value")
@@ -155,16 +172,19 @@ def evaluate_task(
                 yield pk, CheckOutcome(RESIDUAL_DRIFT, True, "WARN", f"not judged: {status}")
             else:
                 drifted = p["value"] < thr.significance
-                yield pk, CheckOutcome(
-                    RESIDUAL_DRIFT,
-                    not drifted,
-                    "WARN",
-                    p["notes"],
-                    {
-                        "ks_statistic": (stat or {}).get("value"),
-                        "p_value": p["value"],
-                        "threshold": thr.significance,
-                        "threshold_mode": "fixed",
-                        "threshold_source": "thresholds.performance.significance",
-                    },
+                yield (
+                    pk,
+                    CheckOutcome(
+                        RESIDUAL_DRIFT,
+                        not drifted,
+                        "WARN",
+                        p["notes"],
+                        {
+                            "ks_statistic": (stat or {}).get("value"),
+                            "p_value": p["value"],
+                            "threshold": thr.significance,
+                            "threshold_mode": "fixed",
+                            "threshold_source": "thresholds.performance.significance",
+                        },
+                    ),
                 )

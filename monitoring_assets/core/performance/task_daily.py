@@ -63,12 +63,36 @@ class TaskDay:
 class _Rows:
     """Builds a day's rows, attaching the thresholds of checked metrics."""
 
-    def __init__(self, model: ModelConfig, ref: TaskReference, day: TaskDay, coverage: float | None, run_id: str):
-        self.model, self.ref, self.day, self.coverage, self.run_id = model, ref, day, coverage, run_id
+    def __init__(
+        self,
+        model: ModelConfig,
+        ref: TaskReference,
+        day: TaskDay,
+        coverage: float | None,
+        run_id: str,
+    ):
+        self.model, self.ref, self.day, self.coverage, self.run_id = (
+            model,
+            ref,
+            day,
+            coverage,
+            run_id,
+        )
         self.checks = {(c.metric, c.class_label): c for c in checked_metrics(model)}
 
-    def add(self, metric: str, value: Any, class_label: str = "", notes: str = "", reference: float | None = None) -> None:
-        v = None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+    def add(
+        self,
+        metric: str,
+        value: Any,
+        class_label: str = "",
+        notes: str = "",
+        reference: float | None = None,
+    ) -> None:
+        v = (
+            None
+            if value is None or (isinstance(value, float) and np.isnan(value))
+            else float(value)
+        )
         check: Checked | None = self.checks.get((metric, class_label))
         row: dict[str, Any] = {
             "model": self.model.name,
@@ -103,12 +127,16 @@ class _Rows:
                     warn_threshold=warn.value,
                     error_threshold=err.value,
                     threshold_mode=warn.mode,
-                    threshold_source=warn.source if warn.mode == "fixed" else f"{warn.source} (warn); {err.source} (error)",
+                    threshold_source=warn.source
+                    if warn.mode == "fixed"
+                    else f"{warn.source} (warn); {err.source} (error)",
                 )
         self.day.rows.append(row)
 
 
-def _labelled(model: ModelConfig, inference: pd.DataFrame, labels: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
+def _labelled(
+    model: ModelConfig, inference: pd.DataFrame, labels: pd.DataFrame | None
+) -> tuple[pd.DataFrame, list[str]]:
     """The day's predictions with a valid label (last label per id wins)."""
     cols = model.columns
     notes: list[str] = []
@@ -157,7 +185,9 @@ def measure_task_day(
         status, reason = "complete", f"label coverage {coverage:.3f}"
     day = TaskDay(date, status, reason, n_lab)
     rows = _Rows(model, ref, day, coverage, run_id)
-    rows.add("label_coverage", None if status == "labels_pending" else coverage, notes="; ".join(notes))
+    rows.add(
+        "label_coverage", None if status == "labels_pending" else coverage, notes="; ".join(notes)
+    )
     if n_lab:
         y = lab["_y"].to_numpy(dtype=float)
         pred = lab[cols.prediction].to_numpy(dtype=float)
@@ -171,7 +201,9 @@ def measure_task_day(
     return day
 
 
-def _regression_rows(rows: _Rows, model: ModelConfig, ref: TaskReference, y: np.ndarray, pred: np.ndarray) -> None:
+def _regression_rows(
+    rows: _Rows, model: ModelConfig, ref: TaskReference, y: np.ndarray, pred: np.ndarray
+) -> None:
     m = regression_metrics(y, pred)
     p = ref.performance
     notes = "; ".join(m.notes)
@@ -182,12 +214,28 @@ def _regression_rows(rows: _Rows, model: ModelConfig, ref: TaskReference, y: np.
     rows.add("residual_drift_p_value", d.p_value, notes=d.explanation)
 
 
-def _multiclass_rows(rows: _Rows, model: ModelConfig, ref: TaskReference, lab: pd.DataFrame, y: np.ndarray, pred: np.ndarray) -> None:
+def _multiclass_rows(
+    rows: _Rows,
+    model: ModelConfig,
+    ref: TaskReference,
+    lab: pd.DataFrame,
+    y: np.ndarray,
+    pred: np.ndarray,
+) -> None:
     classes = list(model.classes or ())
     m = multiclass_metrics(y.astype("int64"), pred.astype("int64"), classes, ref.probabilities(lab))
     p = ref.performance
     notes = "; ".join(m.notes)
-    for k in ("accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_precision", "weighted_recall", "weighted_f1", "macro_roc_auc"):
+    for k in (
+        "accuracy",
+        "macro_precision",
+        "macro_recall",
+        "macro_f1",
+        "weighted_precision",
+        "weighted_recall",
+        "weighted_f1",
+        "macro_roc_auc",
+    ):
         rows.add(k, getattr(m, k), notes=notes, reference=getattr(p, k))
     for c in classes:
         cm, pc = m.per_class[c], p.per_class[c]
@@ -208,11 +256,15 @@ def _headline(model: ModelConfig, day: TaskDay) -> dict[str, float | None]:
     }
 
 
-def estimate_task_day(model: ModelConfig, date: dt.date, inference: pd.DataFrame, ref: TaskReference, run_id: str) -> TaskDay:
+def estimate_task_day(
+    model: ModelConfig, date: dt.date, inference: pd.DataFrame, ref: TaskReference, run_id: str
+) -> TaskDay:
     """Label-free rows of ``date``: DLE (regression) or multiclass CBPE."""
     n = len(inference)
     if model.task == "multiclass" and ref.cbpe is None:
-        day = TaskDay(date, "not_estimable", "the model logs no probability per class: no CBPE estimate", 0)
+        day = TaskDay(
+            date, "not_estimable", "the model logs no probability per class: no CBPE estimate", 0
+        )
         _Rows(model, ref, day, None, run_id).add("estimated_accuracy", None)
         return day
     if n == 0:
@@ -223,11 +275,16 @@ def estimate_task_day(model: ModelConfig, date: dt.date, inference: pd.DataFrame
         return day
     if model.task == "regression":
         est = ref.dle.estimate(inference)
-        day = TaskDay(date, "estimated", f"direct loss estimation on {est.n_estimated} rows", est.n_estimated)
+        day = TaskDay(
+            date, "estimated", f"direct loss estimation on {est.n_estimated} rows", est.n_estimated
+        )
         rows = _Rows(model, ref, day, None, run_id)
         rows.add("estimated_mae", est.mae, notes="; ".join(est.notes))
         rows.add("estimated_rmse", est.rmse, notes="; ".join(est.notes))
-        day.headline = {families.ESTIMATED_MAE.name: est.mae, families.ESTIMATED_RMSE.name: est.rmse}
+        day.headline = {
+            families.ESTIMATED_MAE.name: est.mae,
+            families.ESTIMATED_RMSE.name: est.rmse,
+        }
         return day
     assert ref.cbpe is not None
     probs = ref.probabilities(inference)
@@ -249,12 +306,19 @@ def estimate_task_day(model: ModelConfig, date: dt.date, inference: pd.DataFrame
 def _write(writer: RangeWriter, ref: TaskReference, days: list[TaskDay]) -> None:
     for day in days:
         for i, row in enumerate(day.rows):
-            writer.add(day.date, row, ref.version, day.headline if i == 0 else {}, day.n_rows, day.status)
+            writer.add(
+                day.date, row, ref.version, day.headline if i == 0 else {}, day.n_rows, day.status
+            )
     writer.flush()
 
 
 def measure_task_range(
-    model: ModelConfig, dates: Sequence[dt.date], lake: Lake, wh: Warehouse, ref: TaskReference, run_id: str
+    model: ModelConfig,
+    dates: Sequence[dt.date],
+    lake: Lake,
+    wh: Warehouse,
+    ref: TaskReference,
+    run_id: str,
 ) -> list[TaskDay]:
     """Measure every day of a run and write ``task_performance``, replacing those days."""
     label_log = ground_truth_log(wh, model.name)
@@ -275,7 +339,12 @@ def measure_task_range(
 
 
 def estimate_task_range(
-    model: ModelConfig, dates: Sequence[dt.date], lake: Lake, wh: Warehouse, ref: TaskReference, run_id: str
+    model: ModelConfig,
+    dates: Sequence[dt.date],
+    lake: Lake,
+    wh: Warehouse,
+    ref: TaskReference,
+    run_id: str,
 ) -> list[TaskDay]:
     """Estimate every day of a run and write ``task_estimated_performance``."""
     days = [

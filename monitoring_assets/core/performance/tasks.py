@@ -27,10 +27,8 @@ has no built-in trainer for these tasks.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -38,7 +36,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring_assets.core import metrics as families
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.performance.bands import Band, Threshold, chunk_indices, size_bucket
 from monitoring_assets.core.performance.multiclass import (
@@ -51,18 +48,8 @@ from monitoring_assets.core.performance.regression import (
     DirectLossEstimator,
     RegressionMetrics,
     regression_metrics,
-    residual_drift,
 )
-from monitoring_assets.core.performance.store import (
-    INFERENCE_LOGS,
-    RangeWriter,
-    ground_truth_log,
-    now,
-    read_day,
-    read_labels,
-)
-from monitoring_assets.core.ports import Lake, Warehouse
-from monitoring_assets.core.tables import TASK_ESTIMATED_TABLE, TASK_PERFORMANCE_TABLE
+from monitoring_assets.core.ports import Lake
 
 LOWER, HIGHER = "lower_is_better", "higher_is_better"
 
@@ -131,7 +118,9 @@ class TaskReference:
         cols = model.columns
         frame = frame[frame[cols.target].notna() & frame[cols.prediction].notna()]
         if model.task == "multiclass":
-            frame = frame[frame[cols.target].isin(model.classes) & frame[cols.prediction].isin(model.classes)]
+            frame = frame[
+                frame[cols.target].isin(model.classes) & frame[cols.prediction].isin(model.classes)
+            ]
         self.frame = frame.reset_index(drop=True)
         self.y = self._values(self.frame[cols.target])
         self.pred = self._values(self.frame[cols.prediction])
@@ -185,18 +174,28 @@ class TaskReference:
         rows = size_bucket(n_rows)
         if rows not in self._bands:
             cal = self.model.thresholds.calibration
-            ts = self.frame[self.model.columns.timestamp] if self.model.columns.timestamp in self.frame else None
+            ts = (
+                self.frame[self.model.columns.timestamp]
+                if self.model.columns.timestamp in self.frame
+                else None
+            )
             seed = zlib.crc32(f"{self.model.name}/{self.version}/{rows}".encode())
             chunks, chunking = (
-                chunk_indices(ts, len(self.frame), rows, cal.max_chunks, seed) if rows else ([], "none")
+                chunk_indices(ts, len(self.frame), rows, cal.max_chunks, seed)
+                if rows
+                else ([], "none")
             )
             values: dict[str, list[float]] = {}
             for idx in chunks:
                 for k, v in chunk_values(self.model, self.y[idx], self.pred[idx]).items():
                     if not math.isnan(v):
                         values.setdefault(k, []).append(v)
-            reason = "" if chunks else (
-                f"validation split of {len(self.frame):,} rows holds no chunk of {rows:,} rows"
+            reason = (
+                ""
+                if chunks
+                else (
+                    f"validation split of {len(self.frame):,} rows holds no chunk of {rows:,} rows"
+                )
             )
             self._bands[rows] = {
                 k: Band(k, rows, chunking, len(self.frame), tuple(v), reason)
@@ -244,7 +243,9 @@ def _upper(band: Band, cal: Any, level: str) -> Threshold:
     where = f"of {band.n_chunks} validation chunks of {band.chunk_rows:,} rows"
     if cal.rule == "quantile":
         q = cal.quantile if level == "warn" else cal.quantile_error
-        return Threshold(float(np.quantile(band.values, q)), "calibrated", f"{q:.3g} quantile {where}")
+        return Threshold(
+            float(np.quantile(band.values, q)), "calibrated", f"{q:.3g} quantile {where}"
+        )
     if std == 0.0:
         std = abs(mean) / band.chunk_rows or 1.0 / band.chunk_rows
     return Threshold(mean + k * std, "calibrated", f"mean+{k:g}σ {where}")
@@ -257,7 +258,11 @@ def _fixed(model: ModelConfig, check: Checked, reference: float | None, level: s
     times = 1 if level == "warn" else 2
     if check.direction == LOWER:
         f = 1 + times * perf.loss_increase
-        return Threshold(reference * f, "fixed", f"reference {reference:.4g} × {f:g} (loss_increase)")
+        return Threshold(
+            reference * f, "fixed", f"reference {reference:.4g} × {f:g} (loss_increase)"
+        )
     drop = perf.f1_drop if "f1" in check.metric else perf.accuracy_drop
     key = "f1_drop" if "f1" in check.metric else "accuracy_drop"
-    return Threshold(reference - times * drop, "fixed", f"reference {reference:.4g} − {times}×{key}")
+    return Threshold(
+        reference - times * drop, "fixed", f"reference {reference:.4g} − {times}×{key}"
+    )
