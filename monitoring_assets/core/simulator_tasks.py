@@ -31,6 +31,8 @@ from monitoring_assets.core.simulator import (
     CATEGORICAL,
     FEATURES,
     NUMERICAL,
+    TARGET,
+    DayTruth,
     Simulator,
     _population,
     _reference_bundle,
@@ -196,6 +198,20 @@ class TaskSimulator(Simulator):
         )
         out["label_timestamp"] = out["label_timestamp"].astype("datetime64[us]")
         return out[keep].reset_index(drop=True)
+
+    def truth(self, date: dt.date) -> DayTruth:
+        """The churn simulator's truth, with this model's output and target columns."""
+        base = super().truth(date)
+        cols = self.model_config.columns
+        names = {
+            "prediction": [cols.prediction],
+            "probability": list(self.model_config.probability_columns.values()),
+            TARGET: [cols.target],
+        }
+        columns: list[str] = []
+        for c in base.columns:
+            columns.extend(n for n in names.get(c, [c]) if n not in columns)
+        return DayTruth(base.date, base.events, tuple(columns))
 
 
 def task_simulator(model: ModelConfig) -> Simulator:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pandas as pd
 import pytest
 
 from monitoring_assets.core.config import ConfigError, load_project
@@ -117,3 +118,38 @@ def test_schema_checks_a_regression_prediction_is_a_number_and_a_class_otherwise
         validate_inference(frame.assign(**{mc.columns.prediction: 4}), mc)
     with pytest.raises(SchemaError, match="missing column\\(s\\) \\['p_premium'\\]"):
         validate_inference(frame.drop(columns=["p_premium"]), mc)
+
+
+def test_task_simulator_is_deterministic_and_concept_drift_touches_only_the_target():
+    plain = task_model("regression", [], days=3, rows_per_day=200)
+    drifted = task_model(
+        "regression",
+        [{"kind": "concept_drift", "day": 1, "magnitude": 1.0}],
+        days=3,
+        rows_per_day=200,
+    )
+    a, b = task_simulator(plain), task_simulator(drifted)
+    d = day(plain, 2)
+    pd.testing.assert_frame_equal(a.inference_day(d), task_simulator(plain).inference_day(d))
+    pd.testing.assert_frame_equal(a.inference_day(d), b.inference_day(d))
+    ya, yb = a.labels_day(d)[plain.columns.target], b.labels_day(d)[plain.columns.target]
+    assert (ya != yb).mean() > 0.9
+    assert b.truth(d).columns == (plain.columns.target,)
+    mc = task_model(
+        "multiclass",
+        [{"kind": "broken_feature", "day": 0, "feature": "tenure"}],
+        days=3,
+        rows_per_day=50,
+    )
+    cols = task_simulator(mc).truth(day(mc, 0)).columns
+    assert cols == (
+        "tenure",
+        "total_charges",
+        "predicted_tier",
+        "p_basic",
+        "p_standard",
+        "p_premium",
+        "plan_tier",
+    )
+    labels = task_simulator(mc).labels_day(day(mc, 0))[mc.columns.target]
+    assert set(labels) == {0, 1, 2}
