@@ -116,3 +116,31 @@ def test_an_undefined_per_class_value_is_none_not_zero():
     assert m.macro_roc_auc is None
     with pytest.raises(ValueError, match="outside classes"):
         multiclass_metrics([0, 3], [0, 1], CLASSES)
+
+
+def test_a_days_labels_join_like_the_binary_join():
+    import datetime as dt
+
+    import pandas as pd
+
+    from monitoring_assets.core.performance.task_daily import labelled_rows
+    from tests.tasks.conftest import task_model
+
+    model = task_model("multiclass", [], days=2, rows_per_day=10)
+    c = model.columns
+    inference = pd.DataFrame({c.id: ["a", "b", "c", "d"], c.prediction: [0, 1, 2, 0]})
+    labels = pd.DataFrame(
+        {
+            c.id: ["a", "b", "b", "c", "c", "d", "zzz"],
+            c.target: [0, 1, 2, 2, 2, 9, 1],
+            "label_timestamp": pd.Timestamp(dt.date(2026, 6, 2)),
+        }
+    )
+    got, notes = labelled_rows(model, inference, labels)
+    # b: conflicting -> unlabelled; c: identical duplicate -> one label; d: 9 is no class;
+    # zzz: unknown id.
+    assert dict(zip(got[c.id], got["_y"], strict=True)) == {"a": 0, "c": 2}
+    assert notes == [
+        "1 request(s) with conflicting labels left unlabelled",
+        "1 label(s) not valid for task multiclass left out",
+    ]

@@ -134,15 +134,22 @@ class _Rows:
         self.day.rows.append(row)
 
 
-def _labelled(
+def labelled_rows(
     model: ModelConfig, inference: pd.DataFrame, labels: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The day's predictions with a valid label (last label per id wins)."""
+    """The day's predictions with a valid label. As for binary models: labels of unknown
+    ids are dropped, an id with conflicting labels stays unlabelled, and a label that is
+    not a number (or, multiclass, not one of ``classes``) is left out."""
     cols = model.columns
     notes: list[str] = []
     if labels is None or len(labels) == 0:
         return inference.iloc[0:0].assign(_y=pd.Series(dtype=float)), notes
-    lab = labels[[cols.id, cols.target]].drop_duplicates(cols.id, keep="last")
+    lab = labels[[cols.id, cols.target]].drop_duplicates()
+    conflicting = lab[cols.id].duplicated(keep=False)
+    if conflicting.any():
+        n_ids = lab.loc[conflicting, cols.id].nunique()
+        notes.append(f"{n_ids} request(s) with conflicting labels left unlabelled")
+        lab = lab[~conflicting]
     y = pd.to_numeric(lab[cols.target], errors="coerce")
     bad = y.isna() & lab[cols.target].notna()
     if model.task == "multiclass":
@@ -166,7 +173,7 @@ def measure_task_day(
     """Realized rows of ``date`` (see :mod:`.tasks` for metrics and statuses)."""
     thr = model.thresholds.performance
     cols = model.columns
-    lab, notes = _labelled(model, inference, labels)
+    lab, notes = labelled_rows(model, inference, labels)
     n_pred, n_lab = len(inference), len(lab)
     coverage = n_lab / n_pred if n_pred else 0.0
     if n_pred == 0:
