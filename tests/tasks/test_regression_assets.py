@@ -28,6 +28,10 @@ def test_regression_model_end_to_end(home, tmp_path, monkeypatch):
         metrics = wh.query(
             "SELECT metric, partition_date, value FROM monitor_metrics WHERE model = 'spend'"
         )
+        drift = wh.query(
+            "SELECT role, column_name, kind, method, computable FROM drift_results "
+            "WHERE model = 'spend' AND role IN ('prediction', 'target')"
+        )
         retrain = defs.resolve_job_def("retrain_spend").execute_in_process(
             instance=instance, raise_on_error=False
         )
@@ -69,6 +73,13 @@ def test_regression_model_end_to_end(home, tmp_path, monkeypatch):
         "model_estimated_mae",
         "model_estimated_rmse",
     }
+    # Prediction and target drift on the continuous values (a numerical method).
+    pred = drift[drift.role == "prediction"]
+    target = drift[drift.role == "target"]
+    assert len(pred) == DAYS and set(pred.column_name) == {"predicted_spend"}
+    assert set(pred.kind) == {"numerical"} and pred.computable.all()
+    assert set(target.kind) == {"numerical"} and len(target) == DAYS - 1
+    assert not set(pred.method) & {"chisquare", "z"}
     # Retraining declines cleanly: no built-in trainer for the task.
     assert not retrain.success
     errors = [e.event_specific_data.error.message for e in retrain.all_events if e.is_step_failure]
