@@ -153,3 +153,12 @@ def test_task_simulator_is_deterministic_and_concept_drift_touches_only_the_targ
     )
     labels = task_simulator(mc).labels_day(day(mc, 0))[mc.columns.target]
     assert set(labels) == {0, 1, 2}
+
+
+def test_the_stream_refuses_a_non_binary_model_by_name():
+    from monitoring_assets.streaming.messages import MessageSchema
+
+    for task in ("regression", "multiclass"):
+        model = task_model(task, [], days=2, rows_per_day=10)
+        with pytest.raises(ValueError, match=f"model '{model.name}'.*not task {task}"):
+            MessageSchema(model)
