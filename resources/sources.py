@@ -18,7 +18,8 @@ import pandas as pd
 
 from monitoring_assets.core.config import FileSource, ModelConfig, SimulatorSource
 from monitoring_assets.core.schema import SchemaError
-from monitoring_assets.core.simulator import DayTruth, Simulator
+from monitoring_assets.core.simulator import DayTruth
+from monitoring_assets.core.simulator_tasks import task_simulator
 
 
 class Source(Protocol):
@@ -46,7 +47,7 @@ class SimulatorAdapter:
 
     def __init__(self, model: ModelConfig):
         self.model = model
-        self.sim = Simulator(model)
+        self.sim = task_simulator(model)
 
     @property
     def clock(self) -> dt.date:

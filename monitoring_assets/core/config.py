@@ -76,13 +76,26 @@ class Columns(Strict):
     id: ColumnName = "request_id"
     timestamp: ColumnName = "timestamp"
     prediction: ColumnName = "prediction"
-    probability: ColumnName | None = "probability"
+    probability: ColumnName | dict[int, ColumnName] | None = Field(
+        "probability",
+        description=(
+            "binary: the P(positive class) column; multiclass: a mapping class -> column "
+            "of P(class); regression: none"
+        ),
+    )
     target: ColumnName = "target"
     latency: ColumnName | None = "latency_ms"
 
     def roles(self) -> dict[str, str]:
-        """Role -> column name, for the roles that are set."""
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+        """Role -> column name, for the roles that are set (``probability[<class>]`` for
+        each column of a per-class probability mapping)."""
+        out: dict[str, str] = {}
+        for k, v in self.model_dump().items():
+            if isinstance(v, dict):
+                out.update({f"{k}[{c}]": col for c, col in v.items()})
+            elif v is not None:
+                out[k] = v
+        return out
 
     @model_validator(mode="after")
     def _distinct(self) -> Columns:
@@ -358,6 +371,14 @@ class PerformanceThresholds(Strict):
     )
     accuracy_drop: float = 0.05
     f1_drop: float = 0.05
+    loss_increase: float = Field(
+        0.2,
+        gt=0,
+        description=(
+            "regression, fixed thresholds: MAE/RMSE above reference x (1 + loss_increase) "
+            "warns, above reference x (1 + 2 * loss_increase) is an error"
+        ),
+    )
     estimated_accuracy_drop: float = 0.05
     min_label_coverage: float = 0.8
     max_calibration_error: float = 0.1
@@ -438,13 +459,21 @@ class Training(Strict):
     entry_point: Annotated[str, AfterValidator(_check_entry_point)] | None = None
 
 
+#: What a model predicts. ``binary_classification``: one of two ``classes`` with
+#: P(``classes[1]``); ``multiclass``: one of three or more ``classes``, optionally with a
+#: probability column per class; ``regression``: a number.
+Task = Literal["binary_classification", "regression", "multiclass"]
+
+
 class ModelConfig(Strict):
     """One monitored model."""
 
     name: ModelName
     version: SafeName = "v1"
-    task: Literal["binary_classification"] = "binary_classification"
-    classes: tuple[int, int] = (0, 1)
+    task: Task = "binary_classification"
+    classes: tuple[int, ...] | None = Field(
+        None, description="binary: two classes (default [0, 1]); multiclass: three or more"
+    )
     features: list[Feature] = Field(min_length=1)
     columns: Columns = Field(default_factory=Columns)
     label_delay_days: int = Field(7, ge=0)
@@ -457,6 +486,73 @@ class ModelConfig(Strict):
     window: Window = Field(default_factory=Window)
     alerting: Alerting = Field(default_factory=Alerting)
     training: Training = Field(default_factory=Training)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_defaults(cls, data: object) -> object:
+        """Binary models default to classes [0, 1]; the default ``probability`` column
+        belongs to binary models only (other tasks log one only when they say so)."""
+        if not isinstance(data, dict):
+            return data
+        task = data.get("task", "binary_classification")
+        if task == "binary_classification" and data.get("classes") is None:
+            return {**data, "classes": (0, 1)}
+        if task in ("regression", "multiclass"):
+            cols = data.get("columns")
+            if cols is None:
+                return {**data, "columns": {"probability": None}}
+            if isinstance(cols, dict) and "probability" not in cols:
+                return {**data, "columns": {**cols, "probability": None}}
+        return data
+
+    @model_validator(mode="after")
+    def _task_consistent(self) -> ModelConfig:
+        classes, prob = self.classes, self.columns.probability
+        if classes is not None and len(set(classes)) != len(classes):
+            raise ValueError(f"classes: {list(classes)} has duplicates")
+        if self.task == "binary_classification":
+            if classes is None or len(classes) != 2:
+                raise ValueError(
+                    f"classes: task binary_classification needs exactly 2 classes, got "
+                    f"{list(classes or ())}"
+                )
+            if isinstance(prob, dict):
+                raise ValueError(
+                    "columns.probability: a mapping class -> column is for task multiclass; "
+                    "a binary model names one column (P of classes[1])"
+                )
+        elif self.task == "multiclass":
+            if classes is None or len(classes) < 3:
+                raise ValueError(
+                    "classes: task multiclass needs 'classes' with at least 3 classes, got "
+                    f"{list(classes or ())}"
+                )
+            if isinstance(prob, str):
+                raise ValueError(
+                    "columns.probability: task multiclass needs a mapping class -> column "
+                    f"(one per class of {list(classes)}), got the single column {prob!r}"
+                )
+            if isinstance(prob, dict):
+                missing = [c for c in classes if c not in prob]
+                unknown = sorted(c for c in prob if c not in classes)
+                if missing:
+                    raise ValueError(
+                        f"columns.probability: no column for class(es) {missing} "
+                        f"(every class of {list(classes)} needs one)"
+                    )
+                if unknown:
+                    raise ValueError(
+                        f"columns.probability: class(es) {unknown} are not in classes "
+                        f"{list(classes)}"
+                    )
+        else:
+            if classes is not None:
+                raise ValueError("classes: task regression has no classes; remove 'classes'")
+            if prob is not None:
+                raise ValueError(
+                    "columns.probability: task regression logs no probability; remove it"
+                )
+        return self
 
     @field_validator("features")
     @classmethod
@@ -496,6 +592,27 @@ class ModelConfig(Strict):
         if isinstance(self.source, SimulatorSource):
             return self.source.scenario.end_date
         return None
+
+    @property
+    def is_binary(self) -> bool:
+        return self.task == "binary_classification"
+
+    @property
+    def target_kind(self) -> Literal["numerical", "categorical"]:
+        """How the target and the prediction are profiled: numbers for regression,
+        classes otherwise."""
+        return "numerical" if self.task == "regression" else "categorical"
+
+    @cached_property
+    def probability_columns(self) -> dict[int, str]:
+        """Class -> probability column: binary ``{classes[1]: probability}``, multiclass
+        the configured mapping, regression (or no probability logged) none."""
+        prob = self.columns.probability
+        if isinstance(prob, dict):
+            return dict(prob)
+        if prob and self.classes is not None:
+            return {self.classes[1]: prob}
+        return {}
 
     @cached_property
     def feature_names(self) -> list[str]:
@@ -556,6 +673,7 @@ __all__ = [
     "ScenarioEvent",
     "Seasonality",
     "SimulatorSource",
+    "Task",
     "ThresholdMode",
     "Thresholds",
     "Training",

@@ -57,11 +57,12 @@ class MonitorInputError(RuntimeError):
 
 
 def profiled_columns(model: ModelConfig) -> dict[str, Kind]:
-    """Columns profiled per day: features, prediction (categorical), probability."""
+    """Columns profiled per day: features, prediction (categorical; numerical for
+    regression), probability (each class's, for multiclass)."""
     cols: dict[str, Kind] = {f.name: f.type for f in model.features}
-    cols[model.columns.prediction] = "categorical"
-    if model.columns.probability:
-        cols[model.columns.probability] = "numerical"
+    cols[model.columns.prediction] = model.target_kind
+    for column in model.probability_columns.values():
+        cols[column] = "numerical"
     return cols
 
 

@@ -118,6 +118,19 @@ ESTIMATED_ACCURACY = _monitor_gauge(
     "model_estimated_accuracy",
     "Accuracy estimated without labels (confidence-based), latest partition",
 )
+MAE = _monitor_gauge(
+    "model_mae", "Realized mean absolute error (regression), latest labelled partition"
+)
+RMSE = _monitor_gauge(
+    "model_rmse", "Realized root mean squared error (regression), latest labelled partition"
+)
+ESTIMATED_MAE = _monitor_gauge(
+    "model_estimated_mae", "MAE estimated without labels (direct loss estimation), latest partition"
+)
+ESTIMATED_RMSE = _monitor_gauge(
+    "model_estimated_rmse",
+    "RMSE estimated without labels (direct loss estimation), latest partition",
+)
 LABEL_COVERAGE = _monitor_gauge(
     "ml_label_coverage", "Share of predictions with ground truth, latest partition"
 )
@@ -233,6 +246,10 @@ FAMILIES: dict[str, MetricFamily] = {
         ROC_AUC,
         CALIBRATION_ERROR,
         ESTIMATED_ACCURACY,
+        MAE,
+        RMSE,
+        ESTIMATED_MAE,
+        ESTIMATED_RMSE,
         LABEL_COVERAGE,
         STREAM_DRIFT_SCORE,
         STREAM_DRIFTED_FEATURES,

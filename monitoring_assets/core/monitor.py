@@ -73,11 +73,16 @@ PREDICTION_DRIFT_CHECKS = (PREDICTION_DRIFT_BELOW_THRESHOLD,)
 
 def prediction_column(model: ModelConfig) -> str:
     """The column whose distribution prediction drift compares: the probability, or the
-    predicted class when the model logs no probability."""
+    predicted class when the model logs no probability; for regression and multiclass
+    models the prediction (a number, or a class)."""
+    if not model.is_binary:
+        return model.columns.prediction
     return model.columns.probability or model.columns.prediction
 
 
 def _kind_of(model: ModelConfig, column: str) -> Kind:
+    if column == model.columns.prediction:
+        return model.target_kind
     return "numerical" if column == model.columns.probability else "categorical"
 
 

@@ -112,7 +112,7 @@ def training_reference(
     finally:
         con.close()
     if model.columns.target in names:
-        kinds[model.columns.target] = "categorical"
+        kinds[model.columns.target] = model.target_kind
     profile = profile_frame(location, kinds, id_column=None)
     rows = profile_to_rows(profile)
     rows.insert(0, "source_digest", digest)

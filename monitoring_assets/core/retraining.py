@@ -249,8 +249,12 @@ class TrainerError(ValueError):
 
 
 def has_trainer(model: ModelConfig) -> bool:
-    """Whether ``model`` can be retrained: it names a trainer (``training.entry_point``)
-    or its source has a built-in one. Only such a model gets ``retrain_<model>``."""
+    """Whether ``model`` can be retrained: a binary classifier that names a trainer
+    (``training.entry_point``) or whose source has a built-in one. Only such a model
+    gets ``retrain_<model>``; retraining of regression and multiclass models is not
+    built yet, so their alerts request none."""
+    if not model.is_binary:
+        return False
     return model.training.entry_point is not None or model.source.kind in BUILTIN_TRAINER_SOURCES
 
 
@@ -290,6 +294,11 @@ def trainer_for(model: ModelConfig) -> Trainer | None:
 def retraining_note(model: ModelConfig) -> str | None:
     """One line for ``driftwarden validate`` about ``model``'s retraining, None when
     there is nothing to say (a simulator model with its built-in trainer)."""
+    if not model.is_binary:
+        return (
+            f"retraining: off — retraining of {model.task} models is not built yet; "
+            "critical drift alerts but retrains nothing"
+        )
     if model.training.entry_point is not None:
         try:
             load_entry_point(model)
@@ -356,6 +365,12 @@ def retrain_model(
     ``retraining_runs`` row when a challenger was trained or the retraining was skipped
     (no trainer, too few labels). Promotions apply from ``request.effective_from``, by
     default the day after the newest monitored day."""
+    if not model.is_binary:
+        raise MonitorInputError(
+            f"model {model.name!r}: no built-in trainer for task {model.task}; retraining "
+            "declined (retrain outside driftwarden and register the new version)",
+            {"model": model.name, "task": model.task},
+        )
     ensure_registry(model, registry, lake, served)
     trainer = trainer_for(model)
     window = labeled_window(model, lake, wh, request.as_of, policy.window_days)

@@ -20,8 +20,7 @@ def inference_columns(model: ModelConfig) -> list[str]:
     """Every column an inference log must have, in canonical order."""
     c = model.columns
     cols = [c.id, c.timestamp, *model.feature_names, c.prediction]
-    if c.probability:
-        cols.append(c.probability)
+    cols.extend(model.probability_columns.values())
     if c.latency:
         cols.append(c.latency)
     return cols
@@ -85,6 +84,14 @@ def validate_inference(
     out[ts] = out[ts].astype("datetime64[us]")
     out[model.columns.id] = out[model.columns.id].astype(str)
     pred = model.columns.prediction
+    if model.task == "regression":
+        if not ptypes.is_numeric_dtype(out[pred]) or ptypes.is_bool_dtype(out[pred]):
+            raise SchemaError(
+                f"model {model.name!r}: prediction column {pred!r}{where} has dtype "
+                f"{out[pred].dtype}, expected a number (task regression)"
+            )
+        out[pred] = out[pred].astype("float64")
+        return _numeric_outputs(out, model, where)
     if not ptypes.is_numeric_dtype(out[pred]) or ptypes.is_bool_dtype(out[pred]):
         if ptypes.is_bool_dtype(out[pred]):
             out[pred] = out[pred].astype("int64")
@@ -100,7 +107,12 @@ def validate_inference(
             f"value(s) outside the classes {list(model.classes)}, e.g. {out[pred][bad].iloc[0]!r}"
         )
     out[pred] = out[pred].astype("int64")
-    for name in (model.columns.probability, model.columns.latency):
+    return _numeric_outputs(out, model, where)
+
+
+def _numeric_outputs(out: pd.DataFrame, model: ModelConfig, where: str) -> pd.DataFrame:
+    """Probability and latency columns must be numbers (float64)."""
+    for name in (*model.probability_columns.values(), model.columns.latency):
         if name and not ptypes.is_numeric_dtype(out[name]):
             raise SchemaError(
                 f"model {model.name!r}: column {name!r}{where} has dtype {out[name].dtype}, "

@@ -445,3 +445,43 @@ CONCEPT_DRIFT_TABLE = TableSpec(
 )
 
 TABLES.update({t.name: t for t in (PERFORMANCE_BANDS_TABLE, CONCEPT_DRIFT_TABLE)})
+
+# ----------------------------------------------------------------------------- other tasks
+# Realized (``task_performance``) and label-free estimated (``task_estimated_performance``)
+# performance of regression and multiclass models, one row per (day, metric, class):
+# ``class_label`` is '' for model-level metrics. Each row carries the thresholds its check
+# applies (``direction``: ``lower_is_better`` for losses, ``higher_is_better`` otherwise)
+# and where they came from, so the checks read nothing else.
+_TASK_COLUMNS = {
+    "model": "VARCHAR",
+    "partition_date": "DATE",
+    "model_version": "VARCHAR",
+    "task": "VARCHAR",
+    "status": "VARCHAR",
+    "reason": "VARCHAR",
+    "metric": "VARCHAR",
+    "class_label": "VARCHAR",
+    "value": "DOUBLE",
+    "reference_value": "DOUBLE",
+    "n_rows": "BIGINT",
+    "label_coverage": "DOUBLE",
+    "direction": "VARCHAR",
+    "warn_threshold": "DOUBLE",
+    "error_threshold": "DOUBLE",
+    "threshold_mode": "VARCHAR",
+    "threshold_source": "VARCHAR",
+    "notes": "VARCHAR",
+    "run_id": "VARCHAR",
+    "computed_at": "TIMESTAMP",
+}
+TASK_PERFORMANCE_TABLE = TableSpec(
+    "task_performance",
+    dict(_TASK_COLUMNS),
+    key=("model", "partition_date", "metric", "class_label"),
+)
+TASK_ESTIMATED_TABLE = TableSpec(
+    "task_estimated_performance",
+    dict(_TASK_COLUMNS),
+    key=("model", "partition_date", "metric", "class_label"),
+)
+TABLES.update({t.name: t for t in (TASK_PERFORMANCE_TABLE, TASK_ESTIMATED_TABLE)})

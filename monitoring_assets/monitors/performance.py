@@ -73,6 +73,7 @@ from monitoring_assets.monitors.retraining import (
     retraining_jobs,
     served_estimator,
 )
+from monitoring_assets.monitors.task_performance import build_task_performance_monitor
 from monitoring_assets.scorecard import ScorecardColumn, register_column
 
 _RESOURCES = {"lake", "warehouse", "model_registry"}
@@ -82,6 +83,8 @@ def build_performance_monitor(graph: ModelGraph) -> MonitorDefs:
     """``model_performance``, ``estimated_performance``, their checks, and the
     ``retrain_<model>`` / ``review_<model>`` jobs for one model."""
     model = graph.model
+    if not model.is_binary:
+        return build_task_performance_monitor(graph)
     thr = model.thresholds.performance
 
     def references(context: dg.AssetExecutionContext) -> VersionReferences:

@@ -86,7 +86,13 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
             for d in dates
             if store.has_day(model.name, "ground_truth", d)
         ]
-        profiles = _typed_label_profiles(files, target) if files else {}
+        if not files:
+            profiles = {}
+        elif model.target_kind == "categorical":
+            # classes compared as the model file types them (1, 1.0 and "1" are class 1)
+            profiles = _typed_label_profiles(files, target)
+        else:
+            profiles = profile_partitions(files, {target: "numerical"}, partition_column="date")
         out, metrics, pending = [], {}, 0
         for d in dates:
             prof = profiles.get(d.isoformat())
@@ -100,9 +106,9 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
                 continue
             if prof.rows < min_rows:
                 r = monitor.insufficient(prof.rows, min_rows).prediction
-                r = replace(r, column=target, kind="categorical")
+                r = replace(r, column=target, kind=model.target_kind)
             else:
-                r = monitor.column(prof, target, "categorical", check=TARGET_DRIFT)
+                r = monitor.column(prof, target, model.target_kind, check=TARGET_DRIFT)
             out += drift_rows(model, d, TARGET, {target: r}, monitor.label, run_id)
             if r.computable:
                 metrics[d] = column_metrics(TARGET_DRIFT_SCORE, r)

@@ -124,6 +124,11 @@ class MessageSchema:
     """Validation of input and output messages for one model (precomputed field lists)."""
 
     def __init__(self, model: ModelConfig):
+        if not model.is_binary:
+            raise ValueError(
+                f"model {model.name!r}: the stream handles binary_classification models only, "
+                f"not task {model.task}; monitor it with the daily assets"
+            )
         c = model.columns
         self.model = model
         self.id, self.ts = c.id, c.timestamp
