@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from monitoring_assets.core.tables import (  # noqa: F401 (re-exported for the w
     PARTITION_LOG,
     TABLES,
 )
-from resources.warehouse_base import PartitionLog, rows_for, where_clause
+from resources.warehouse_base import PartitionLog, frames_for, where_clause
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DUCKDB_SCHEME = "duckdb:///"
@@ -91,28 +91,34 @@ class Warehouse(PartitionLog):
             for spec in specs:
                 con.execute(spec.ddl())
 
-    def replace(self, table: str, rows: pd.DataFrame, where: Mapping[str, Any]) -> int:
+    def replace(
+        self, table: str, rows: pd.DataFrame | Iterable[pd.DataFrame], where: Mapping[str, Any]
+    ) -> int:
         """Delete rows matching ``where`` (equality; a (lo, hi) inclusive range for a tuple;
-        membership for a list), then insert ``rows``, in one transaction. Returns rows inserted."""
-        spec, frame = rows_for(table, rows)
+        membership for a list), then insert ``rows`` (a frame, or frames read one at a
+        time), in one transaction. Returns rows inserted."""
+        spec, frames = frames_for(table, rows)
         clause, params = where_clause(where, spec)
         target = quote_ident(spec.name)
+        inserted = 0
         with self.connect() as con:
             con.execute(spec.ddl())
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(f"DELETE FROM {target} WHERE {clause}", params)
-                if len(frame):
-                    con.register("_incoming", frame)
-                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _incoming")
-                    con.unregister("_incoming")
+                for frame in frames:
+                    if len(frame):
+                        con.register("_incoming", frame)
+                        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _incoming")
+                        con.unregister("_incoming")
+                        inserted += len(frame)
                 con.execute("COMMIT")
             except Exception as exc:
                 con.execute("ROLLBACK")
                 raise WarehouseError(
                     f"write to {table!r} where {dict(where)} failed: {exc}"
                 ) from exc
-        return len(frame)
+        return inserted
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a read query; an absent table reads as empty (after migrating)."""

@@ -17,7 +17,7 @@ turns it into a run failure with the same words.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -32,8 +32,9 @@ from monitoring_assets.core.profile import (
     Kind,
     empty_profile,
     profile_from_rows,
+    ROW_CHUNK,
     profile_partitions,
-    profile_to_rows,
+    profile_row_chunks,
 )
 from monitoring_assets.core.sql import ident
 from monitoring_assets.core.tables import FEATURE_PROFILES_TABLE
@@ -150,18 +151,30 @@ def profile_days(
 def store_day_profiles(
     wh: Warehouse, model: ModelConfig, profiles: Mapping[dt.date, DatasetProfile]
 ) -> int:
-    """Replace the stored profiles of these days; returns the rows written."""
-    frames = []
-    for d, p in profiles.items():
-        rows = profile_to_rows(p)
-        rows.insert(0, "partition_date", d)
-        rows.insert(0, "model", model.name)
-        frames.append(rows)
-    if not frames:
+    """Replace the stored profiles of these days, in one transaction; returns the rows
+    written. Rows are built and written about :data:`ROW_CHUNK` at a time, so a long
+    range or a wide model never holds all its profile rows at once."""
+    if not profiles:
         return 0
+
+    def frames() -> Iterator[pd.DataFrame]:
+        pending: list[pd.DataFrame] = []
+        size = 0
+        for d, p in profiles.items():
+            for rows in profile_row_chunks(p):
+                rows.insert(0, "partition_date", d)
+                rows.insert(0, "model", model.name)
+                pending.append(rows)
+                size += len(rows)
+                if size >= ROW_CHUNK:
+                    yield pd.concat(pending, ignore_index=True)
+                    pending, size = [], 0
+        if pending:
+            yield pd.concat(pending, ignore_index=True)
+
     return wh.replace(
         FEATURE_PROFILES_TABLE.name,
-        pd.concat(frames, ignore_index=True),
+        frames(),
         {"model": model.name, "partition_date": sorted(profiles)},
     )
 

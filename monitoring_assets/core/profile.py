@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -45,6 +45,8 @@ BATCH_COLUMNS = 48
 MAX_BATCH_COLUMNS = 63
 #: Numerical values fetched from DuckDB at a time to be counted (8 bytes each).
 FETCH_CELLS = 4_000_000
+#: Profile rows per frame written to the warehouse (:func:`profile_row_chunks`).
+ROW_CHUNK = 500_000
 
 #: ``column_name`` of the serialized profile's dataset-level row (rows, duplicate ids).
 DATASET_ROW = "__dataset__"
@@ -719,52 +721,65 @@ def merge_profiles(
 def profile_to_rows(profile: DatasetProfile) -> pd.DataFrame:
     """Long rows (``PROFILE_ROW_COLUMNS``): one 'stats' row per column, one 'value' row per
     distinct value. A :data:`DATASET_ROW` stats row carries the row and duplicate-id counts."""
-    names = [DATASET_ROW]
-    entries = ["stats"]
-    nums: list[np.ndarray] = [np.array([np.nan])]
-    strs: list[np.ndarray] = [np.array([None], dtype=object)]
-    counts: list[np.ndarray] = [np.array([profile.rows], dtype=np.int64)]
-    stats: list[np.ndarray] = [
-        np.array(
-            [
-                json.dumps(
-                    {"duplicate_ids": profile.duplicate_ids, "partitions": profile.partitions}
-                )
-            ],
-            dtype=object,
-        )
-    ]
-    lengths = [1]
+    return _rows_frame([_dataset_block(profile)] + [_column_block(c) for c in profile.columns.values()])
+
+
+def profile_row_chunks(profile: DatasetProfile, max_rows: int = ROW_CHUNK) -> Iterator[pd.DataFrame]:
+    """:func:`profile_to_rows`'s rows as frames of whole columns, each of at most
+    ``max_rows`` rows unless one column alone has more (a wide profile is written
+    without ever holding all its rows)."""
+    blocks = [_dataset_block(profile)]
+    size, columns = 1, 0
     for c in profile.columns.values():
-        names.append(c.name)
-        entries.append("stats")
-        nums.append(np.array([np.nan]))
-        strs.append(np.array([None], dtype=object))
-        counts.append(np.array([c.rows], dtype=np.int64))
-        stats.append(np.array([json.dumps(c.stats_dict())], dtype=object))
-        lengths.append(1)
-        n = len(c.values)
-        if n:
-            numeric = c.kind == "numerical"
-            names.append(c.name)
-            entries.append("value")
-            nums.append(c.values.astype(float) if numeric else np.full(n, np.nan))
-            strs.append(
-                np.full(n, None, dtype=object) if numeric else c.values.astype(str).astype(object)
-            )
-            counts.append(c.counts.astype(np.int64))
-            stats.append(np.full(n, None, dtype=object))
-            lengths.append(n)
-    return pd.DataFrame(
-        {
-            "column_name": np.repeat(np.array(names, dtype=object), lengths),
-            "entry": np.repeat(np.array(entries, dtype=object), lengths),
-            "num_value": np.concatenate(nums),
-            "str_value": np.concatenate(strs),
-            "count": np.concatenate(counts),
-            "stats": np.concatenate(stats),
-        }
-    )[list(PROFILE_ROW_COLUMNS)]
+        n = 1 + len(c.values)
+        if columns and size + n > max_rows:
+            yield _rows_frame(blocks)
+            blocks, size, columns = [], 0, 0
+        blocks.append(_column_block(c))
+        size, columns = size + n, columns + 1
+    if blocks:
+        yield _rows_frame(blocks)
+
+
+# One column's rows: (names, entries, num_value, str_value, count, stats), all per row.
+_Block = list[np.ndarray]
+
+
+def _dataset_block(profile: DatasetProfile) -> _Block:
+    meta = {"duplicate_ids": profile.duplicate_ids, "partitions": profile.partitions}
+    return [
+        np.array([DATASET_ROW], dtype=object),
+        np.array(["stats"], dtype=object),
+        np.array([np.nan]),
+        np.array([None], dtype=object),
+        np.array([profile.rows], dtype=np.int64),
+        np.array([json.dumps(meta)], dtype=object),
+    ]
+
+
+def _column_block(c: ColumnProfile) -> _Block:
+    n = len(c.values)
+    numeric = c.kind == "numerical"
+    entries = np.full(n + 1, "value", dtype=object)
+    entries[0] = "stats"
+    stats = np.full(n + 1, None, dtype=object)
+    stats[0] = json.dumps(c.stats_dict())
+    return [
+        np.full(n + 1, c.name, dtype=object),
+        entries,
+        np.r_[np.nan, c.values.astype(float) if numeric and n else np.full(n, np.nan)],
+        np.r_[
+            np.array([None], dtype=object),
+            np.full(n, None, dtype=object) if numeric else c.values.astype(str).astype(object),
+        ],
+        np.r_[np.array([c.rows], dtype=np.int64), c.counts.astype(np.int64)],
+        stats,
+    ]
+
+
+def _rows_frame(blocks: Sequence[_Block]) -> pd.DataFrame:
+    cols = [np.concatenate([b[j] for b in blocks]) for j in range(len(PROFILE_ROW_COLUMNS))]
+    return pd.DataFrame(dict(zip(PROFILE_ROW_COLUMNS, cols)))
 
 
 def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
