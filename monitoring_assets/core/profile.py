@@ -795,11 +795,14 @@ def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
         )
     meta = json.loads(ds["stats"].iloc[0])
     values = rows[rows["entry"] == "value"]
+    # One split by column (not a scan of all rows per column: wide profiles have many).
+    by_column = dict(iter(values.groupby("column_name", sort=False)))
+    none = values.iloc[:0]
     cols: dict[str, ColumnProfile] = {}
     for _, r in stats[stats["column_name"] != DATASET_ROW].iterrows():
         s = json.loads(r["stats"])
         name = r["column_name"]
-        v = values[values["column_name"] == name]
+        v = by_column.get(name, none)
         numeric = s["kind"] == "numerical"
         if numeric:
             v = v.sort_values("num_value")
