@@ -149,11 +149,14 @@ def profile_days(
 
 
 def store_day_profiles(
-    wh: Warehouse, model: ModelConfig, profiles: Mapping[dt.date, DatasetProfile]
+    wh: Warehouse,
+    model: ModelConfig,
+    profiles: Mapping[dt.date, DatasetProfile],
+    chunk_rows: int = ROW_CHUNK,
 ) -> int:
     """Replace the stored profiles of these days, in one transaction; returns the rows
-    written. Rows are built and written about :data:`ROW_CHUNK` at a time, so a long
-    range or a wide model never holds all its profile rows at once."""
+    written. Rows are built and written about ``chunk_rows`` at a time, so a long range
+    or a wide model never holds all its profile rows at once."""
     if not profiles:
         return 0
 
@@ -161,12 +164,12 @@ def store_day_profiles(
         pending: list[pd.DataFrame] = []
         size = 0
         for d, p in profiles.items():
-            for rows in profile_row_chunks(p):
+            for rows in profile_row_chunks(p, chunk_rows):
                 rows.insert(0, "partition_date", d)
                 rows.insert(0, "model", model.name)
                 pending.append(rows)
                 size += len(rows)
-                if size >= ROW_CHUNK:
+                if size >= chunk_rows:
                     yield pd.concat(pending, ignore_index=True)
                     pending, size = [], 0
         if pending:
