@@ -794,22 +794,25 @@ def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
             f"profile rows need exactly one {DATASET_ROW!r} stats row, found {len(ds)}"
         )
     meta = json.loads(ds["stats"].iloc[0])
-    values = rows[rows["entry"] == "value"]
-    # One split by column (not a scan of all rows per column: wide profiles have many).
-    by_column = dict(iter(values.groupby("column_name", sort=False)))
-    none = values.iloc[:0]
+    # One stable sort by column, then slices (no per-column scans or frame copies: a wide
+    # profile has millions of value rows).
+    is_value = rows["entry"].to_numpy(dtype=object) == "value"
+    codes, names = pd.factorize(rows["column_name"].to_numpy(dtype=object)[is_value])
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    slot = {name: (bounds[i], bounds[i + 1]) for i, name in enumerate(names)}
+    num_all = rows["num_value"].to_numpy(dtype=float)[is_value][order]
+    str_all = rows["str_value"].to_numpy(dtype=object)[is_value][order]
+    cnt_all = rows["count"].to_numpy(dtype=np.int64)[is_value][order]
     cols: dict[str, ColumnProfile] = {}
     for _, r in stats[stats["column_name"] != DATASET_ROW].iterrows():
         s = json.loads(r["stats"])
         name = r["column_name"]
-        v = by_column.get(name, none)
+        lo, hi = slot.get(name, (0, 0))
         numeric = s["kind"] == "numerical"
-        if numeric:
-            v = v.sort_values("num_value")
-            vals = v["num_value"].to_numpy(dtype=float)
-        else:
-            v = v.sort_values("str_value")
-            vals = v["str_value"].to_numpy(dtype=object)
+        vals = num_all[lo:hi] if numeric else str_all[lo:hi]
+        by_value = np.argsort(vals, kind="stable")
+        vals, counts = vals[by_value], cnt_all[lo:hi][by_value]
         cols[name] = ColumnProfile(
             name=name,
             kind=s["kind"],
@@ -825,7 +828,7 @@ def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
             mean=s["mean"],
             m2=s["m2"],
             values=vals,
-            counts=v["count"].to_numpy(dtype=np.int64),
+            counts=counts,
             sig_digits=s["sig_digits"],
             abs_rounding_error=s["abs_rounding_error"],
             present=s["present"],
