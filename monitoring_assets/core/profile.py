@@ -356,7 +356,8 @@ def _profile_batch(
     con.execute(f"CREATE OR REPLACE TEMP {relation} _base AS {base}")
     with_f = f"(SELECT *{''.join(', ' + e for e in fin)} FROM _base)"
     scal = con.execute(
-        f"SELECT _pk, {', '.join(aggs)} FROM {with_f} GROUP BY _pk ORDER BY _pk"
+        f"SELECT _pk, hash(_pk) AS _pkh, {', '.join(aggs)} FROM {with_f} "
+        "GROUP BY _pk ORDER BY _pk"
     ).df()
 
     # A column is counted exactly unless some partition has too many distinct values;
@@ -378,7 +379,16 @@ def _profile_batch(
 
     # ---- pass 2: value counts of the batch's columns, every partition
     keys = [str(k) for k in scal["_pk"]]
-    value_counts = _value_counts(con, keys, numeric, categorical, rounded, sig_digits)
+    value_counts = _value_counts(
+        con,
+        keys,
+        scal["_pkh"].to_numpy(dtype=np.uint64),
+        int(scal["_rows"].sum()),
+        numeric,
+        categorical,
+        rounded,
+        sig_digits,
+    )
     con.execute(f"DROP {relation} IF EXISTS _base")
 
     out: dict[str, tuple[int, int | None, dict[str, ColumnProfile]]] = {}
@@ -444,6 +454,8 @@ def _profile_batch(
 def _value_counts(
     con: duckdb.DuckDBPyConnection,
     keys: Sequence[str],
+    key_hashes: np.ndarray,
+    rows: int,
     numeric: Sequence[str],
     categorical: Sequence[str],
     rounded: set[int],
@@ -460,14 +472,19 @@ def _value_counts(
     out: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     if not keys:
         return out
-    multi = len(keys) > 1
+    # Rows are told apart by partition through hash(_pk), mapped back to the keys here
+    # (a join with the keys would cost a hash join per fetch); a hash collision between
+    # two keys falls back to the join.
+    by_hash = np.argsort(key_hashes)
+    hashed = len(keys) > 1 and len(np.unique(key_hashes)) == len(keys)
+    joined = len(keys) > 1 and not hashed
     if numeric:
-        if multi:
+        src, code = "_base", "0"
+        if hashed:
+            code = "hash(_pk)"
+        elif joined:
             con.register("_keys", pd.DataFrame({"_pk": list(keys), "_k": range(len(keys))}))
             src, code = "_base JOIN _keys USING (_pk)", "_k"
-        else:
-            src, code = "_base", "0"
-        rows = con.execute("SELECT count(*) FROM _base").fetchone()[0]
         step = max(1, FETCH_CELLS // max(rows, 1))
         for at in range(0, len(numeric), step):
             idx = range(at, min(at + step, len(numeric)))
@@ -477,14 +494,18 @@ def _value_counts(
                 for i in idx
             ]
             got = con.execute(f"SELECT {code} AS _k, {', '.join(exprs)} FROM {src}").fetchnumpy()
-            k = np.asarray(got["_k"], dtype=np.int64)
+            if hashed:
+                h = np.asarray(got["_k"], dtype=np.uint64)
+                k = by_hash[np.searchsorted(key_hashes[by_hash], h)]
+            else:
+                k = np.asarray(got["_k"], dtype=np.int64)
             for i in idx:
                 v = np.asarray(got[f"v{i}"], dtype=float)
                 live = np.isfinite(v)
                 for key, vals, cnts in _sorted_counts(k[live], v[live] + 0.0, len(keys)):
                     out[(keys[key], f"v{i}")] = (vals, cnts)
             del got
-        if multi:
+        if joined:
             con.unregister("_keys")
     selects = [
         f"SELECT {i} AS _c, _pk, s{i} AS _v FROM _base WHERE s{i} IS NOT NULL"
