@@ -191,10 +191,7 @@ def main() -> None:
     )
     name = f"Evidently, {ev['columns']} columns"
     print(f"{name:<34}{ev['seconds']:>13.1f}{ev['process_seconds']:>17.1f}{ev['peak_mb']:>13.0f}")
-    print(
-        f"{f'Evidently x{scale:g} (extrapolated)':<34}{ev_in:>13.0f}{ev_proc:>17.0f}"
-        f"{'n/a':>13}"
-    )
+    print(f"{f'Evidently x{scale:g} (extrapolated)':<34}{ev_in:>13.0f}{ev_proc:>17.0f}{'n/a':>13}")
     print(
         f"\nEvidently is timed on {ev['columns']} of {args.columns} columns (same mix) and "
         f"extrapolated linearly; its peak RSS is for the subset only."
@@ -204,7 +201,9 @@ def main() -> None:
         f"drifted columns: driftwarden {dw['drifted']}/{dw['columns']}, "
         f"Evidently {ev['drifted']}/{ev['columns']}"
     )
-    print(f"children's max ru_maxrss: {max(dw['children_maxrss_mb'], ev['children_maxrss_mb']):.0f} MB")
+    print(
+        f"children's max ru_maxrss: {max(dw['children_maxrss_mb'], ev['children_maxrss_mb']):.0f} MB"
+    )
     ok = dw["process_seconds"] < 60 and dw["peak_mb"] < 2048
     print(f"target < 60 s and < 2 GB for the day (whole process): {'met' if ok else 'NOT met'}")
 

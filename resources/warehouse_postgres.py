@@ -47,7 +47,6 @@ from monitoring_assets.core.tables import PARTITION_LOG, TABLES
 from resources.warehouse_base import (
     PartitionLog,
     frames_for,
-    rows_for,
     table_spec,
     where_clause,
 )
@@ -554,9 +553,7 @@ class PostgresWarehouse(PartitionLog):
                         [_adapt(p) for p in params],
                     )
                     for frame in frames:
-                        _insert_rows(
-                            cur, pgsql.Identifier(self.schema, table), frame, spec.columns
-                        )
+                        _insert_rows(cur, pgsql.Identifier(self.schema, table), frame, spec.columns)
                         inserted += len(frame)
                 return inserted
             except psycopg2.errors.UndefinedTable:

@@ -27,12 +27,12 @@ from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.profile import (
     DATASET_ROW,
     PROFILE_ROW_COLUMNS,
+    ROW_CHUNK,
     ColumnProfile,
     DatasetProfile,
     Kind,
     empty_profile,
     profile_from_rows,
-    ROW_CHUNK,
     profile_partitions,
     profile_row_chunks,
 )

@@ -356,8 +356,7 @@ def _profile_batch(
     con.execute(f"CREATE OR REPLACE TEMP {relation} _base AS {base}")
     with_f = f"(SELECT *{''.join(', ' + e for e in fin)} FROM _base)"
     scal = con.execute(
-        f"SELECT _pk, hash(_pk) AS _pkh, {', '.join(aggs)} FROM {with_f} "
-        "GROUP BY _pk ORDER BY _pk"
+        f"SELECT _pk, hash(_pk) AS _pkh, {', '.join(aggs)} FROM {with_f} GROUP BY _pk ORDER BY _pk"
     ).df()
 
     # A column is counted exactly unless some partition has too many distinct values;
@@ -553,7 +552,6 @@ def _sorted_counts(
         yield int(keys[lo]), vals[lo:hi], cnts[lo:hi]
 
 
-
 def profile_frame(
     source: pd.DataFrame | str | Path,
     columns: Mapping[str, Kind],
@@ -742,10 +740,14 @@ def merge_profiles(
 def profile_to_rows(profile: DatasetProfile) -> pd.DataFrame:
     """Long rows (``PROFILE_ROW_COLUMNS``): one 'stats' row per column, one 'value' row per
     distinct value. A :data:`DATASET_ROW` stats row carries the row and duplicate-id counts."""
-    return _rows_frame([_dataset_block(profile)] + [_column_block(c) for c in profile.columns.values()])
+    return _rows_frame(
+        [_dataset_block(profile)] + [_column_block(c) for c in profile.columns.values()]
+    )
 
 
-def profile_row_chunks(profile: DatasetProfile, max_rows: int = ROW_CHUNK) -> Iterator[pd.DataFrame]:
+def profile_row_chunks(
+    profile: DatasetProfile, max_rows: int = ROW_CHUNK
+) -> Iterator[pd.DataFrame]:
     """:func:`profile_to_rows`'s rows as frames of whole columns, each of at most
     ``max_rows`` rows unless one column alone has more (a wide profile is written
     without ever holding all its rows)."""

@@ -97,7 +97,10 @@ def _assert_matches_oracle(prof: DatasetProfile, df: pd.DataFrame) -> None:
             x = s.to_numpy(dtype=float)
             fin = x[np.isfinite(x)]
             assert col.nan + col.missing == int(np.isnan(x).sum()), name
-            assert (col.pos_inf, col.neg_inf) == (int((x == np.inf).sum()), int((x == -np.inf).sum()))
+            assert (col.pos_inf, col.neg_inf) == (
+                int((x == np.inf).sum()),
+                int((x == -np.inf).sum()),
+            )
             assert col.count == len(fin), name
             assert (col.min, col.max) == (fin.min(), fin.max()), name
             assert col.mean == pytest.approx(fin.mean(), rel=1e-12), name
