@@ -216,6 +216,10 @@ def test_a_failing_chunk_leaves_the_stored_rows_untouched(warehouse, tmp_path):
         )
     after = warehouse.query("SELECT count(*) AS n FROM feature_profiles").n.iloc[0]
     assert after == before
+    left = warehouse.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '_stage%'"
+    )
+    assert left.empty  # the staging table is gone too
     _assert_same(load_day_profiles(warehouse, model, [day])[day], first[day])
 
 
