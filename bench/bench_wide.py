@@ -89,6 +89,7 @@ def role(name: str, data: Path, columns: int, ev_columns: int) -> dict:
         t = time.perf_counter()
         ref = profile_from_rows(pd.read_parquet(data / "reference_profile.parquet"))
         t_ref = time.perf_counter() - t
+        peak_ref = _peak_mb()
         cur = profile_frame(data / "current.parquet", kinds)
         t_prof = time.perf_counter() - t - t_ref
         res = dataset_drift(ref, cur)
@@ -99,6 +100,8 @@ def role(name: str, data: Path, columns: int, ev_columns: int) -> dict:
             "profile_day": t_prof,
             "drift": elapsed - t_ref - t_prof,
             "peak_mb": _peak_mb(),
+            "peak_after_reference_mb": peak_ref,
+            "reference_rows": sum(len(c.values) + 1 for c in ref.columns.values()),
             "columns": len(res.columns),
             "drifted": sum(bool(r.drifted) for r in res.columns.values()),
         }
@@ -185,7 +188,8 @@ def main() -> None:
         f"{dw['peak_mb']:>13.0f}"
     )
     print(
-        f"{'  load reference profile':<34}{dw['load_reference']:>13.1f}\n"
+        f"{'  load reference profile':<34}{dw['load_reference']:>13.1f}{'':>17}"
+        f"{dw['peak_after_reference_mb']:>13.0f}  ({dw['reference_rows']:,} profile rows)\n"
         f"{'  profile the day':<34}{dw['profile_day']:>13.1f}\n"
         f"{'  drift of every column':<34}{dw['drift']:>13.1f}"
     )
