@@ -19,7 +19,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from monitoring_assets.core.tables import (  # noqa: F401 (re-exported for the w
     PARTITION_LOG,
     TABLES,
 )
-from resources.warehouse_base import PartitionLog, rows_for, where_clause
+from resources.warehouse_base import PartitionLog, frames_for, where_clause
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DUCKDB_SCHEME = "duckdb:///"
@@ -106,28 +107,62 @@ class Warehouse(PartitionLog):
             )
         self._synced.add(key)
 
-    def replace(self, table: str, rows: pd.DataFrame, where: Mapping[str, Any]) -> int:
+    def replace(
+        self, table: str, rows: pd.DataFrame | Iterable[pd.DataFrame], where: Mapping[str, Any]
+    ) -> int:
         """Delete rows matching ``where`` (equality; a (lo, hi) inclusive range for a tuple;
-        membership for a list), then insert ``rows``, in one transaction. Returns rows inserted."""
-        spec, frame = rows_for(table, rows)
+        membership for a list), then insert ``rows``, in one transaction. Returns rows
+        inserted.
+
+        ``rows`` may be an iterable of frames: they are appended one at a time to a
+        staging table (DuckDB keeps a transaction's own appends in memory, a staged
+        ``INSERT ... SELECT`` it writes straight to the file), then the delete and one
+        insert from the staging table run in one transaction; the staging table is
+        dropped whatever happens, and readers never see a partial write."""
+        spec, frames = frames_for(table, rows)
         clause, params = where_clause(where, spec)
         target = quote_ident(spec.name)
+        staged = not isinstance(rows, pd.DataFrame)
+        stage = TableSpec(f"_stage_{uuid.uuid4().hex[:16]}", spec.columns)
+        inserted = 0
         with self.connect() as con:
             self._sync(con, spec)
-            con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"DELETE FROM {target} WHERE {clause}", params)
-                if len(frame):
-                    con.register("_incoming", frame)
-                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _incoming")
-                    con.unregister("_incoming")
-                con.execute("COMMIT")
+                if staged:
+                    con.execute(stage.ddl())
+                    inserted = self._append(con, quote_ident(stage.name), frames)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute(f"DELETE FROM {target} WHERE {clause}", params)
+                    if staged:
+                        con.execute(
+                            f"INSERT INTO {target} BY NAME SELECT * FROM {quote_ident(stage.name)}"
+                        )
+                    else:
+                        inserted = self._append(con, target, frames)
+                    con.execute("COMMIT")
+                except Exception:
+                    con.execute("ROLLBACK")
+                    raise
             except Exception as exc:
-                con.execute("ROLLBACK")
                 raise WarehouseError(
                     f"write to {table!r} where {dict(where)} failed: {exc}"
                 ) from exc
-        return len(frame)
+            finally:
+                if staged:
+                    con.execute(f"DROP TABLE IF EXISTS {quote_ident(stage.name)}")
+        return inserted
+
+    @staticmethod
+    def _append(con: duckdb.DuckDBPyConnection, target: str, frames: Iterable[pd.DataFrame]) -> int:
+        n = 0
+        for frame in frames:
+            if len(frame):
+                con.register("_incoming", frame)
+                con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _incoming")
+                con.unregister("_incoming")
+                n += len(frame)
+        return n
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a read query; an absent table reads as empty (after migrating)."""

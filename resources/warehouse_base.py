@@ -8,7 +8,7 @@ backends both build on this module and never import each other, so a rule about 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -39,6 +39,17 @@ def rows_for(table: str, rows: pd.DataFrame) -> tuple[TableSpec, pd.DataFrame]:
             f"missing {missing}, unexpected {extra}"
         )
     return spec, rows[list(spec.columns)]
+
+
+def frames_for(
+    table: str, rows: pd.DataFrame | Iterable[pd.DataFrame]
+) -> tuple[TableSpec, Iterator[pd.DataFrame]]:
+    """``replace``'s rows as frames in ``table``'s column order, each checked by
+    :func:`rows_for` as it is read (an iterable is read lazily, one frame at a time)."""
+    spec = table_spec(table)
+    if isinstance(rows, pd.DataFrame):
+        return spec, iter([rows_for(table, rows)[1]])
+    return spec, (rows_for(table, f)[1] for f in rows)
 
 
 def where_clause(where: Mapping[str, Any], spec: TableSpec) -> tuple[str, list[Any]]:
@@ -78,7 +89,9 @@ def where_clause(where: Mapping[str, Any], spec: TableSpec) -> tuple[str, list[A
 class PartitionLog:
     """``partition_log`` writes shared by every warehouse backend (built on ``replace``)."""
 
-    def replace(self, table: str, rows: pd.DataFrame, where: Mapping[str, Any]) -> int:
+    def replace(
+        self, table: str, rows: pd.DataFrame | Iterable[pd.DataFrame], where: Mapping[str, Any]
+    ) -> int:
         raise NotImplementedError
 
     def log_partition(

@@ -28,7 +28,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -44,7 +44,12 @@ from psycopg2 import sql as pgsql
 from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.ports import TableSpec, WarehouseError
 from monitoring_assets.core.tables import PARTITION_LOG, TABLES
-from resources.warehouse_base import PartitionLog, rows_for, table_spec, where_clause
+from resources.warehouse_base import (
+    PartitionLog,
+    frames_for,
+    table_spec,
+    where_clause,
+)
 
 # Portable (DuckDB) column types -> Postgres types; anything else passes through.
 PG_TYPES: dict[str, str] = {
@@ -523,15 +528,19 @@ class PostgresWarehouse(PartitionLog):
 
     # ------------------------------------------------------------------ writes
 
-    def replace(self, table: str, rows: pd.DataFrame, where: Mapping[str, Any]) -> int:
+    def replace(
+        self, table: str, rows: pd.DataFrame | Iterable[pd.DataFrame], where: Mapping[str, Any]
+    ) -> int:
         """Delete rows matching ``where`` (equality; a (lo, hi) inclusive range for a tuple;
-        membership for a list), then insert ``rows``, in one transaction serialized with
-        other writers of ``table``. Returns rows inserted."""
-        spec, frame = rows_for(table, rows)
+        membership for a list), then insert ``rows`` (a frame, or frames read one at a
+        time), in one transaction serialized with other writers of ``table``. Returns
+        rows inserted."""
+        spec, frames = frames_for(table, rows)
         clause, params = where_clause(where, spec)
         self._ensure(spec)
         what = f"write to {table!r} where {dict(where)}"
         for attempt in (1, 2):
+            inserted = 0
             try:
                 with self._transaction(what) as cur:
                     cur.execute(
@@ -543,13 +552,17 @@ class PostgresWarehouse(PartitionLog):
                         ),
                         [_adapt(p) for p in params],
                     )
-                    _insert_rows(cur, pgsql.Identifier(self.schema, table), frame, spec.columns)
-                return len(frame)
+                    for frame in frames:
+                        _insert_rows(cur, pgsql.Identifier(self.schema, table), frame, spec.columns)
+                        inserted += len(frame)
+                return inserted
             except psycopg2.errors.UndefinedTable:
-                # Dropped behind this process's back: recreate once, then retry.
+                # Dropped behind this process's back: recreate once, then retry (only
+                # before any frame was read: an iterable cannot be read twice).
                 self._synced.discard((self.dsn, self.schema, table))
-                if attempt == 2:
+                if attempt == 2 or inserted:
                     raise
+                spec, frames = frames_for(table, rows)
                 self._ensure(spec)
             except psycopg2.Error as exc:
                 raise WarehouseError(f"{what} failed: {str(exc).strip()}") from exc

@@ -17,7 +17,7 @@ turns it into a run failure with the same words.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -27,6 +27,7 @@ from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.profile import (
     DATASET_ROW,
     PROFILE_ROW_COLUMNS,
+    ROW_CHUNK,
     ColumnProfile,
     DatasetProfile,
     Kind,
@@ -34,7 +35,7 @@ from monitoring_assets.core.profile import (
     merge_profiles,
     profile_from_rows,
     profile_partitions,
-    profile_to_rows,
+    profile_row_chunks,
 )
 from monitoring_assets.core.sql import ident
 from monitoring_assets.core.tables import FEATURE_PROFILES_TABLE
@@ -152,20 +153,35 @@ def profile_days(
 
 
 def store_day_profiles(
-    wh: Warehouse, model: ModelConfig, profiles: Mapping[dt.date, DatasetProfile]
+    wh: Warehouse,
+    model: ModelConfig,
+    profiles: Mapping[dt.date, DatasetProfile],
+    chunk_rows: int = ROW_CHUNK,
 ) -> int:
-    """Replace the stored profiles of these days; returns the rows written."""
-    frames = []
-    for d, p in profiles.items():
-        rows = profile_to_rows(p)
-        rows.insert(0, "partition_date", d)
-        rows.insert(0, "model", model.name)
-        frames.append(rows)
-    if not frames:
+    """Replace the stored profiles of these days, in one transaction; returns the rows
+    written. Rows are built and written about ``chunk_rows`` at a time, so a long range
+    or a wide model never holds all its profile rows at once."""
+    if not profiles:
         return 0
+
+    def frames() -> Iterator[pd.DataFrame]:
+        pending: list[pd.DataFrame] = []
+        size = 0
+        for d, p in profiles.items():
+            for rows in profile_row_chunks(p, chunk_rows):
+                rows.insert(0, "partition_date", d)
+                rows.insert(0, "model", model.name)
+                pending.append(rows)
+                size += len(rows)
+                if size >= chunk_rows:
+                    yield pd.concat(pending, ignore_index=True)
+                    pending, size = [], 0
+        if pending:
+            yield pd.concat(pending, ignore_index=True)
+
     return wh.replace(
         FEATURE_PROFILES_TABLE.name,
-        pd.concat(frames, ignore_index=True),
+        frames(),
         {"model": model.name, "partition_date": sorted(profiles)},
     )
 

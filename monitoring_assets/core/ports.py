@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
@@ -83,8 +83,12 @@ class Warehouse(Protocol):
 
     def migrate(self, tables: Sequence[TableSpec] | None = None) -> Any: ...
 
-    def replace(self, table: str, rows: pd.DataFrame, where: Mapping[str, Any]) -> int:
-        """Delete the rows matching ``where``, insert ``rows``, in one transaction."""
+    def replace(
+        self, table: str, rows: pd.DataFrame | Iterable[pd.DataFrame], where: Mapping[str, Any]
+    ) -> int:
+        """Delete the rows matching ``where``, insert ``rows``, in one transaction.
+        ``rows`` may be an iterable of frames, inserted one at a time (read lazily, so
+        a long write never holds all its rows; an error while reading rolls back)."""
         ...
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame: ...

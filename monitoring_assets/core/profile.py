@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -38,6 +38,15 @@ Kind = Literal["numerical", "categorical"]
 SIG_DIGITS = 4
 #: Up to this many distinct finite values per column, value counts are exact.
 EXACT_CAP = 20_000
+#: Columns profiled per DuckDB statement. DuckDB's GROUPING() takes at most 64 columns,
+#: and one statement of a few thousand aggregates (~230 numerical columns) kills the
+#: process with a floating-point exception, so wide data is profiled in batches.
+BATCH_COLUMNS = 48
+MAX_BATCH_COLUMNS = 63
+#: Numerical values fetched from DuckDB at a time to be counted (8 bytes each).
+FETCH_CELLS = 4_000_000
+#: Profile rows per frame written to the warehouse (:func:`profile_row_chunks`).
+ROW_CHUNK = 500_000
 
 #: ``column_name`` of the serialized profile's dataset-level row (rows, duplicate ids).
 DATASET_ROW = "__dataset__"
@@ -222,20 +231,28 @@ def profile_partitions(
     id_column: str | None = None,
     sig_digits: int = SIG_DIGITS,
     exact_cap: int = EXACT_CAP,
+    batch_columns: int = BATCH_COLUMNS,
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> dict[str, DatasetProfile]:
     """Profile ``columns`` (name -> kind) of ``source`` per value of ``partition_column``.
 
     ``source`` is a DataFrame, a Parquet path/glob or a list of Parquet paths (Hive
-    folders such as ``date=...`` become columns). One scan computes the scalar aggregates, one grouped scan the value
-    counts of every column at once, for every partition. Without ``partition_column``
-    the whole source is one partition keyed ``""``. Columns absent from the source are
-    profiled as ``present=False``; a partition with no rows is simply absent from the
-    result (callers decide what an empty day means). Column names reach SQL only as
-    quoted identifiers, paths only as values.
+    folders such as ``date=...`` become columns). Columns are profiled in batches of
+    ``batch_columns`` (:data:`BATCH_COLUMNS`), so any number of columns works and memory
+    is bounded by one batch: per batch, one scan computes the scalar aggregates and one
+    grouped scan the value counts of its columns, for every partition (Parquet reads only
+    the batch's columns). Every column's profile is independent of the batching. Without
+    ``partition_column`` the whole source is one partition keyed ``""``. Columns absent
+    from the source are profiled as ``present=False``; a partition with no rows is simply
+    absent from the result (callers decide what an empty day means). Column names reach
+    SQL only as quoted identifiers, paths only as values.
     """
     if sig_digits < 1:
         raise ValueError(f"sig_digits must be >= 1, got {sig_digits}")
+    if not 1 <= batch_columns <= MAX_BATCH_COLUMNS:
+        raise ValueError(
+            f"batch_columns must be between 1 and {MAX_BATCH_COLUMNS}, got {batch_columns}"
+        )
     con = connection or duckdb.connect()
     try:
         src = _source_sql(con, source)
@@ -245,125 +262,30 @@ def profile_partitions(
                 f"partition column {partition_column!r} is not in the data; columns: {sorted(schema)}"
             )
         pk = f"CAST({_q(partition_column)} AS VARCHAR)" if partition_column else "''"
-
-        present = [c for c in columns if c in schema]
-        numeric = [c for c in present if columns[c] == "numerical" and is_numeric_type(schema[c])]
-        wrong_type = [c for c in present if columns[c] == "numerical" and c not in numeric]
-        categorical = [c for c in present if columns[c] == "categorical"]
-
-        # ---- pass 1: scalar aggregates per partition
-        proj = [f"{pk} AS _pk"]
-        for i, c in enumerate(numeric):
-            proj.append(f"CAST({_q(c)} AS DOUBLE) AS n{i}")
-        for i, c in enumerate(categorical + wrong_type):
-            proj.append(f"CAST({_q(c)} AS VARCHAR) AS s{i}")
-        if id_column and id_column in schema:
-            proj.append(f"{_q(id_column)} AS _id")
-        base = f"SELECT {', '.join(proj)} FROM {src}"
-
-        aggs = ["count(*) AS _rows"]
-        for i, _ in enumerate(numeric):
-            x, fin = f"n{i}", f"isfinite(n{i})"
-            aggs += [
-                f"count({x}) FILTER (WHERE NOT isnan({x})) AS n{i}_valid",
-                f"count_if(isnan({x})) AS n{i}_nan",
-                f"count_if({x} = 'inf'::DOUBLE) AS n{i}_pinf",
-                f"count_if({x} = '-inf'::DOUBLE) AS n{i}_ninf",
-                f"min({x}) FILTER (WHERE {fin}) AS n{i}_min",
-                f"max({x}) FILTER (WHERE {fin}) AS n{i}_max",
-                f"avg({x}) FILTER (WHERE {fin}) AS n{i}_mean",
-                f"var_pop({x}) FILTER (WHERE {fin}) AS n{i}_var",
-                f"approx_count_distinct({x}) FILTER (WHERE {fin}) AS n{i}_acd",
-            ]
-        for i, _ in enumerate(categorical + wrong_type):
-            aggs.append(f"count(s{i}) AS s{i}_valid")
-        if id_column and id_column in schema:
-            # Distinct 64-bit hashes: a collision among n ids has probability ~ n^2 / 2^65
-            # (3e-10 for 100k ids), and hashing avoids a distinct over the id strings.
-            aggs.append("count(_id) - count(DISTINCT hash(_id)) AS _dups")
+        ids = id_column if id_column and id_column in schema else None
+        work: list[tuple[str, Kind, str]] = []  # (name, declared kind, how profiled)
+        for c, kind in columns.items():
+            if c not in schema:
+                continue
+            how = "cat" if kind == "categorical" else "num"
+            if how == "num" and not is_numeric_type(schema[c]):
+                how = "bad"
+            work.append((c, kind, how))
+        batches = [work[i : i + batch_columns] for i in range(0, len(work), batch_columns)]
         # Parquet is cheaper to rescan (only the columns each query needs) than to copy.
         relation = "TABLE" if isinstance(source, pd.DataFrame) else "VIEW"
-        con.execute(f"CREATE OR REPLACE TEMP {relation} _base AS {base}")
-        scal = con.execute(
-            f"SELECT _pk, {', '.join(aggs)} FROM _base GROUP BY _pk ORDER BY _pk"
-        ).df()
-
-        # A column is counted exactly unless some partition has too many distinct values;
-        # deciding per column (not per partition) keeps partitions mergeable as they are.
-        rounded = {
-            i
-            for i, _ in enumerate(numeric)
-            if len(scal) and int(scal[f"n{i}_acd"].fillna(0).max()) > exact_cap
-        }
-
-        # The rounding error is summed only where rounding happens (log10 is not free).
-        if rounded:
-            errs = ", ".join(
-                f"sum(abs(n{i} - ({_round_sql(f'n{i}', sig_digits)}))) "
-                f"FILTER (WHERE isfinite(n{i})) AS n{i}_err"
-                for i in sorted(rounded)
+        rows: dict[str, int] = {}
+        dups: dict[str, int | None] = {}
+        profiled: dict[str, dict[str, ColumnProfile]] = {}
+        for b, batch in enumerate(batches or [[]]):
+            first = b == 0
+            scanned = _profile_batch(
+                con, src, pk, batch, schema, ids if first else None, relation, sig_digits, exact_cap
             )
-            err = con.execute(f"SELECT _pk, {errs} FROM _base GROUP BY _pk ORDER BY _pk").df()
-            scal = scal.merge(err, on="_pk", how="left")
-
-        # ---- pass 2: value counts of every column, every partition, one grouped scan
-        vc_proj = ["_pk"]
-        sets = []
-        for i, _ in enumerate(numeric):
-            x = f"n{i}"
-            expr = _round_sql(x, sig_digits) if i in rounded else x
-            vc_proj.append(f"CASE WHEN isfinite({x}) THEN {expr} END AS v{i}")
-            sets.append(f"(_pk, v{i})")
-        for i in range(len(categorical)):
-            vc_proj.append(f"s{i} AS w{i}")
-            sets.append(f"(_pk, w{i})")
-        value_counts: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        if sets:
-            group_cols = [p.split(" AS ")[-1] for p in vc_proj[1:]]
-            gid = ", ".join(group_cols)
-            nums = [c for c in group_cols if c.startswith("v")]
-            strs = [c for c in group_cols if c.startswith("w")]
-            # Long form: one row per (grouping set, partition, value); the value sits in nv
-            # (numerical) or sv (categorical), so the result comes back as plain arrays.
-            nv = f"COALESCE({', '.join(nums)})" if nums else "NULL::DOUBLE"
-            sv = f"COALESCE({', '.join(strs)})" if strs else "NULL::VARCHAR"
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _vc AS SELECT GROUPING({gid}) AS _g, _pk, "
-                f"{nv} AS nv, {sv} AS sv, count(*) AS _n "
-                f"FROM (SELECT {', '.join(vc_proj)} FROM _base) "
-                f"GROUP BY GROUPING SETS ({', '.join(sets)})"
-            )
-            groups = con.execute(
-                "SELECT _g, _pk, count(*) FROM _vc WHERE nv IS NOT NULL OR sv IS NOT NULL "
-                "GROUP BY ALL ORDER BY _g, _pk"
-            ).fetchall()
-            num = con.execute(
-                "SELECT nv, _n FROM _vc WHERE nv IS NOT NULL ORDER BY _g, _pk, nv"
-            ).fetchnumpy()
-            cat = con.execute(
-                "SELECT sv, _n FROM _vc WHERE sv IS NOT NULL ORDER BY _g, _pk, sv"
-            ).fetchall()
-            con.execute("DROP TABLE IF EXISTS _vc")
-            nsets = len(group_cols)
-            # GROUPING() sets a bit for every column *not* grouped; bit order is reversed.
-            by_mask = {
-                ((1 << nsets) - 1) ^ (1 << (nsets - 1 - j)): c for j, c in enumerate(group_cols)
-            }
-            num_v = np.asarray(num["nv"], dtype=float)
-            num_n = np.asarray(num["_n"], dtype=np.int64)
-            cat_v = np.array([r[0] for r in cat], dtype=object)
-            cat_n = np.array([r[1] for r in cat], dtype=np.int64)
-            at_num = at_cat = 0
-            for g, key, n in groups:
-                col = by_mask[int(g)]
-                if col.startswith("v"):
-                    vals, cnts = num_v[at_num : at_num + n], num_n[at_num : at_num + n]
-                    at_num += n
-                else:
-                    vals, cnts = cat_v[at_cat : at_cat + n], cat_n[at_cat : at_cat + n]
-                    at_cat += n
-                value_counts[(str(key), col)] = (vals, cnts)
-        con.execute(f"DROP {relation} IF EXISTS _base")
+            for key, (n, d, cols) in scanned.items():
+                if first:
+                    rows[key], dups[key] = n, d
+                profiled.setdefault(key, {}).update(cols)
         if src == "_src_frame":
             con.unregister(src)
         else:
@@ -373,15 +295,109 @@ def profile_partitions(
             con.close()
 
     out: dict[str, DatasetProfile] = {}
+    for key, n in rows.items():
+        cols = profiled.get(key, {})
+        for name, kind in columns.items():
+            if name not in schema:
+                cols[name] = ColumnProfile(name, kind, "ABSENT", n, present=False)
+        out[key] = DatasetProfile(n, {c: cols[c] for c in columns}, dups[key])
+    return out
+
+
+def _profile_batch(
+    con: duckdb.DuckDBPyConnection,
+    src: str,
+    pk: str,
+    batch: Sequence[tuple[str, Kind, str]],
+    schema: Mapping[str, str],
+    id_column: str | None,
+    relation: str,
+    sig_digits: int,
+    exact_cap: int,
+) -> dict[str, tuple[int, int | None, dict[str, ColumnProfile]]]:
+    """Profiles of one batch of columns, per partition: {key: (rows, duplicate ids, columns)}."""
+    numeric = [c for c, _, how in batch if how == "num"]
+    categorical = [c for c, _, how in batch if how == "cat"]
+    wrong_type = [c for c, _, how in batch if how == "bad"]
+
+    # ---- pass 1: scalar aggregates per partition
+    proj = [f"{pk} AS _pk"]
+    for i, c in enumerate(numeric):
+        proj.append(f"CAST({_q(c)} AS DOUBLE) AS n{i}")
+    for i, c in enumerate(categorical + wrong_type):
+        proj.append(f"CAST({_q(c)} AS VARCHAR) AS s{i}")
+    if id_column:
+        proj.append(f"{_q(id_column)} AS _id")
+    base = f"SELECT {', '.join(proj)} FROM {src}"
+
+    # Aggregates over f<i> (NULL unless finite) rather than FILTER clauses: same values,
+    # same order, an order of magnitude faster in DuckDB.
+    fin = [f"CASE WHEN isfinite(n{i}) THEN n{i} END AS f{i}" for i, _ in enumerate(numeric)]
+    aggs = ["count(*) AS _rows"]
+    for i, _ in enumerate(numeric):
+        x, f = f"n{i}", f"f{i}"
+        aggs += [
+            f"count({x}) AS n{i}_nonnull",
+            f"count_if(isnan({x})) AS n{i}_nan",
+            f"count_if({x} = 'inf'::DOUBLE) AS n{i}_pinf",
+            f"count_if({x} = '-inf'::DOUBLE) AS n{i}_ninf",
+            f"min({f}) AS n{i}_min",
+            f"max({f}) AS n{i}_max",
+            f"avg({f}) AS n{i}_mean",
+            f"var_pop({f}) AS n{i}_var",
+            f"approx_count_distinct({f}) AS n{i}_acd",
+        ]
+    for i, _ in enumerate(categorical + wrong_type):
+        aggs.append(f"count(s{i}) AS s{i}_valid")
+    if id_column:
+        # Distinct 64-bit hashes: a collision among n ids has probability ~ n^2 / 2^65
+        # (3e-10 for 100k ids), and hashing avoids a distinct over the id strings.
+        aggs.append("count(_id) - count(DISTINCT hash(_id)) AS _dups")
+    con.execute(f"CREATE OR REPLACE TEMP {relation} _base AS {base}")
+    with_f = f"(SELECT *{''.join(', ' + e for e in fin)} FROM _base)"
+    scal = con.execute(
+        f"SELECT _pk, hash(_pk) AS _pkh, {', '.join(aggs)} FROM {with_f} GROUP BY _pk ORDER BY _pk"
+    ).df()
+
+    # A column is counted exactly unless some partition has too many distinct values;
+    # deciding per column (not per partition) keeps partitions mergeable as they are.
+    rounded = {
+        i
+        for i, _ in enumerate(numeric)
+        if len(scal) and int(scal[f"n{i}_acd"].fillna(0).max()) > exact_cap
+    }
+
+    # The rounding error is summed only where rounding happens (log10 is not free).
+    if rounded:
+        errs = ", ".join(
+            f"sum(abs(f{i} - ({_round_sql(f'f{i}', sig_digits)}))) AS n{i}_err"
+            for i in sorted(rounded)
+        )
+        err = con.execute(f"SELECT _pk, {errs} FROM {with_f} GROUP BY _pk ORDER BY _pk").df()
+        scal = scal.merge(err, on="_pk", how="left")
+
+    # ---- pass 2: value counts of the batch's columns, every partition
+    keys = [str(k) for k in scal["_pk"]]
+    value_counts = _value_counts(
+        con,
+        keys,
+        scal["_pkh"].to_numpy(dtype=np.uint64),
+        int(scal["_rows"].sum()),
+        numeric,
+        categorical,
+        rounded,
+        sig_digits,
+    )
+    con.execute(f"DROP {relation} IF EXISTS _base")
+
+    out: dict[str, tuple[int, int | None, dict[str, ColumnProfile]]] = {}
     for _, r in scal.iterrows():
         key = str(r["_pk"])
         rows = int(r["_rows"])
         cols: dict[str, ColumnProfile] = {}
-        for name, kind in columns.items():
-            if name not in schema:
-                cols[name] = ColumnProfile(name, kind, "ABSENT", rows, present=False)
         for i, name in enumerate(numeric):
-            valid = _i(r[f"n{i}_valid"])
+            nan = _i(r[f"n{i}_nan"])
+            valid = _i(r[f"n{i}_nonnull"]) - nan
             pinf, ninf = _i(r[f"n{i}_pinf"]), _i(r[f"n{i}_ninf"])
             finite = valid - pinf - ninf
             vals, cnts = value_counts.get((key, f"v{i}"), (np.empty(0), np.empty(0, np.int64)))
@@ -391,7 +407,7 @@ def profile_partitions(
                 schema[name],
                 rows,
                 missing=rows - valid,
-                nan=_i(r[f"n{i}_nan"]),
+                nan=nan,
                 pos_inf=pinf,
                 neg_inf=ninf,
                 count=finite,
@@ -419,8 +435,7 @@ def profile_partitions(
                 values=np.asarray(vals, dtype=object),
                 counts=cnts,
             )
-        for name in wrong_type:
-            j = len(categorical) + wrong_type.index(name)
+        for j, name in enumerate(wrong_type, start=len(categorical)):
             valid = _i(r[f"s{j}_valid"])
             cols[name] = ColumnProfile(
                 name,
@@ -431,8 +446,110 @@ def profile_partitions(
                 error=f"column {name!r} is declared numerical but has type {schema[name]}",
             )
         dups = int(r["_dups"]) if "_dups" in r.index else None
-        out[key] = DatasetProfile(rows, {c: cols[c] for c in columns}, dups)
+        out[key] = (rows, dups, cols)
     return out
+
+
+def _value_counts(
+    con: duckdb.DuckDBPyConnection,
+    keys: Sequence[str],
+    key_hashes: np.ndarray,
+    rows: int,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    rounded: set[int],
+    sig_digits: int,
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Value counts of ``_base``'s columns n0.. (numerical) and s0.. (categorical) in the
+    partitions ``keys``: {(partition, v<i> | w<i>): (values sorted, counts)}.
+
+    Numerical columns are fetched (rounded by DuckDB where needed) about
+    :data:`FETCH_CELLS` values at a time and counted by sorting; categorical columns are
+    stacked into (column, partition, value) and grouped in one statement. (DuckDB's
+    GROUPING SETS allow 64 sets and slow down with many; hashing millions of distinct
+    doubles is several times slower than sorting them.)"""
+    out: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    if not keys:
+        return out
+    # Rows are told apart by partition through hash(_pk), mapped back to the keys here
+    # (a join with the keys would cost a hash join per fetch); a hash collision between
+    # two keys falls back to the join.
+    by_hash = np.argsort(key_hashes)
+    hashed = len(keys) > 1 and len(np.unique(key_hashes)) == len(keys)
+    joined = len(keys) > 1 and not hashed
+    if numeric:
+        src, code = "_base", "0"
+        if hashed:
+            code = "hash(_pk)"
+        elif joined:
+            con.register("_keys", pd.DataFrame({"_pk": list(keys), "_k": range(len(keys))}))
+            src, code = "_base JOIN _keys USING (_pk)", "_k"
+        step = max(1, FETCH_CELLS // max(rows, 1))
+        for at in range(0, len(numeric), step):
+            idx = range(at, min(at + step, len(numeric)))
+            exprs = [
+                f"COALESCE({_round_sql(f'n{i}', sig_digits) if i in rounded else f'n{i}'}, "
+                f"'nan'::DOUBLE) AS v{i}"
+                for i in idx
+            ]
+            got = con.execute(f"SELECT {code} AS _k, {', '.join(exprs)} FROM {src}").fetchnumpy()
+            if hashed:
+                h = np.asarray(got["_k"], dtype=np.uint64)
+                k = by_hash[np.searchsorted(key_hashes[by_hash], h)]
+            else:
+                k = np.asarray(got["_k"], dtype=np.int64)
+            for i in idx:
+                v = np.asarray(got[f"v{i}"], dtype=float)
+                live = np.isfinite(v)
+                for key, vals, cnts in _sorted_counts(k[live], v[live] + 0.0, len(keys)):
+                    out[(keys[key], f"v{i}")] = (vals, cnts)
+            del got
+        if joined:
+            con.unregister("_keys")
+    selects = [
+        f"SELECT {i} AS _c, _pk, s{i} AS _v FROM _base WHERE s{i} IS NOT NULL"
+        for i, _ in enumerate(categorical)
+    ]
+    if selects:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _vc AS SELECT _c, _pk, _v, count(*) AS _n "
+            f"FROM ({' UNION ALL '.join(selects)}) GROUP BY ALL"
+        )
+        groups = con.execute(
+            "SELECT _c, _pk, count(*) FROM _vc GROUP BY ALL ORDER BY _c, _pk"
+        ).fetchall()
+        got_rows = con.execute("SELECT _v, _n FROM _vc ORDER BY _c, _pk, _v").fetchall()
+        con.execute("DROP TABLE IF EXISTS _vc")
+        vals = np.array([r[0] for r in got_rows], dtype=object)
+        cnts = np.array([r[1] for r in got_rows], dtype=np.int64)
+        at = 0
+        for c, key, n in groups:
+            out[(str(key), f"w{c}")] = (vals[at : at + n], cnts[at : at + n])
+            at += n
+    return out
+
+
+def _sorted_counts(
+    key: np.ndarray, values: np.ndarray, n_keys: int
+) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
+    """(key, distinct values ascending, counts) per key present, by one sort."""
+    if n_keys == 1:
+        if len(values):
+            vals, cnts = np.unique(values, return_counts=True)
+            yield 0, vals, cnts.astype(np.int64)
+        return
+    if not len(values):
+        return
+    order = np.lexsort((values, key))
+    key, values = key[order], values[order]
+    new = np.ones(len(values), dtype=bool)
+    new[1:] = (key[1:] != key[:-1]) | (values[1:] != values[:-1])
+    starts = np.flatnonzero(new)
+    cnts = np.diff(np.r_[starts, len(values)]).astype(np.int64)
+    vals, keys = values[starts], key[starts]
+    bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    for lo, hi in zip(bounds, np.r_[bounds[1:], len(keys)]):
+        yield int(keys[lo]), vals[lo:hi], cnts[lo:hi]
 
 
 def profile_frame(
@@ -623,52 +740,69 @@ def merge_profiles(
 def profile_to_rows(profile: DatasetProfile) -> pd.DataFrame:
     """Long rows (``PROFILE_ROW_COLUMNS``): one 'stats' row per column, one 'value' row per
     distinct value. A :data:`DATASET_ROW` stats row carries the row and duplicate-id counts."""
-    names = [DATASET_ROW]
-    entries = ["stats"]
-    nums: list[np.ndarray] = [np.array([np.nan])]
-    strs: list[np.ndarray] = [np.array([None], dtype=object)]
-    counts: list[np.ndarray] = [np.array([profile.rows], dtype=np.int64)]
-    stats: list[np.ndarray] = [
-        np.array(
-            [
-                json.dumps(
-                    {"duplicate_ids": profile.duplicate_ids, "partitions": profile.partitions}
-                )
-            ],
-            dtype=object,
-        )
-    ]
-    lengths = [1]
+    return _rows_frame(
+        [_dataset_block(profile)] + [_column_block(c) for c in profile.columns.values()]
+    )
+
+
+def profile_row_chunks(
+    profile: DatasetProfile, max_rows: int = ROW_CHUNK
+) -> Iterator[pd.DataFrame]:
+    """:func:`profile_to_rows`'s rows as frames of whole columns, each of at most
+    ``max_rows`` rows unless one column alone has more (a wide profile is written
+    without ever holding all its rows)."""
+    blocks = [_dataset_block(profile)]
+    size, columns = 1, 0
     for c in profile.columns.values():
-        names.append(c.name)
-        entries.append("stats")
-        nums.append(np.array([np.nan]))
-        strs.append(np.array([None], dtype=object))
-        counts.append(np.array([c.rows], dtype=np.int64))
-        stats.append(np.array([json.dumps(c.stats_dict())], dtype=object))
-        lengths.append(1)
-        n = len(c.values)
-        if n:
-            numeric = c.kind == "numerical"
-            names.append(c.name)
-            entries.append("value")
-            nums.append(c.values.astype(float) if numeric else np.full(n, np.nan))
-            strs.append(
-                np.full(n, None, dtype=object) if numeric else c.values.astype(str).astype(object)
-            )
-            counts.append(c.counts.astype(np.int64))
-            stats.append(np.full(n, None, dtype=object))
-            lengths.append(n)
-    return pd.DataFrame(
-        {
-            "column_name": np.repeat(np.array(names, dtype=object), lengths),
-            "entry": np.repeat(np.array(entries, dtype=object), lengths),
-            "num_value": np.concatenate(nums),
-            "str_value": np.concatenate(strs),
-            "count": np.concatenate(counts),
-            "stats": np.concatenate(stats),
-        }
-    )[list(PROFILE_ROW_COLUMNS)]
+        n = 1 + len(c.values)
+        if columns and size + n > max_rows:
+            yield _rows_frame(blocks)
+            blocks, size, columns = [], 0, 0
+        blocks.append(_column_block(c))
+        size, columns = size + n, columns + 1
+    if blocks:
+        yield _rows_frame(blocks)
+
+
+# One column's rows: (names, entries, num_value, str_value, count, stats), all per row.
+_Block = list[np.ndarray]
+
+
+def _dataset_block(profile: DatasetProfile) -> _Block:
+    meta = {"duplicate_ids": profile.duplicate_ids, "partitions": profile.partitions}
+    return [
+        np.array([DATASET_ROW], dtype=object),
+        np.array(["stats"], dtype=object),
+        np.array([np.nan]),
+        np.array([None], dtype=object),
+        np.array([profile.rows], dtype=np.int64),
+        np.array([json.dumps(meta)], dtype=object),
+    ]
+
+
+def _column_block(c: ColumnProfile) -> _Block:
+    n = len(c.values)
+    numeric = c.kind == "numerical"
+    entries = np.full(n + 1, "value", dtype=object)
+    entries[0] = "stats"
+    stats = np.full(n + 1, None, dtype=object)
+    stats[0] = json.dumps(c.stats_dict())
+    return [
+        np.full(n + 1, c.name, dtype=object),
+        entries,
+        np.r_[np.nan, c.values.astype(float) if numeric and n else np.full(n, np.nan)],
+        np.r_[
+            np.array([None], dtype=object),
+            np.full(n, None, dtype=object) if numeric else c.values.astype(str).astype(object),
+        ],
+        np.r_[np.array([c.rows], dtype=np.int64), c.counts.astype(np.int64)],
+        stats,
+    ]
+
+
+def _rows_frame(blocks: Sequence[_Block]) -> pd.DataFrame:
+    cols = [np.concatenate([b[j] for b in blocks]) for j in range(len(PROFILE_ROW_COLUMNS))]
+    return pd.DataFrame(dict(zip(PROFILE_ROW_COLUMNS, cols)))
 
 
 def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
@@ -683,19 +817,25 @@ def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
             f"profile rows need exactly one {DATASET_ROW!r} stats row, found {len(ds)}"
         )
     meta = json.loads(ds["stats"].iloc[0])
-    values = rows[rows["entry"] == "value"]
+    # One stable sort by column, then slices (no per-column scans or frame copies: a wide
+    # profile has millions of value rows).
+    is_value = rows["entry"].to_numpy(dtype=object) == "value"
+    codes, names = pd.factorize(rows["column_name"].to_numpy(dtype=object)[is_value])
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    slot = {name: (bounds[i], bounds[i + 1]) for i, name in enumerate(names)}
+    num_all = rows["num_value"].to_numpy(dtype=float)[is_value][order]
+    str_all = rows["str_value"].to_numpy(dtype=object)[is_value][order]
+    cnt_all = rows["count"].to_numpy(dtype=np.int64)[is_value][order]
     cols: dict[str, ColumnProfile] = {}
     for _, r in stats[stats["column_name"] != DATASET_ROW].iterrows():
         s = json.loads(r["stats"])
         name = r["column_name"]
-        v = values[values["column_name"] == name]
+        lo, hi = slot.get(name, (0, 0))
         numeric = s["kind"] == "numerical"
-        if numeric:
-            v = v.sort_values("num_value")
-            vals = v["num_value"].to_numpy(dtype=float)
-        else:
-            v = v.sort_values("str_value")
-            vals = v["str_value"].to_numpy(dtype=object)
+        vals = num_all[lo:hi] if numeric else str_all[lo:hi]
+        by_value = np.argsort(vals, kind="stable")
+        vals, counts = vals[by_value], cnt_all[lo:hi][by_value]
         cols[name] = ColumnProfile(
             name=name,
             kind=s["kind"],
@@ -711,7 +851,7 @@ def profile_from_rows(rows: pd.DataFrame) -> DatasetProfile:
             mean=s["mean"],
             m2=s["m2"],
             values=vals,
-            counts=v["count"].to_numpy(dtype=np.int64),
+            counts=counts,
             sig_digits=s["sig_digits"],
             abs_rounding_error=s["abs_rounding_error"],
             present=s["present"],
