@@ -85,7 +85,10 @@ def check_files(model: ModelConfig) -> int:
         sample, problems = None, problems + _bad(f"inference: {exc}")
     else:
         if sample is None:
-            problems += _bad(f"inference {src.inference}: no file yet")
+            print(
+                f"  note inference {src.inference}: no file yet (runs fail until the first "
+                "day's file exists: check the path if logs should be there)"
+            )
     if sample is not None:
         path, frame = sample
         missing = [c for c in inference_columns(model) if c not in frame.columns]

@@ -215,7 +215,7 @@ def test_labels_without_the_id_are_named(tmp_path, files, capsys):
     "target, task",
     [
         (lambda n, rng: rng.normal(100, 20, n), "regression"),
-        (lambda n, rng: rng.integers(0, 4, n), "multiclass_classification"),
+        (lambda n, rng: rng.integers(0, 4, n), "multiclass"),
     ],
 )
 def test_a_task_the_model_file_does_not_accept_yet_is_refused(
@@ -238,7 +238,11 @@ def test_a_task_the_model_file_does_not_accept_yet_is_refused(
         "-",
     )
     if task in supported_tasks():  # the schema learnt it: the file names it
-        assert rc == 0 and f"task: {task}" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert rc == 0 and f"task: {task}" in out
+        assert "probability: null" in out  # a binary model's single probability column
+        if task == "multiclass":
+            assert "classes: [0, 1, 2, 3]" in out
     else:
         assert rc == 2
         err = capsys.readouterr().err

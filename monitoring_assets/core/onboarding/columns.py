@@ -243,4 +243,10 @@ def infer_task(
         ints = sorted(int(x) for x in distinct)
         classes = (0, 1) if set(ints) <= {0, 1} else tuple(ints) if k == 2 else (0, 1)
         return "binary_classification", f"the {named} has {k} distinct values {ints}", classes
-    return "multiclass_classification", f"the {named} has {k} distinct values", tuple(distinct)
+    if not integral:
+        raise OnboardingError(
+            f"{where}: the {named} {series.name!r} has the classes {distinct}; "
+            "the model file needs integer classes (e.g. 0, 1, 2): encode them upstream"
+        )
+    ints = tuple(sorted(int(x) for x in distinct))
+    return "multiclass", f"the {named} has {k} distinct values {list(ints)}", ints

@@ -274,7 +274,7 @@ def render(o: Onboarding, absolute: bool = True) -> str:
         f"    # task: {o.task_how}",
         f"    task: {o.task}",
     ]
-    if o.classes is not None and o.task == "binary_classification":
+    if o.classes is not None and o.task in ("binary_classification", "multiclass"):
         lines.append(f"    classes: [{', '.join(str(c) for c in o.classes)}]")
     lines.append("    # features: type (why); the reference's missing share")
     lines.append("    features:")
@@ -288,11 +288,22 @@ def render(o: Onboarding, absolute: bool = True) -> str:
         lines.append("    # left out of the features:")
         for col, why in o.left_out.items():
             lines.append(f"    #   {col}: {why}")
+        lines.append("    # the files hold the columns left out above: accept them")
+        lines.append("    allow_extra_columns: true")
     lines.append("    columns:")
     for role in ROLES:
         r = o.roles.get(role, Role(None, "none found"))
         if role == "target" and r.column is None:
             lines.append(f"      target: target  # {r.how}: set it to the labels' column")
+            continue
+        if role == "probability" and o.task != "binary_classification":
+            # one probability column is a binary model's; a multiclass model names one
+            # per class (a mapping), a regression model none
+            why = f"{r.column!r} found, " if r.column else ""
+            lines.append(
+                f"      probability: null  # {why}not used for task {o.task}"
+                + (" (give {class: column} per class)" if o.task == "multiclass" else "")
+            )
             continue
         value = _q(r.column) if r.column is not None else "null"
         lines.append(f"      {role}: {value}  # {r.how if r.column else 'none found: ' + r.how}")
