@@ -48,6 +48,7 @@ from monitoring_assets.core.challenger import (
     train_and_judge,
 )
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.day_profiles import MonitorInputError
 from monitoring_assets.core.performance.references import ServedEstimator, ensure_registry
 from monitoring_assets.core.performance.store import labeled_window, newest_monitored_day, now
 from monitoring_assets.core.ports import Lake, Warehouse
