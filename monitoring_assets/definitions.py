@@ -10,7 +10,9 @@
   and ``resources.lake.open_lake``, the same two functions the CLI, the demo, the
   exporter and the stream consumer call.
 - :func:`build_definitions`: one asset graph per model in the model file, the alert
-  sensors and schedules, the stream sensors, and those resources.
+  sensors and schedules, the stream sensors, and those resources. Every asset of a
+  model (its ``alerts`` asset too) carries the model's ``alerting.owners``
+  (``monitors/owners.py`` says how they become Dagster owners).
 
 Loading this module reads the model file and builds definitions only; it trains,
 reads and imports nothing heavy (evidently is imported inside the assets that use it).
@@ -31,6 +33,7 @@ from monitoring_assets.monitors.inference import (
     build_foundation,
     build_model,
 )
+from monitoring_assets.monitors.owners import dagster_owners, with_owners
 from monitoring_assets.monitors.performance import build_performance_monitor
 from resources.home import HomeResource
 from resources.lake import LakeResource
@@ -78,8 +81,10 @@ def build_definitions(
         everything.extend(defs)
     retrain_jobs = [j for j in everything.jobs if j.name.startswith("retrain_")]
     alerts = build_alert_definitions(project.models, retrain_jobs=retrain_jobs)
+    owners = {model.name: dagster_owners(model) for model in project.models}
+    alert_assets = [with_owners(a, owners.get(a.key.path[0], [])) for a in alerts.assets]
     return dg.Definitions(
-        assets=[*everything.assets, *alerts.assets],
+        assets=[*everything.assets, *alert_assets],
         asset_checks=everything.checks,
         jobs=[*everything.jobs, *alerts.jobs],
         sensors=[

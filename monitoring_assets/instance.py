@@ -14,7 +14,18 @@ instance:
 - :func:`fail_dead_runs` makes the same check once; ``driftwarden demo`` and
   ``driftwarden ui`` call it when they start, for runs killed while no daemon ran.
 
-Both rely on the runs' processes living on the checker's host. The embedded SQLite
+Where the instance keeps its files is :func:`instance_folder`: ``$DAGSTER_HOME`` when set
+(``driftwarden demo`` and ``driftwarden ui`` set it to ``DRIFTWARDEN_HOME/dagster``),
+else ``DRIFTWARDEN_HOME/dagster`` (default ``./.driftwarden/dagster``). ``dagster.yaml``
+names the ``Home*`` storage classes below, which default their ``base_dir`` to that
+folder, so ``dagster dev`` and ``dagster definitions validate`` work in the project root
+with no environment set. Without ``DAGSTER_HOME`` those commands read the root's
+``dagster.yaml`` and make a temporary ``.tmp_dagster_home_*`` folder in the working
+directory, removed on exit; with these classes nothing is kept there, and the runs,
+event log, schedules and step logs land where ``driftwarden ui`` finds them: one
+instance per home.
+
+Both health checks rely on the runs' processes living on the checker's host. The embedded SQLite
 instance implies it, and :func:`fail_dead_runs` acts on no other; a Postgres instance whose
 daemon and run workers share one host may use :class:`LocalRunLauncher` too
 (deploy/dagster/dagster.yaml); on Kubernetes the ``K8sRunLauncher`` checks each run's Job.
@@ -23,15 +34,20 @@ daemon and run workers share one host may use :class:`LocalRunLauncher` too
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
+from dagster._config import Field, StringSource
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+from dagster._core.storage.root import LocalArtifactStorage
 from dagster._core.storage.runs import SqliteRunStorage
+from dagster._core.storage.schedules import SqliteScheduleStorage
+from dagster._serdes import ConfigurableClassData
 
 from monitoring_assets.core.home import Home
 
@@ -48,17 +64,41 @@ _PID_EVENTS_SCANNED = 50
 _START_TIME_SLACK_S = 2.0
 
 
-def prepare_dagster_home(home: Home) -> Path:
-    """Point DAGSTER_HOME at ``home``'s instance folder, with the project's dagster.yaml."""
-    home.ensure()
-    target = home.dagster_home / "dagster.yaml"
+def instance_folder() -> Path:
+    """The folder of the embedded instance: ``$DAGSTER_HOME`` when set, else the
+    ``dagster`` folder of :meth:`Home.from_env` (``$DRIFTWARDEN_HOME/dagster``, default
+    ``./.driftwarden/dagster``). Every process of one ``dagster dev`` (webserver, daemon,
+    code server, run workers) starts in the same working directory and environment, so
+    they all resolve the same folder."""
+    dagster_home = os.environ.get("DAGSTER_HOME")
+    if dagster_home:
+        return Path(dagster_home).expanduser().resolve()
+    return Home.from_env().dagster_home
+
+
+def install_template(folder: Path) -> None:
+    """Make ``folder/dagster.yaml`` the project's instance template (unless it already is),
+    so that ``folder`` works as a ``DAGSTER_HOME``. The file is replaced atomically: several
+    processes of one ``dagster dev`` may do this at once."""
     if not INSTANCE_TEMPLATE.exists():
         raise FileNotFoundError(
             f"instance template {INSTANCE_TEMPLATE} is missing; reinstall driftwarden "
             "(the package ships it)"
         )
-    if not target.exists() or target.read_bytes() != INSTANCE_TEMPLATE.read_bytes():
-        shutil.copyfile(INSTANCE_TEMPLATE, target)
+    target = folder / "dagster.yaml"
+    template = INSTANCE_TEMPLATE.read_bytes()
+    if target.exists() and target.read_bytes() == template:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".dagster.yaml.{os.getpid()}"
+    partial.write_bytes(template)
+    os.replace(partial, target)
+
+
+def prepare_dagster_home(home: Home) -> Path:
+    """Point DAGSTER_HOME at ``home``'s instance folder, with the project's dagster.yaml."""
+    home.ensure()
+    install_template(home.dagster_home)
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     os.environ["DRIFTWARDEN_HOME"] = str(home.root)
     return home.dagster_home
@@ -77,6 +117,91 @@ def open_dagster_home(home: Home, out: TextIO = sys.stderr) -> Path:
                 file=out,
             )
     return dagster_home
+
+
+# ---------------------------------------------------------------------- storage
+
+# ``base_dir`` may be left out of dagster.yaml: it then defaults to the instance folder.
+_OPTIONAL_BASE_DIR = {"base_dir": Field(StringSource, is_required=False)}
+
+
+def _base_dir(config_value: dict, *under: str) -> str:
+    if config_value.get("base_dir"):
+        return str(config_value["base_dir"])
+    return str(instance_folder().joinpath(*under))
+
+
+class HomeSqliteRunStorage(SqliteRunStorage):
+    """``SqliteRunStorage`` whose ``base_dir`` defaults to :func:`instance_folder`."""
+
+    @classmethod
+    def config_type(cls):
+        return _OPTIONAL_BASE_DIR
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
+        return cls.from_local(_base_dir(config_value), inst_data=inst_data)
+
+
+class HomeConsolidatedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
+    """``ConsolidatedSqliteEventLogStorage`` whose ``base_dir`` defaults to
+    :func:`instance_folder`."""
+
+    @classmethod
+    def config_type(cls):
+        return _OPTIONAL_BASE_DIR
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
+        return cls(_base_dir(config_value), inst_data=inst_data)
+
+
+class HomeSqliteScheduleStorage(SqliteScheduleStorage):
+    """``SqliteScheduleStorage`` whose ``base_dir`` defaults to :func:`instance_folder`."""
+
+    @classmethod
+    def config_type(cls):
+        return _OPTIONAL_BASE_DIR
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
+        return cls.from_local(_base_dir(config_value), inst_data=inst_data)
+
+
+class HomeLocalArtifactStorage(LocalArtifactStorage):
+    """``LocalArtifactStorage`` (the instance's root directory) whose ``base_dir`` defaults
+    to :func:`instance_folder`. With no ``DAGSTER_HOME`` set (``dagster dev`` in the
+    project root), it also puts the instance template in that folder, which makes the
+    folder a ``DAGSTER_HOME`` for the commands that require one (``dagster schedule
+    start``, ``dagster run list``) and see the same instance."""
+
+    @classmethod
+    def config_type(cls):
+        return _OPTIONAL_BASE_DIR
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
+        base_dir = _base_dir(config_value)
+        if not config_value.get("base_dir") and not os.environ.get("DAGSTER_HOME"):
+            install_template(Path(base_dir))
+        return cls(base_dir, inst_data=inst_data)
+
+
+class HomeLocalComputeLogManager(LocalComputeLogManager):
+    """``LocalComputeLogManager`` (the steps' stdout and stderr) whose ``base_dir``
+    defaults to ``storage`` in :func:`instance_folder`, where Dagster keeps them by default."""
+
+    @classmethod
+    def config_type(cls):
+        return {**LocalComputeLogManager.config_type(), **_OPTIONAL_BASE_DIR}
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
+        return cls(
+            _base_dir(config_value, "storage"),
+            polling_timeout=config_value.get("polling_timeout"),
+            inst_data=inst_data,
+        )
 
 
 # ---------------------------------------------------------------------- processes

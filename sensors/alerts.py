@@ -338,6 +338,13 @@ def build_alert_definitions(
         execution_timezone=policy.digest.timezone,
         job=digest_job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=(
+            f"Send the weekly alert digest ({policy.digest.cron}, {policy.digest.timezone}; "
+            "the alert policy's digest section). Starts running whenever a daemon runs; "
+            f"turn it off with its toggle in the UI (Automation) or `dagster schedule stop "
+            f"{DIGEST_SCHEDULE} -w workspace.yaml` with DAGSTER_HOME set to the instance "
+            "folder (.driftwarden/dagster)."
+        ),
     )
     assets = [
         dg.AssetSpec(

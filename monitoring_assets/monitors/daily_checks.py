@@ -6,7 +6,11 @@ a run covers a range of days, so a 365-day backfill would leave one result inste
 ``@multi_asset_check`` over partitioned ``AssetCheckSpec``s (a preview API) that yields
 one ``AssetCheckEvaluation(partition=day, target_materialization_data=...)`` per day and
 check, pointing at that day's materialization so the UI's per-partition check status
-fills in. A Dagster upgrade should only need to touch this file.
+fills in. Dagster counts only ``AssetCheckResult``s (which carry no partition) as the
+op's outputs, so after a check's evaluations the op also yields that check's output
+(``Output(None)``, never stored): without it the run log says "did not yield or return
+expected outputs" for every check op, which reads as if the checks were skipped.
+A Dagster upgrade should only need to touch this file.
 
 Monitors supply an ``evaluate(context, partition_keys)`` function yielding
 ``(partition_key, CheckOutcome)`` pairs computed from what their asset stored.
@@ -136,6 +140,11 @@ def daily_checks(
                         ),
                         targets[pk],
                     )
+        # Every selected check has now recorded its evaluations: mark its output produced.
+        assets_def = context.op_execution_context.assets_def
+        for check_name in sorted(selected):
+            key = dg.AssetCheckKey(asset_key, check_name)
+            yield dg.Output(None, output_name=assets_def.get_output_name_for_asset_check_key(key))
 
     return _checks
 

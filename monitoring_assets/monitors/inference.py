@@ -22,6 +22,7 @@ from monitoring_assets.core.ports import StagedPartition
 from monitoring_assets.core.references import file_digest
 from monitoring_assets.core.schema import SchemaError, validate_inference, validate_labels
 from monitoring_assets.core.tables import SIMULATOR_TRUTH
+from monitoring_assets.monitors.owners import dagster_owners, with_owners
 from resources.lake import LakeResource
 from resources.sources import FileAdapter, build_source
 from resources.warehouse import (
@@ -419,11 +420,13 @@ def build_model(
 ) -> tuple[ModelGraph, MonitorDefs]:
     """Every definition of one model: what each of ``monitors`` builds (in order; the
     foundation is one of them), the ``monitor_<model>``/``labels_<model>`` jobs and
-    their schedules."""
+    their schedules. Every asset carries the model's owners (:mod:`.owners`)."""
     graph = ModelGraph(model, partitions_for(model))
     defs = MonitorDefs()
     for builder in monitors:
         defs.extend(builder(graph))
+    owners = dagster_owners(model)
+    defs.assets = [with_owners(a, owners) for a in defs.assets]
     selection = dg.AssetSelection.groups(graph.group)
     monitor_job = dg.define_asset_job(
         f"monitor_{model.name}",
@@ -443,23 +446,43 @@ def build_model(
         tags={"driftwarden/model": model.name},
     )
     defs.jobs.extend([monitor_job, labels_job])
+    monitor_schedule = f"monitor_{model.name}_daily"
     defs.schedules.append(
         dg.build_schedule_from_partitioned_job(
-            monitor_job, name=f"monitor_{model.name}_daily", hour_of_day=1
+            monitor_job,
+            name=monitor_schedule,
+            hour_of_day=1,
+            description=(
+                f"Run monitor_{model.name} every day at 01:00 UTC for the day that just "
+                f"ended. {starts_stopped(monitor_schedule)}"
+            ),
         )
     )
     defs.schedules.append(_labels_schedule(model, labels_job))
     return graph, defs
 
 
+def starts_stopped(schedule_name: str) -> str:
+    """The sentence every schedule that starts stopped ends its description with."""
+    return (
+        "Starts stopped: turn it on with its toggle in the UI (Automation), or "
+        f"`dagster schedule start {schedule_name} -w workspace.yaml` with DAGSTER_HOME "
+        "set to the instance folder (.driftwarden/dagster)."
+    )
+
+
 def _labels_schedule(model: ModelConfig, job) -> dg.ScheduleDefinition:
     delay = model.label_delay_days
+    name = f"labels_{model.name}_daily"
 
     @dg.schedule(
         job=job,
         cron_schedule="30 2 * * *",
-        name=f"labels_{model.name}_daily",
-        description=f"Ingest labels for the day {delay} day(s) ago, when they are due.",
+        name=name,
+        description=(
+            f"Run labels_{model.name} every day at 02:30 UTC for the day whose labels are "
+            f"due ({delay} day(s) of label delay). {starts_stopped(name)}"
+        ),
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
         due = (context.scheduled_execution_time.date() - dt.timedelta(days=delay + 1)).isoformat()
