@@ -3,20 +3,28 @@ fixed numbers of the drift, quality and performance checks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field, model_validator
 
 from monitoring_assets.core.config_fields import SafeName, Strict
-
-if TYPE_CHECKING:
-    from monitoring_assets.core.config import Feature
 
 #: How a threshold is set: ``fixed`` (the configured / Evidently default numbers),
 #: ``calibrated`` (derived from reference chunks of the monitored window's size), or
 #: ``auto`` (calibrated when the reference yields at least ``calibration.min_chunks``
 #: chunks of the window's size, else fixed). Every result says which one was used.
 ThresholdMode = Literal["auto", "calibrated", "fixed"]
+
+
+class FeatureThresholds(Protocol):
+    """What :meth:`Thresholds.mode_for` reads of a feature
+    (a :class:`~monitoring_assets.core.config.Feature`)."""
+
+    @property
+    def thresholds(self) -> ThresholdMode | None: ...
+
+    @property
+    def drift_threshold(self) -> float | None: ...
 
 
 def _warn_below_error(obj: BaseModel) -> BaseModel:
@@ -154,7 +162,7 @@ class Thresholds(Strict):
     def _bare_mode(cls, v: object) -> object:
         return {"mode": v} if isinstance(v, str) else v
 
-    def mode_for(self, check: str, feature: Feature | None = None) -> ThresholdMode:
+    def mode_for(self, check: str, feature: FeatureThresholds | None = None) -> ThresholdMode:
         """The threshold mode of ``check`` (for ``feature``, when it is per feature):
         the feature's own, else the check's override, else the global mode. A feature
         with a ``drift_threshold`` of its own is ``fixed``."""
