@@ -74,7 +74,7 @@ def _peak_mb() -> float:
 def _warm_up() -> None:
     """Load DuckDB's Parquet reader and scipy's statistics once, as a running service has."""
     from monitoring_assets.core.drift import dataset_drift
-    from monitoring_assets.core.profile import profile_frame
+    from monitoring_assets.core.profile_build import profile_frame
 
     small = make(2000, 3, 0.0)
     dataset_drift(profile_frame(small, KINDS), profile_frame(small, KINDS))
@@ -82,11 +82,12 @@ def _warm_up() -> None:
 
 def role(name: str, data: Path) -> dict:
     from monitoring_assets.core.drift import dataset_drift
-    from monitoring_assets.core.profile import profile_frame, profile_from_rows
+    from monitoring_assets.core.profile_build import profile_frame
+    from monitoring_assets.core.profile_rows import profile_from_rows
 
     if name == "prepare-reference":
         ref = pd.read_parquet(data / "reference.parquet")
-        from monitoring_assets.core.profile import profile_to_rows
+        from monitoring_assets.core.profile_rows import profile_to_rows
 
         profile_to_rows(profile_frame(ref, KINDS)).to_parquet(data / "reference_profile.parquet")
         return {}

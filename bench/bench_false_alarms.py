@@ -36,7 +36,7 @@ from monitoring_assets.core.monitor import (  # noqa: E402
     PREDICTION_DRIFT_BELOW_THRESHOLD,
     DriftMonitor,
 )
-from monitoring_assets.core.profile import profile_frame, profile_partitions  # noqa: E402
+from monitoring_assets.core.profile_build import profile_frame, profile_partitions  # noqa: E402
 from monitoring_assets.core.simulator import Simulator  # noqa: E402
 from resources.warehouse import Warehouse  # noqa: E402
 

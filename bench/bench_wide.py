@@ -76,7 +76,8 @@ def _peak_mb() -> float:
 def role(name: str, data: Path, columns: int, ev_columns: int) -> dict:
     kinds = kinds_of(columns)
     if name == "prepare-reference":
-        from monitoring_assets.core.profile import profile_frame, profile_to_rows
+        from monitoring_assets.core.profile_build import profile_frame
+        from monitoring_assets.core.profile_rows import profile_to_rows
 
         profile_to_rows(profile_frame(data / "reference.parquet", kinds)).to_parquet(
             data / "reference_profile.parquet"
@@ -84,7 +85,8 @@ def role(name: str, data: Path, columns: int, ev_columns: int) -> dict:
         return {}
     if name == "driftwarden":
         from monitoring_assets.core.drift import dataset_drift
-        from monitoring_assets.core.profile import profile_frame, profile_from_rows
+        from monitoring_assets.core.profile_build import profile_frame
+        from monitoring_assets.core.profile_rows import profile_from_rows
 
         t = time.perf_counter()
         ref = profile_from_rows(pd.read_parquet(data / "reference_profile.parquet"))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 
 from monitoring_assets.core.config import ConfigError, FileSource, ModelConfig, load_project
-from monitoring_assets.core.retraining import retraining_note
 from monitoring_assets.core.schema import SchemaError, inference_columns, validate_inference
+from monitoring_assets.core.trainer import retraining_note
 
 
 def validate(models: str | None) -> int:

@@ -12,7 +12,7 @@ is measured instead:
    order. At most
    ``calibration.max_chunks`` chunks are used (a seeded sample).
 2. All chunks are profiled in one grouped DuckDB pass
-   (:func:`~monitoring_assets.core.profile.profile_partitions`), and each chunk's
+   (:func:`~monitoring_assets.core.profile_build.profile_partitions`), and each chunk's
    statistic against the whole reference is computed by
    :func:`~monitoring_assets.core.drift.column_drift` with the method the monitored
    window gets. Statistics are oriented so larger means more drift (p-values as
@@ -59,7 +59,8 @@ from monitoring_assets.core.config import Calibration, ModelConfig
 from monitoring_assets.core.drift import P_VALUE_METHODS, column_drift, from_oriented, oriented
 from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.ports import Warehouse
-from monitoring_assets.core.profile import DatasetProfile, profile_partitions
+from monitoring_assets.core.profile import DatasetProfile
+from monitoring_assets.core.profile_build import profile_partitions
 from monitoring_assets.core.sql import ident
 from monitoring_assets.core.tables import DRIFT_THRESHOLDS_TABLE
 

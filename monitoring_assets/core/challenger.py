@@ -9,7 +9,7 @@ trigger, then calls :func:`train_and_judge`:
    rows into both sides.
 2. The challenger is trained by ``trainer`` (default: a fresh clone of the champion's
    estimator, i.e. same pipeline and hyper-parameters, fitted on the window; a model
-   file's ``training.entry_point``, see ``core.retraining.trainer_for``). Too few
+   file's ``training.entry_point``, see ``core.trainer.trainer_for``). Too few
    labeled days or rows raise :class:`InsufficientLabels`: the run is skipped.
 3. Champion and challenger predict the same holdout rows: metric deltas, and
    McNemar's test on the paired predictions. A champion registered without an

@@ -2,7 +2,10 @@
 
 A model file is YAML with a top-level ``models:`` list. Each entry is a
 :class:`ModelConfig`. ``DRIFTWARDEN_MODELS`` points at the file; the default is the
-packaged ``models/churn.yaml``.
+packaged ``models/churn.yaml``. The ``source`` and ``thresholds`` sections are defined
+in :mod:`~monitoring_assets.core.config_sources` and
+:mod:`~monitoring_assets.core.config_thresholds`; every class of the model file is
+importable from here.
 """
 
 from __future__ import annotations
@@ -13,40 +16,30 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from monitoring_assets.core.names import (
-    check_column_name,
-    check_model_name,
-    check_path_text,
-    check_safe_name,
-    check_text,
+from monitoring_assets.core.config_fields import ColumnName, ModelName, SafeName, Strict, Text
+from monitoring_assets.core.config_sources import (
+    FileSource,
+    Scenario,
+    ScenarioEvent,
+    Seasonality,
+    SimulatorSource,
+    Source,
+)
+from monitoring_assets.core.config_thresholds import (
+    Calibration,
+    DriftThresholds,
+    PerformanceThresholds,
+    QualityThresholds,
+    ThresholdMode,
+    Thresholds,
 )
 from monitoring_assets.core.yamlconf import ConfigError, load_model
 
 DEFAULT_MODELS_FILE = Path(__file__).parents[1] / "models" / "churn.yaml"
 
-# Every string of the model file has one of these types (rules in monitoring_assets.core.names):
-# names that become folders, columns that reach SQL as quoted identifiers, printable
-# text, and paths of a files source.
-ModelName = Annotated[str, AfterValidator(check_model_name)]
-SafeName = Annotated[str, AfterValidator(lambda v: check_safe_name(v, "value"))]
-ColumnName = Annotated[str, AfterValidator(check_column_name)]
-Text = Annotated[str, AfterValidator(lambda v: check_text(v, "value"))]
-PathText = Annotated[str, AfterValidator(lambda v: check_path_text(v, "path"))]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 # --------------------------------------------------------------------------- features
-
-#: How a threshold is set: ``fixed`` (the configured / Evidently default numbers),
-#: ``calibrated`` (derived from reference chunks of the monitored window's size), or
-#: ``auto`` (calibrated when the reference yields at least ``calibration.min_chunks``
-#: chunks of the window's size, else fixed). Every result says which one was used.
-ThresholdMode = Literal["auto", "calibrated", "fixed"]
 
 
 class Feature(Strict):
@@ -108,147 +101,6 @@ class Columns(Strict):
         return self
 
 
-# --------------------------------------------------------------------------- sources
-
-EventKind = Literal[
-    "covariate_shift",
-    "sudden_shock",
-    "concept_drift",
-    "broken_feature",
-    "new_category",
-    "traffic_drop",
-]
-
-
-class ScenarioEvent(Strict):
-    """Something the simulator injects from ``day`` (0-based offset from the start).
-
-    - covariate_shift: ``feature`` (numerical) drifts linearly by ``magnitude`` reference
-      standard deviations between ``day`` and ``day + ramp_days``, then stays shifted.
-    - sudden_shock: from ``day``, monthly_charges ×``magnitude`` and the contract mix moves
-      toward month-to-month (share ``share`` of longer contracts switch).
-    - concept_drift: from ``day``, the label relationship changes (``magnitude`` scales the
-      effect); features and predictions are untouched.
-    - broken_feature: ``feature`` becomes null (``mode: nulls``) or is ×100 (``mode: unit``)
-      for ``duration_days`` (default: to the end).
-    - new_category: a share ``share`` of categorical ``feature`` takes the unseen ``value``.
-    - traffic_drop: the day keeps only ``magnitude`` of its rows, for ``duration_days``.
-    """
-
-    kind: EventKind
-    day: int = Field(ge=0)
-    feature: ColumnName | None = None
-    magnitude: float = 1.0
-    ramp_days: int = Field(0, ge=0)
-    duration_days: int | None = Field(None, ge=1)
-    share: float = Field(0.3, ge=0.0, le=1.0)
-    value: Text | None = None
-    mode: Literal["nulls", "unit"] = "nulls"
-
-    def active(self, day: int) -> bool:
-        if day < self.day:
-            return False
-        return self.duration_days is None or day < self.day + self.duration_days
-
-    @model_validator(mode="after")
-    def _needs(self) -> ScenarioEvent:
-        needs_feature = {"covariate_shift", "broken_feature", "new_category"}
-        if self.kind in needs_feature and not self.feature:
-            raise ValueError(f"event kind {self.kind!r} needs 'feature'")
-        if self.kind == "new_category" and not self.value:
-            raise ValueError("event kind 'new_category' needs 'value'")
-        if self.kind == "traffic_drop" and not 0 < self.magnitude <= 1:
-            raise ValueError("traffic_drop 'magnitude' is the share of traffic kept, in (0, 1]")
-        return self
-
-
-class Seasonality(Strict):
-    """Recurring patterns of the simulated traffic.
-
-    ``weekly: a`` — weekend days carry (1 − a)× the mean volume and weekdays
-    (1 + 0.4·a)×, and the weekend mix leans a little toward month-to-month contracts
-    (+0.04·a of share on weekends, −0.016·a on weekdays: the weekly mean is unchanged).
-    """
-
-    weekly: float = Field(0.0, ge=0.0, lt=1.0, description="weekly amplitude, 0 = none")
-
-
-class Scenario(Strict):
-    """A deterministic production history: every day is a pure function of (scenario, seed, date).
-
-    A day's volume is ``rows_per_day`` × its weekday factor (``seasonality.weekly``) ×
-    (1 + ``volume_jitter``·u), u uniform in [−1, 1] drawn per day. ``day_variation``
-    moves each day's population a little (numerical means by about that many standard
-    deviations, category shares by about that relative amount, the churn base rate
-    slightly), the same way on reference and production days. The reference is
-    ``reference_rows`` rows spread over the ``reference_days`` days before
-    ``start_date`` in proportion to their volume, each with its own day variation.
-    """
-
-    name: Text = "default"
-    start_date: dt.date = dt.date(2026, 6, 1)
-    days: int = Field(120, ge=1, le=3660)
-    rows_per_day: int = Field(2000, ge=1)
-    volume_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="day volume ±share, 0 = fixed")
-    seasonality: Seasonality = Field(default_factory=Seasonality)
-    day_variation: float = Field(
-        0.0, ge=0.0, le=0.5, description="day-to-day population variation, in σ"
-    )
-    reference_rows: int = Field(20000, ge=30)
-    reference_days: int = Field(28, ge=1, le=366, description="days the reference spans")
-    seed: int = 7
-    events: list[ScenarioEvent] = Field(default_factory=list)
-
-    @property
-    def end_date(self) -> dt.date:
-        """First date after the scenario (exclusive end)."""
-        return self.start_date + dt.timedelta(days=self.days)
-
-    def day_index(self, date: dt.date) -> int:
-        return (date - self.start_date).days
-
-
-class SimulatorSource(Strict):
-    kind: Literal["simulator"] = "simulator"
-    scenario: Scenario = Field(default_factory=Scenario)
-
-
-class FileSource(Strict):
-    """Real data from Parquet or CSV.
-
-    ``inference`` and ``labels`` are a file, a directory (Hive ``date=YYYY-MM-DD``
-    folders or plain files), or a pattern containing ``{date}`` (one file per day).
-    Without ``{date}``, a day's rows are those whose timestamp falls on that day. A
-    ``{date}`` file holding rows of other days is an error, unless
-    ``split_by_timestamp`` is set: then every file of the pattern is read and a day's
-    rows are those whose timestamp falls on it, wherever they are stored. ``{date}``
-    is the only placeholder; ``reference`` has none.
-    """
-
-    kind: Literal["files"] = "files"
-    reference: PathText
-    inference: PathText
-    labels: PathText | None = None
-    format: Literal["parquet", "csv"] = "parquet"
-    label_timestamp: ColumnName | None = Field(
-        None, description="column holding when a label arrived; default: date + label delay"
-    )
-    split_by_timestamp: bool = Field(
-        False, description="{date} files: assign rows to days by timestamp, not by file"
-    )
-
-    @field_validator("reference")
-    @classmethod
-    def _reference_has_no_date(cls, path: str) -> str:
-        # Other braces are refused by PathText; the reference is one snapshot, not per day.
-        if "{date}" in path:
-            raise ValueError(f"source.reference {path!r} is one file: it takes no {{date}}")
-        return path
-
-
-Source = Annotated[SimulatorSource | FileSource, Field(discriminator="kind")]
-
-
 # --------------------------------------------------------------------------- monitoring
 
 
@@ -258,57 +110,6 @@ class ReferenceConfig(Strict):
     kind: Literal["training", "rolling"] = "training"
     window_days: int = Field(28, ge=1, description="rolling: how many past days")
     same_weekday: bool = Field(False, description="rolling: only the same weekday of past weeks")
-
-
-def _warn_below_error(obj: BaseModel) -> BaseModel:
-    """Every ``<name>_warn`` / ``<name>_error`` pair must have warn at or below error
-    (for floors, ``<name>_floor_warn`` at or above ``_error``): a warning that comes
-    after the error makes no sense."""
-    values = obj.model_dump()
-    for key, warn in values.items():
-        if not key.endswith("_warn") or warn is None:
-            continue
-        err_key = key[: -len("_warn")] + "_error"
-        err = values.get(err_key)
-        if err is None:
-            continue
-        if warn > err:
-            raise ValueError(f"{key} ({warn}) is above {err_key} ({err}): warn must be <= error")
-    return obj
-
-
-class Calibration(Strict):
-    """How calibrated thresholds are derived from the reference.
-
-    The reference is split into chunks of the monitored window's size (by period when it
-    has timestamps spanning enough periods, else by rows); each chunk's statistic
-    against the reference gives a distribution, and the threshold is
-    ``mean + k·σ`` of it (``rule: sigma``) or its ``quantile`` (``rule: quantile``).
-    Drift statistics are oriented so that larger means more drift (p-values as
-    ``-log10(p)``); performance bands are ``mean − k·σ`` (lower edge).
-    """
-
-    rule: Literal["sigma", "quantile"] = "sigma"
-    k: float = Field(3.0, gt=0, description="warn level (and a feature's drift level), in σ")
-    k_error: float = Field(6.0, gt=0, description="error level of warn/error checks, in σ")
-    quantile: float = Field(0.99, gt=0.5, lt=1, description="rule: quantile — warn level")
-    quantile_error: float = Field(0.999, gt=0.5, lt=1, description="rule: quantile — error level")
-    min_chunks: int = Field(10, ge=2, description="fewer chunks than this: fixed thresholds")
-    max_chunks: int = Field(200, ge=2, description="at most this many chunks (a seeded sample)")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Calibration:
-        if self.k_error < self.k:
-            raise ValueError(f"k_error ({self.k_error}) is below k ({self.k}): must be >= k")
-        if self.quantile_error < self.quantile:
-            raise ValueError(
-                f"quantile_error ({self.quantile_error}) is below quantile ({self.quantile})"
-            )
-        if self.max_chunks < self.min_chunks:
-            raise ValueError(
-                f"max_chunks ({self.max_chunks}) is below min_chunks ({self.min_chunks})"
-            )
-        return self
 
 
 class Window(Strict):
@@ -333,102 +134,6 @@ class Window(Strict):
     @property
     def single_day(self) -> bool:
         return self.min_rows is None and (self.days or 1) == 1
-
-
-class DriftThresholds(Strict):
-    drift_share: float = Field(0.5, gt=0, le=1, description="Evidently's dataset drift share")
-    drift_share_warn: float = Field(0.3, gt=0, le=1)
-    drift_share_error: float = Field(0.5, gt=0, le=1)
-    prediction_drift_score_warn: float = 0.1
-    prediction_drift_score_error: float = 0.2
-
-    _ordered = model_validator(mode="after")(_warn_below_error)
-
-
-class QualityThresholds(Strict):
-    missing_share_warn: float = 0.05
-    missing_share_error: float = 0.2
-    unseen_category_share_warn: float = 0.01
-    unseen_category_share_error: float = 0.1
-    out_of_range_share_warn: float = 0.05
-    out_of_range_share_error: float = 0.2
-    row_count_change_warn: float = 0.3
-    row_count_change_error: float = 0.6
-    duplicate_id_share_warn: float = 0.0
-    duplicate_id_share_error: float = 0.01
-
-    _ordered = model_validator(mode="after")(_warn_below_error)
-
-
-class PerformanceThresholds(Strict):
-    accuracy_floor: float | None = Field(
-        None,
-        description=(
-            "absolute accuracy floor (ERROR below it). Unset: accuracy_above_floor uses the "
-            "reference band's error edge (calibrated) or reference accuracy - 2*accuracy_drop "
-            "(fixed). Set: it applies in fixed mode, and with a band the higher of the two applies"
-        ),
-    )
-    accuracy_drop: float = 0.05
-    f1_drop: float = 0.05
-    loss_increase: float = Field(
-        0.2,
-        gt=0,
-        description=(
-            "regression, fixed thresholds: MAE/RMSE above reference x (1 + loss_increase) "
-            "warns, above reference x (1 + 2 * loss_increase) is an error"
-        ),
-    )
-    estimated_accuracy_drop: float = 0.05
-    min_label_coverage: float = 0.8
-    max_calibration_error: float = 0.1
-    significance: float = Field(
-        0.001,
-        gt=0,
-        lt=1,
-        description=(
-            "concept_drift's per-day false-alarm rate (one-sided p-value limit); 0.05 "
-            "would fire on about one healthy day in 25"
-        ),
-    )
-    concept_drift_min_gap: float = Field(
-        0.02,
-        ge=0,
-        description=(
-            "concept_drift: realized accuracy must also be this far below the label-free "
-            "estimate on the same rows (besides significant at 'significance')"
-        ),
-    )
-
-
-class Thresholds(Strict):
-    """``mode`` is global; ``checks`` overrides it per check, a feature's ``thresholds``
-    per feature. ``thresholds: calibrated`` (a bare mode) is short for ``{mode: …}``."""
-
-    mode: ThresholdMode = "auto"
-    calibration: Calibration = Field(default_factory=Calibration)
-    checks: dict[SafeName, ThresholdMode] = Field(
-        default_factory=dict, description="check name -> threshold mode"
-    )
-    drift: DriftThresholds = Field(default_factory=DriftThresholds)
-    quality: QualityThresholds = Field(default_factory=QualityThresholds)
-    performance: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_mode(cls, v: object) -> object:
-        return {"mode": v} if isinstance(v, str) else v
-
-    def mode_for(self, check: str, feature: Feature | None = None) -> ThresholdMode:
-        """The threshold mode of ``check`` (for ``feature``, when it is per feature):
-        the feature's own, else the check's override, else the global mode. A feature
-        with a ``drift_threshold`` of its own is ``fixed``."""
-        if feature is not None:
-            if feature.thresholds is not None:
-                return feature.thresholds
-            if feature.drift_threshold is not None:
-                return "fixed"
-        return self.checks.get(check, self.mode)
 
 
 class Alerting(Strict):
@@ -662,13 +367,21 @@ def load_project(path: str | Path | None = None) -> ProjectConfig:
     return load_model(Path(path) if path else models_file(), ProjectConfig)
 
 
+#: The model file's schema is one API: every class of it is importable from here, wherever
+#: it is defined (``config_sources``, ``config_thresholds``).
 __all__ = [
+    "Alerting",
     "Calibration",
+    "Columns",
     "ConfigError",
+    "DriftThresholds",
     "Feature",
     "FileSource",
     "ModelConfig",
+    "PerformanceThresholds",
     "ProjectConfig",
+    "QualityThresholds",
+    "ReferenceConfig",
     "Scenario",
     "ScenarioEvent",
     "Seasonality",

@@ -25,16 +25,18 @@ import pandas as pd
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.profile import (
-    DATASET_ROW,
-    PROFILE_ROW_COLUMNS,
-    ROW_CHUNK,
     ColumnProfile,
     DatasetProfile,
     Kind,
     empty_profile,
     merge_profiles,
+)
+from monitoring_assets.core.profile_build import profile_partitions
+from monitoring_assets.core.profile_rows import (
+    DATASET_ROW,
+    PROFILE_ROW_COLUMNS,
+    ROW_CHUNK,
     profile_from_rows,
-    profile_partitions,
     profile_row_chunks,
 )
 from monitoring_assets.core.sql import ident

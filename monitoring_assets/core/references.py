@@ -43,11 +43,10 @@ from monitoring_assets.core.day_profiles import (
 )
 from monitoring_assets.core.monitor import DriftMonitor, DriftResult
 from monitoring_assets.core.ports import Lake, Warehouse, version_key
-from monitoring_assets.core.profile import (
+from monitoring_assets.core.profile import DatasetProfile, merge_profiles
+from monitoring_assets.core.profile_build import profile_frame
+from monitoring_assets.core.profile_rows import (
     PROFILE_ROW_COLUMNS,
-    DatasetProfile,
-    merge_profiles,
-    profile_frame,
     profile_from_rows,
     profile_to_rows,
 )

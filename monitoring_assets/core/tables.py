@@ -5,7 +5,7 @@ readers name a table through its constant here, never a string of their own.
 """
 
 from monitoring_assets.core.ports import TableSpec
-from monitoring_assets.core.profile import PROFILE_ROW_COLUMNS
+from monitoring_assets.core.profile_rows import PROFILE_ROW_COLUMNS
 
 # Every run that touches a model partition leaves a row here; the demo scorecard,
 # the Prometheus exporter and freshness alerts read it.

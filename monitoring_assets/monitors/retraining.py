@@ -1,6 +1,6 @@
 """The retraining jobs of one model: the Dagster shell around ``core.retraining``.
 
-Only a model with a trainer (:func:`~monitoring_assets.core.retraining.has_trainer`: a
+Only a model with a trainer (:func:`~monitoring_assets.core.trainer.has_trainer`: a
 simulator model, or one whose model file names ``training.entry_point``) gets them
 (:func:`retraining_jobs`).
 
@@ -31,11 +31,10 @@ from monitoring_assets.core.retraining import (
     REVIEW_TAG,
     TRIGGER_TAG,
     RetrainRequest,
-    TrainerError,
-    has_trainer,
     retrain_model,
     review_model,
 )
+from monitoring_assets.core.trainer import TrainerError, has_trainer
 from monitoring_assets.monitors.failures import input_failures
 from resources.sources import build_source
 

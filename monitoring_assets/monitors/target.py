@@ -18,7 +18,8 @@ import pandas as pd
 from monitoring_assets.core.calibration import ReferenceCalibration
 from monitoring_assets.core.monitor import DriftMonitor
 from monitoring_assets.core.performance.labels import label_categories
-from monitoring_assets.core.profile import DatasetProfile, profile_partitions
+from monitoring_assets.core.profile import DatasetProfile
+from monitoring_assets.core.profile_build import profile_partitions
 from monitoring_assets.core.references import training_reference, training_source
 from monitoring_assets.core.results import (
     TARGET,

@@ -32,7 +32,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import version_key
-from monitoring_assets.core.profile import DatasetProfile, profile_frame
+from monitoring_assets.core.profile import DatasetProfile
+from monitoring_assets.core.profile_build import profile_frame
 from monitoring_assets.core.references import REFERENCE_DATASET
 from monitoring_assets.streaming.broker import check_reachable
 from monitoring_assets.streaming.findings import FindingsSink

@@ -27,7 +27,7 @@ from monitoring_assets.core.monitor import (
     PREDICTION_DRIFT_BELOW_THRESHOLD,
     DriftMonitor,
 )
-from monitoring_assets.core.profile import profile_frame, profile_partitions
+from monitoring_assets.core.profile_build import profile_frame, profile_partitions
 from monitoring_assets.core.tables import DRIFT_THRESHOLDS_TABLE
 from resources.warehouse import Warehouse
 

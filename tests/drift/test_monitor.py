@@ -26,7 +26,7 @@ from monitoring_assets.core.monitor import (
     PREDICTION_DRIFT_BELOW_THRESHOLD,
     DriftMonitor,
 )
-from monitoring_assets.core.profile import profile_frame
+from monitoring_assets.core.profile_build import profile_frame
 from monitoring_assets.core.quality import QUALITY_VERDICT, STATUS_ORDER, quality_outcomes
 from monitoring_assets.core.references import DriftReferences, reference_file, rolling_days
 from monitoring_assets.core.results import (

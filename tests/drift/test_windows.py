@@ -23,7 +23,7 @@ from monitoring_assets.core.monitor import (
     PREDICTION_DRIFT_BELOW_THRESHOLD,
     DriftMonitor,
 )
-from monitoring_assets.core.profile import profile_frame
+from monitoring_assets.core.profile_build import profile_frame
 from monitoring_assets.core.quality import (
     NO_UNSEEN_CATEGORIES,
     ROW_COUNT_CHANGE,

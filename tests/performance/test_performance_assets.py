@@ -143,7 +143,7 @@ def test_concept_drift_fails_performance_checks_within_delay_plus_two_days(
 def test_concept_drift_days_show_no_data_drift(tmp_path, monkeypatch) -> None:
     """Labels change, features do not: the data-drift statistics stay below threshold."""
     from monitoring_assets.core.drift import dataset_drift
-    from monitoring_assets.core.profile import profile_frame
+    from monitoring_assets.core.profile_build import profile_frame
     from monitoring_assets.core.simulator import Simulator
 
     project = _project(

@@ -10,15 +10,8 @@ import pytest
 from monitoring_assets.core.alerts.policy import Actions
 from monitoring_assets.core.challenger import RetrainingError, RetrainPolicy
 from monitoring_assets.core.config import ConfigError, load_project
-from monitoring_assets.core.retraining import (
-    FailedCheck,
-    TrainerError,
-    has_trainer,
-    retrain,
-    retraining_decision,
-    retraining_note,
-    trainer_for,
-)
+from monitoring_assets.core.retraining import FailedCheck, retrain, retraining_decision
+from monitoring_assets.core.trainer import TrainerError, has_trainer, retraining_note, trainer_for
 from monitoring_assets.definitions import build_definitions
 from monitoring_assets.history import materialize_history
 from resources.model_registry import LocalModelRegistry

@@ -21,7 +21,7 @@ import pytest
 from monitoring_assets.core.day_profiles import profile_days
 from monitoring_assets.core.drift_report import sample
 from monitoring_assets.core.names import quote_ident
-from monitoring_assets.core.profile import profile_frame, profile_partitions
+from monitoring_assets.core.profile_build import profile_frame, profile_partitions
 from monitoring_assets.core.references import training_reference
 from monitoring_assets.core.simulator import Simulator
 from resources.lake import Lake

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from monitoring_assets.core.drift import column_drift, dataset_drift, default_method, sturges_edges
-from monitoring_assets.core.profile import profile_frame
+from monitoring_assets.core.profile_build import profile_frame
 from tests.stats.oracle import evidently_column, evidently_preset
 
 NUM_METHODS = ["ks", "wasserstein", "jensenshannon", "psi", "kl_div", "hellinger"]

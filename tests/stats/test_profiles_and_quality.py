@@ -8,13 +8,9 @@ import pytest
 
 from monitoring_assets.core.config import QualityThresholds
 from monitoring_assets.core.drift import column_drift, dataset_drift
-from monitoring_assets.core.profile import (
-    merge_profiles,
-    profile_frame,
-    profile_from_rows,
-    profile_partitions,
-    profile_to_rows,
-)
+from monitoring_assets.core.profile import merge_profiles
+from monitoring_assets.core.profile_build import profile_frame, profile_partitions
+from monitoring_assets.core.profile_rows import profile_from_rows, profile_to_rows
 from monitoring_assets.core.quality import data_quality, worst
 
 KINDS = {"num": "numerical", "cnt": "numerical", "cat": "categorical"}

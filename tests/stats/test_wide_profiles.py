@@ -16,12 +16,10 @@ import pytest
 from monitoring_assets.core.config import load_project
 from monitoring_assets.core.day_profiles import load_day_profiles, store_day_profiles
 from monitoring_assets.core.ports import WarehouseError
-from monitoring_assets.core.profile import (
-    BATCH_COLUMNS,
-    DatasetProfile,
-    profile_frame,
+from monitoring_assets.core.profile import DatasetProfile
+from monitoring_assets.core.profile_build import BATCH_COLUMNS, profile_frame, profile_partitions
+from monitoring_assets.core.profile_rows import (
     profile_from_rows,
-    profile_partitions,
     profile_row_chunks,
     profile_to_rows,
 )

@@ -10,7 +10,7 @@ import pytest
 
 from monitoring_assets.core.drift import dataset_drift
 from monitoring_assets.core.monitor import DATA_DRIFT_CHECKS, DriftMonitor
-from monitoring_assets.core.profile import profile_frame
+from monitoring_assets.core.profile_build import profile_frame
 from monitoring_assets.streaming.findings import STREAM_ASSET, FindingsSink
 from monitoring_assets.streaming.landing import INFERENCE, StreamLanding
 from monitoring_assets.streaming.messages import MessageSchema, decode_values

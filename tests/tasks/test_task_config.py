@@ -166,7 +166,7 @@ def test_the_stream_refuses_a_non_binary_model_by_name():
 
 @pytest.mark.parametrize("task", ["regression", "multiclass"])
 def test_regression_and_multiclass_models_request_no_retraining(task):
-    from monitoring_assets.core.retraining import has_trainer, retraining_note
+    from monitoring_assets.core.trainer import has_trainer, retraining_note
     from monitoring_assets.monitors.retraining import retraining_jobs
 
     model = task_model(task, [], days=3, rows_per_day=50)
