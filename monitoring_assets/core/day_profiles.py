@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -44,6 +45,9 @@ from monitoring_assets.core.tables import FEATURE_PROFILES_TABLE
 
 #: Rows profiled per DuckDB pass: a long backfill is split into chunks of whole days.
 CHUNK_ROWS = 4_000_000
+#: Profile rows read per warehouse query when a stored profile is rebuilt (whole
+#: columns per query), so reading a wide profile never holds all its rows at once.
+READ_ROWS = 1_000_000
 #: Days of row counts the row-count rule compares a day with.
 TRAILING_DAYS = 7
 #: Weeks of the same weekday the weekday-aware row-count rule looks back over.
@@ -188,17 +192,90 @@ def store_day_profiles(
     )
 
 
+def read_profile(
+    wh: Warehouse, table: str, keys: Mapping[str, Any], max_rows: int = READ_ROWS
+) -> DatasetProfile | None:
+    """The profile stored as rows in ``table`` where the ``keys`` columns equal their
+    values (None when there is none). A profile of more than ``max_rows`` rows is read
+    in batches of whole columns, about ``max_rows`` rows per query, each rebuilt on its
+    own; the result equals reading all rows at once, in the stored column order."""
+    where = " AND ".join(f"{ident(k)} = ?" for k in keys)
+    params = list(keys.values())
+    t = ident(table)
+    sizes = wh.query(
+        f"SELECT {ident('column_name')}, count(*) AS n FROM {t} WHERE {where} "
+        f"GROUP BY {ident('column_name')}",
+        params,
+    )
+    if not len(sizes):
+        return None
+    cols = ", ".join(ident(c) for c in PROFILE_ROW_COLUMNS)
+    if int(sizes["n"].sum()) <= max_rows:
+        return profile_from_rows(wh.query(f"SELECT {cols} FROM {t} WHERE {where}", params))
+    # The stored column order: that of the stats rows (one per column).
+    order = wh.query(
+        f"SELECT {ident('column_name')} FROM {t} WHERE {where} AND {ident('entry')} = ?",
+        [*params, "stats"],
+    )["column_name"].tolist()
+    size = dict(zip(sizes["column_name"], sizes["n"].astype(int)))
+    batches: list[list[str]] = [[]]
+    rows = 0
+    for name in order:
+        if name == DATASET_ROW:
+            continue
+        if batches[-1] and rows + size[name] > max_rows:
+            batches.append([])
+            rows = 0
+        batches[-1].append(name)
+        rows += size[name]
+    columns: dict[str, ColumnProfile] = {}
+    first: DatasetProfile | None = None
+    for names in batches:
+        marks = ", ".join("?" * (len(names) + 1))
+        part = profile_from_rows(
+            wh.query(
+                f"SELECT {cols} FROM {t} WHERE {where} AND {ident('column_name')} IN ({marks})",
+                [*params, DATASET_ROW, *names],
+            )
+        )
+        first = first or part
+        columns.update(part.columns)
+    assert first is not None
+    return DatasetProfile(
+        rows=first.rows,
+        columns={name: columns[name] for name in order if name != DATASET_ROW},
+        duplicate_ids=first.duplicate_ids,
+        partitions=first.partitions,
+    )
+
+
 def load_day_profiles(
-    wh: Warehouse, model: ModelConfig, dates: Iterable[dt.date]
+    wh: Warehouse, model: ModelConfig, dates: Iterable[dt.date], max_rows: int = READ_ROWS
 ) -> dict[dt.date, DatasetProfile]:
-    """Stored day profiles of ``dates`` (days never profiled are absent)."""
+    """Stored day profiles of ``dates`` (days never profiled are absent): in one query
+    when their rows are at most ``max_rows``, else day by day through
+    :func:`read_profile` (whole columns, about ``max_rows`` rows per query)."""
     days = sorted(set(dates))
     if not days:
         return {}
+    table = ident(FEATURE_PROFILES_TABLE.name)
+    marks = ", ".join("?" * len(days))
+    sizes = wh.query(
+        f"SELECT partition_date, count(*) AS n FROM {table} "
+        f"WHERE model = ? AND partition_date IN ({marks}) GROUP BY partition_date",
+        [model.name, *days],
+    )
+    if int(sizes["n"].sum()) > max_rows:
+        out: dict[dt.date, DatasetProfile] = {}
+        for d in sorted(pd.Timestamp(x).date() for x in sizes["partition_date"]):
+            keys = {"model": model.name, "partition_date": d}
+            prof = read_profile(wh, FEATURE_PROFILES_TABLE.name, keys, max_rows)
+            if prof is not None:
+                out[d] = prof
+        return out
     cols = ", ".join(ident(c) for c in ("partition_date", *PROFILE_ROW_COLUMNS))
     df = wh.query(
-        f"SELECT {cols} FROM {ident(FEATURE_PROFILES_TABLE.name)} "
-        f"WHERE model = ? AND partition_date IN ({', '.join('?' * len(days))})",
+        f"SELECT {cols} FROM {table} WHERE model = ? AND partition_date IN ({marks})",
         [model.name, *days],
     )
     return {

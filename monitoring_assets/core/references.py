@@ -37,6 +37,7 @@ from monitoring_assets.core.day_profiles import (
     MonitorInputError,
     load_day_profiles,
     profiled_columns,
+    read_profile,
     window_label,
     window_profile,
     window_reach,
@@ -46,11 +47,8 @@ from monitoring_assets.core.ports import Lake, Warehouse, version_key
 from monitoring_assets.core.profile import DatasetProfile, merge_profiles
 from monitoring_assets.core.profile_build import profile_frame
 from monitoring_assets.core.profile_rows import (
-    PROFILE_ROW_COLUMNS,
-    profile_from_rows,
     profile_to_rows,
 )
-from monitoring_assets.core.sql import ident
 from monitoring_assets.core.tables import REFERENCE_PROFILES_TABLE
 
 REFERENCE_DATASET = "reference"
@@ -91,14 +89,13 @@ def training_reference(
     the reference file is unchanged (its digest is kept with the profile). ``source``:
     the (location, digest) when the caller already has them."""
     location, digest = source or training_source(lake, model)
-    stored = wh.query(
-        f"SELECT {', '.join(ident(c) for c in PROFILE_ROW_COLUMNS)} "
-        f"FROM {ident(REFERENCE_PROFILES_TABLE.name)} "
-        "WHERE model = ? AND model_version = ? AND source_digest = ?",
-        [model.name, model.version, digest],
+    stored = read_profile(
+        wh,
+        REFERENCE_PROFILES_TABLE.name,
+        {"model": model.name, "model_version": model.version, "source_digest": digest},
     )
-    if len(stored):
-        return profile_from_rows(stored)
+    if stored is not None:
+        return stored
     kinds = profiled_columns(model)
     con = duckdb.connect()
     try:

@@ -14,7 +14,11 @@ import pandas as pd
 import pytest
 
 from monitoring_assets.core.config import load_project
-from monitoring_assets.core.day_profiles import load_day_profiles, store_day_profiles
+from monitoring_assets.core.day_profiles import (
+    load_day_profiles,
+    read_profile,
+    store_day_profiles,
+)
 from monitoring_assets.core.ports import WarehouseError
 from monitoring_assets.core.profile import DatasetProfile
 from monitoring_assets.core.profile_build import BATCH_COLUMNS, profile_frame, profile_partitions
@@ -23,6 +27,7 @@ from monitoring_assets.core.profile_rows import (
     profile_row_chunks,
     profile_to_rows,
 )
+from monitoring_assets.core.tables import REFERENCE_PROFILES_TABLE
 from resources.warehouse import Warehouse, open_warehouse
 from tests.conftest import churn_yaml, write
 from tests.production.conftest import pg_warehouse_url, postgres  # noqa: F401 (fixtures)
@@ -239,3 +244,57 @@ def test_frames_with_wrong_columns_are_refused_and_roll_back(warehouse, tmp_path
     assert warehouse.query("SELECT count(*) AS n FROM feature_profiles").n.iloc[0] == len(
         profile_to_rows(got)
     )
+
+
+def _stored_reference(warehouse, prof: DatasetProfile) -> dict[str, str]:
+    keys = {"model": "wide", "model_version": "v1", "source_digest": "d1"}
+    rows = profile_to_rows(prof)
+    for i, (k, v) in enumerate(keys.items()):
+        rows.insert(i, k, v)
+    warehouse.replace(REFERENCE_PROFILES_TABLE.name, rows, {"model": "wide"})
+    return keys
+
+
+def test_a_wide_profile_read_in_column_batches_equals_the_whole_read(warehouse):
+    prof = profile_frame(_wide(600, 40), _kinds(), id_column="request_id")
+    keys = _stored_reference(warehouse, prof)
+    n = len(profile_to_rows(prof))
+    whole = read_profile(warehouse, REFERENCE_PROFILES_TABLE.name, keys, max_rows=n)
+    per_query: list[int] = []
+    query = warehouse.query
+
+    def counting(sql, params=None):
+        out = query(sql, params)
+        per_query.append(len(out))
+        return out
+
+    warehouse.query = counting
+    batched = read_profile(warehouse, REFERENCE_PROFILES_TABLE.name, keys, max_rows=2000)
+    biggest = max(1 + len(c.values) for c in prof.columns.values())
+    assert len(per_query) > 2 + 5  # sizes, order, then several batches
+    assert max(per_query[2:]) <= 2000 + biggest + 1
+    for got in (whole, batched):
+        _assert_same(got, prof)
+        assert got.partitions == prof.partitions
+    for name, col in whole.columns.items():  # batched equals the one-query read exactly
+        assert batched.columns[name].stats_dict() == col.stats_dict(), name
+    other = dict(keys, source_digest="d2")
+    assert read_profile(warehouse, REFERENCE_PROFILES_TABLE.name, other, max_rows=2000) is None
+
+
+def test_day_profiles_beyond_the_read_size_are_read_day_by_day_equal(warehouse, tmp_path):
+    model = _model(tmp_path)
+    days = {
+        dt.date(2026, 4, 1) + dt.timedelta(days=i): profile_frame(
+            _wide(300, 50 + i), _kinds(), id_column="request_id"
+        )
+        for i in range(2)
+    }
+    store_day_profiles(warehouse, model, days)
+    wanted = [*days, dt.date(2026, 4, 9)]  # a day never profiled stays absent
+    small = load_day_profiles(warehouse, model, wanted, max_rows=1500)
+    big = load_day_profiles(warehouse, model, wanted)
+    assert sorted(small) == sorted(big) == sorted(days)
+    for d, p in days.items():
+        _assert_same(small[d], p)
+        _assert_same(big[d], p)
