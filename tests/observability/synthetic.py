@@ -38,6 +38,10 @@ class DayValues:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+#: The live stream window the synthetic fleet reports besides its batch days.
+STREAM_WINDOW = "1h"
+
+
 def feature_names(n: int) -> list[str]:
     return [f"f{i:02d}" for i in range(n)]
 
@@ -106,6 +110,10 @@ def day_frames(
     if values.label_coverage is not None:
         put(m.LABEL_COVERAGE.name, values.label_coverage)
     put(m.INFERENCE_REQUESTS.name, float(values.rows))
+    # a live stream window beside the batch day (the window's name in ``feature``)
+    put(m.STREAM_DRIFT_SCORE.name, values.drift_score, STREAM_WINDOW)
+    put(m.STREAM_DRIFTED_FEATURES.name, float(drifted), STREAM_WINDOW)
+    put(m.STREAM_WINDOW_EVENTS.name, float(values.rows), STREAM_WINDOW)
     for metric, v in values.extra.items():
         put(metric, v)
     log = pd.DataFrame(
