@@ -108,4 +108,9 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     )
     assert "wrote fraud.yaml" in init.stderr
     val = _run([exe, "validate", "fraud.yaml"], work, env)
-    assert val.stdout.strip() == "fraud v1: 5 features, source files"
+    first, *checks = val.stdout.strip().splitlines()
+    assert first == "fraud v1: 5 features, source files"
+    # validate opened the files: the reference and the first inference file hold up
+    assert any(c.strip().startswith("ok   reference ") for c in checks), val.stdout
+    assert any(c.strip().startswith("ok   inference file ") for c in checks), val.stdout
+    assert not any("FAIL" in c for c in checks), val.stdout
