@@ -74,7 +74,9 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
         with input_failures():
             source = training_source(store, model)
             stored = training_reference(wh, store, model, source)
-            reference = _typed_reference(stored, source[0], target)
+            # classes compared as the model file types them; a regression target is a number
+            categorical = model.target_kind == "categorical"
+            reference = _typed_reference(stored, source[0], target) if categorical else stored
         # Calibrated on the stored (untyped) reference and its file, like the features':
         # typing relabels categories, it does not change a chunk's statistic.
         calibration = ReferenceCalibration(wh, model, stored, *source)

@@ -33,7 +33,7 @@ from monitoring_assets.core.tables import TASK_ESTIMATED_TABLE, TASK_PERFORMANCE
 from monitoring_assets.monitors.daily_checks import daily_checks
 from monitoring_assets.monitors.failures import input_failures
 from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
-from monitoring_assets.monitors.retraining import MODEL_TAG, build_retrain_job, build_review_job
+from monitoring_assets.monitors.retraining import MODEL_TAG, retraining_jobs
 
 _RESOURCES = {"lake", "warehouse"}
 
@@ -149,7 +149,7 @@ def build_task_performance_monitor(graph: ModelGraph) -> MonitorDefs:
     return MonitorDefs(
         assets=[model_performance, estimated_performance],
         checks=checks,
-        jobs=[build_retrain_job(model), build_review_job(model)],
+        jobs=retraining_jobs(model),
     )
 
 
