@@ -13,6 +13,7 @@ import pandas as pd
 import psycopg2
 import pytest
 
+from monitoring_assets.core.names import quote_ident
 from monitoring_assets.demo import evaluate_alerts, materialize_history
 from resources.warehouse import TABLES, Warehouse, WarehouseResource, open_warehouse
 from resources.warehouse_postgres import APPLICATION_NAME, _lock_key
@@ -39,7 +40,8 @@ def snapshot(warehouse) -> dict[str, pd.DataFrame]:
     out = {}
     for name, spec in sorted(TABLES.items()):
         cols = [c for c in spec.columns if c not in VOLATILE and spec.columns[c] != "TIMESTAMP"]
-        frame = warehouse.query(f"SELECT {', '.join(cols)} FROM {name}")
+        # quoted: some column names (window) are keywords in SQL
+        frame = warehouse.query(f"SELECT {', '.join(quote_ident(c) for c in cols)} FROM {name}")
         frame = frame.sort_values(cols, ignore_index=True, na_position="first")
         for c in cols:
             if spec.columns[c] == "DATE":
