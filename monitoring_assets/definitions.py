@@ -37,7 +37,7 @@ from monitoring_assets.monitors.owners import dagster_owners, with_owners
 from monitoring_assets.monitors.performance import build_performance_monitor
 from resources.home import HomeResource
 from resources.lake import LakeResource
-from resources.model_registry import ModelRegistryResource
+from resources.model_registry_fs import ModelRegistryResource
 from resources.notifiers import AlertingResource
 from resources.warehouse import WarehouseResource
 from sensors.alerts import build_alert_definitions
@@ -60,7 +60,9 @@ def build_resources(home: Home) -> dict[str, Any]:
     return {
         "warehouse": WarehouseResource(path=home.warehouse_location),
         "lake": LakeResource(root=home.lake_location),
-        "home": HomeResource(root=str(home.root)),
+        "home": HomeResource(
+            root=str(home.root), warehouse=home.warehouse_url, lake=home.lake_url
+        ),
         "model_registry": ModelRegistryResource(root=str(home.registry)),
         "alerting": AlertingResource.from_env(),
     }

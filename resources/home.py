@@ -14,9 +14,13 @@ from monitoring_assets.core.home import Home
 
 
 class HomeResource(dg.ConfigurableResource):
-    """``root`` is the DRIFTWARDEN_HOME folder."""
+    """``root`` is the DRIFTWARDEN_HOME folder; ``warehouse`` and ``lake`` the
+    deployment's overrides (``Home.warehouse_url``/``Home.lake_url``), if any. With a
+    remote lake, reports live in it and nothing is created under ``root``."""
 
     root: str
+    warehouse: str | None = None
+    lake: str | None = None
 
     def get(self) -> Home:
-        return Home(Path(self.root)).ensure()
+        return Home(Path(self.root), warehouse_url=self.warehouse, lake_url=self.lake).ensure()

@@ -2,8 +2,9 @@
 
 :class:`ModelRegistry` is the interface, defined in :mod:`monitoring_assets.core.registry`
 with its value types and re-exported here; :class:`LocalModelRegistry` keeps everything
-under one folder (``Home.registry`` by default) and another store (MLflow, S3, a
-database) can implement the same methods. :class:`ModelRegistryResource` exposes it to
+under one folder (``Home.registry`` by default);
+:class:`resources.model_registry_fs.FsModelRegistry` keeps the same layout on object
+storage, and :class:`resources.model_registry_fs.ModelRegistryResource` exposes either to
 Dagster.
 
 Statuses: ``champion`` (the version monitored and served), ``challenger`` (trained,
@@ -56,7 +57,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -176,12 +176,8 @@ class LocalModelRegistry(ModelRegistry):
             if version in taken:
                 raise RegistryError(f"model {model!r} already has a version {version!r}")
             _safe(version, "version")
-            vdir = self._dir(model) / version
-            vdir.mkdir(parents=True, exist_ok=True)
             data = pickle.dumps(artifact, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp = vdir / f".{ARTIFACT}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, vdir / ARTIFACT)
+            self._store_artifact(model, version, data)
             mv = ModelVersion(
                 model=model,
                 version=version,
@@ -201,6 +197,19 @@ class LocalModelRegistry(ModelRegistry):
             index["versions"].append(mv.to_json())
         return mv
 
+    def _store_artifact(self, model: str, version: str, data: bytes) -> None:
+        vdir = self._dir(model) / version
+        vdir.mkdir(parents=True, exist_ok=True)
+        tmp = vdir / f".{ARTIFACT}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, vdir / ARTIFACT)
+
+    def _artifact_bytes(self, model: str, version: str) -> bytes | None:
+        try:
+            return self.artifact_path(model, version).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def versions(self, model: str) -> list[ModelVersion]:
         return [ModelVersion.from_json(v) for v in self._read(model)["versions"]]
 
@@ -211,12 +220,9 @@ class LocalModelRegistry(ModelRegistry):
     def load_artifact(self, model: str, version: str) -> Any:
         recorded = self.get(model, version).sha256
         path = self.artifact_path(model, version)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise RegistryError(
-                f"model {model!r} version {version!r}: artifact {path} is missing"
-            ) from None
+        data = self._artifact_bytes(model, version)
+        if data is None:
+            raise RegistryError(f"model {model!r} version {version!r}: artifact {path} is missing")
         if recorded is None:
             raise RegistryError(
                 f"model {model!r} version {version!r}: no sha256 is recorded for {path} "
@@ -378,17 +384,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class ModelRegistryResource(dg.ConfigurableResource):
-    """The model registry as a Dagster resource; ``root`` is the local store's folder
-    (``Home.registry`` by default)."""
-
-    root: str
-
-    def get(self) -> ModelRegistry:
-        """The registry this resource points at."""
-        return LocalModelRegistry(self.root)
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m resources.model_registry trust ROOT MODEL VERSION``: record the
     artifact's current sha256 (see the module docstring)."""
@@ -412,7 +407,6 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = [
     "LocalModelRegistry",
     "ModelRegistry",
-    "ModelRegistryResource",
     "ModelStatus",
     "ModelVersion",
     "RegistryError",

@@ -51,12 +51,12 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from monitoring_assets.core.config import Calibration, ModelConfig
 from monitoring_assets.core.drift import P_VALUE_METHODS, column_drift, from_oriented, oriented
+from monitoring_assets.core.lake_io import scan_connection
 from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.profile import DatasetProfile
@@ -282,7 +282,7 @@ def reference_chunks(
     timestamp: str | None,
 ) -> tuple[dict[str, DatasetProfile], str]:
     """Chunk profiles of the reference file at ``location`` (one grouped DuckDB pass)."""
-    con = duckdb.connect()
+    con = scan_connection()
     try:
         have = {
             r[0]

@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.lake_io import scan_connection
 from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.profile import (
     ColumnProfile,
@@ -90,7 +91,7 @@ def day_files(
 
 def _chunks(files: Mapping[dt.date, str], max_rows: int) -> list[list[dt.date]]:
     """Whole days grouped so each DuckDB pass reads about ``max_rows`` rows at most."""
-    con = duckdb.connect()
+    con = scan_connection()
     try:
         # DuckDB names each file as it was given, so the strings map back to their days.
         meta = con.execute(
@@ -123,7 +124,7 @@ def profile_days(
     out: dict[dt.date, DatasetProfile] = {}
     for chunk in _chunks(files, max_rows):
         paths = [files[d] for d in chunk]
-        con = duckdb.connect()
+        con = scan_connection()
         try:
             con.execute("SET preserve_insertion_order = false")
             parts = profile_partitions(

@@ -10,15 +10,16 @@ or a drifted critical feature), most drifted first, up to a cap.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.lake_io import scan_connection, scheme, write_bytes
 from monitoring_assets.core.names import quote_ident
 
 
@@ -71,7 +72,7 @@ def sample(location: str, n: int, seed: int, columns: Sequence[str]) -> pd.DataF
     """A seeded reservoir sample of ``n`` rows of ``columns`` of a Parquet file."""
     cols = ", ".join(quote_ident(c) for c in columns)
     # DuckDB's SAMPLE clause takes no parameters: n and seed go in as ints, the path bound.
-    con = duckdb.connect()
+    con = scan_connection()
     try:
         return con.execute(
             f"SELECT {cols} FROM read_parquet(?) USING SAMPLE reservoir({int(n)} ROWS) "
@@ -83,9 +84,10 @@ def sample(location: str, n: int, seed: int, columns: Sequence[str]) -> pd.DataF
 
 
 def write_report(
-    model: ModelConfig, current: pd.DataFrame, reference: pd.DataFrame, path: Path
-) -> Path:
-    """Evidently's DataDriftPreset HTML of ``current`` vs ``reference`` (imported lazily)."""
+    model: ModelConfig, current: pd.DataFrame, reference: pd.DataFrame, path: Path | str
+) -> Path | str:
+    """Evidently's DataDriftPreset HTML of ``current`` vs ``reference`` (imported lazily),
+    at a local path or a lake URI (``s3://...``)."""
     import warnings
 
     from evidently import DataDefinition, Dataset, Report
@@ -98,6 +100,14 @@ def write_report(
             Dataset.from_pandas(current, data_definition=dd),
             Dataset.from_pandas(reference, data_definition=dd),
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    snap.save_html(str(path))
+    if scheme(path) is None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        snap.save_html(str(path))
+        return path
+    # An object-store location (the lake's reports): rendered to a temp file, uploaded whole.
+    with tempfile.TemporaryDirectory(prefix="driftwarden-report-") as tmp:
+        local = Path(tmp) / "report.html"
+        snap.save_html(str(local))
+        write_bytes(path, local.read_bytes())
     return path

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitoring_assets.core.lake_io import Location, scheme
+
 HOME_ENV = "DRIFTWARDEN_HOME"
 WAREHOUSE_ENV = "DRIFTWARDEN_WAREHOUSE"
 LAKE_ENV = "DRIFTWARDEN_LAKE"
@@ -72,11 +74,24 @@ class Home:
         return self.lake_url or str(self.lake)
 
     @property
-    def reports(self) -> Path:
+    def lake_is_remote(self) -> bool:
+        """Whether the lake is a URI (``s3://``, ``gs://``): then reports and the model
+        registry live in it too, and nothing of the lake is kept under ``root``."""
+        return scheme(self.lake_location) is not None
+
+    @property
+    def reports(self) -> Path | Location:
+        """Where Evidently reports go: ``root/reports``, or ``<lake>/_reports`` for a
+        remote lake (a :class:`Location` that joins with ``/`` like a ``Path``)."""
+        if self.lake_is_remote:
+            return Location(self.lake_location) / "_reports"
         return self.root / "reports"
 
     @property
-    def registry(self) -> Path:
+    def registry(self) -> Path | Location:
+        """The model registry: ``root/registry``, or ``<lake>/_registry`` for a remote lake."""
+        if self.lake_is_remote:
+            return Location(self.lake_location) / "_registry"
         return self.root / "registry"
 
     @property
@@ -84,7 +99,12 @@ class Home:
         return self.root / "dagster"
 
     def ensure(self) -> Home:
-        """Create the home's folders (the embedded lake's too, even when the lake is elsewhere)."""
-        for p in (self.root, self.lake, self.reports, self.registry, self.dagster_home):
-            p.mkdir(parents=True, exist_ok=True)
+        """Create the home's local folders. With a remote lake and a warehouse URL there
+        is nothing local to create; with a remote lake alone, only ``root`` (the DuckDB
+        file's folder)."""
+        if not self.lake_is_remote:
+            for p in (self.root, self.lake, self.reports, self.registry, self.dagster_home):
+                p.mkdir(parents=True, exist_ok=True)
+        elif scheme(self.warehouse_location) is None:
+            Path(self.warehouse_location).parent.mkdir(parents=True, exist_ok=True)
         return self

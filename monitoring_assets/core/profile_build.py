@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from monitoring_assets.core.lake_io import scan_connection
 from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.profile import (
     EXACT_CAP,
@@ -88,7 +89,7 @@ def profile_partitions(
         raise ValueError(
             f"batch_columns must be between 1 and {MAX_BATCH_COLUMNS}, got {batch_columns}"
         )
-    con = connection or duckdb.connect()
+    con = connection or scan_connection()
     try:
         src = _source_sql(con, source)
         schema = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}

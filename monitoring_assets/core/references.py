@@ -42,6 +42,7 @@ from monitoring_assets.core.day_profiles import (
     window_profile,
     window_reach,
 )
+from monitoring_assets.core.lake_io import scan_connection
 from monitoring_assets.core.monitor import DriftMonitor, DriftResult
 from monitoring_assets.core.ports import Lake, Warehouse, version_key
 from monitoring_assets.core.profile import DatasetProfile, merge_profiles
@@ -97,7 +98,7 @@ def training_reference(
     if stored is not None:
         return stored
     kinds = profiled_columns(model)
-    con = duckdb.connect()
+    con = scan_connection()
     try:
         described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [location]).fetchall()
         names = {r[0] for r in described}

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from monitoring_assets.core.calibration import ReferenceCalibration
+from monitoring_assets.core.lake_io import scan_connection
 from monitoring_assets.core.monitor import DriftMonitor
 from monitoring_assets.core.performance.labels import label_categories
 from monitoring_assets.core.profile import DatasetProfile
@@ -147,7 +148,7 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
 
 def _typed_label_profiles(files: list[str], target: str) -> dict[str, DatasetProfile]:
     """Per day (``date`` of the Hive folders), the profile of the typed label values."""
-    con = duckdb.connect()
+    con = scan_connection()
     try:
         rel = con.read_parquet(files, hive_partitioning=True, union_by_name=True)
         if target not in rel.columns:
@@ -165,7 +166,7 @@ def _typed_reference(reference: DatasetProfile, location: str, target: str) -> D
     """``reference`` with its label column profiled from typed values."""
     if target not in reference.columns or not reference.columns[target].present:
         return reference
-    con = duckdb.connect()
+    con = scan_connection()
     try:
         values = con.read_parquet(location).select(duckdb.ColumnExpression(target)).df()[target]
     finally:

@@ -13,10 +13,10 @@ from sklearn.linear_model import LogisticRegression
 from resources.model_registry import (
     LocalModelRegistry,
     ModelRegistry,
-    ModelRegistryResource,
     ModelStatus,
     RegistryError,
 )
+from resources.model_registry_fs import ModelRegistryResource
 
 D = dt.date(2026, 6, 1)
 
