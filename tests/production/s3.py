@@ -21,8 +21,8 @@ import pytest
 
 from tests.conftest import require_module
 
-ACCESS_KEY = "AKIATESTDRIFTWARDEN0"
-SECRET_KEY = "s3cr3t/driftwarden+test+key+value0000000"
+ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 REGION = "eu-west-1"
 
 
