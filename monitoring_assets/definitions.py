@@ -60,9 +60,7 @@ def build_resources(home: Home) -> dict[str, Any]:
     return {
         "warehouse": WarehouseResource(path=home.warehouse_location),
         "lake": LakeResource(root=home.lake_location),
-        "home": HomeResource(
-            root=str(home.root), warehouse=home.warehouse_url, lake=home.lake_url
-        ),
+        "home": HomeResource(root=str(home.root), warehouse=home.warehouse_url, lake=home.lake_url),
         "model_registry": ModelRegistryResource(root=str(home.registry)),
         "alerting": AlertingResource.from_env(),
     }

@@ -1,7 +1,8 @@
 """Where inference logs, labels and reference data come from.
 
 Two sources ship: the deterministic production simulator (the embedded default) and
-Parquet/CSV files on a path, so a user can point driftwarden at real data. Both
+Parquet/CSV files on a path or an object store (``s3://bucket/logs/{date}.parquet``, with
+the lake's S3 settings), so a user can point driftwarden at real data. Both
 return plain DataFrames; schema validation happens in the assets before any write.
 """
 
@@ -11,15 +12,18 @@ import datetime as dt
 import glob as globlib
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
+import pyarrow.fs as pafs
 
 from monitoring_assets.core.config import FileSource, ModelConfig, SimulatorSource
+from monitoring_assets.core.lake_io import fsspec_filesystem, scan_connection, scheme
 from monitoring_assets.core.schema import SchemaError
 from monitoring_assets.core.simulator import DayTruth
 from monitoring_assets.core.simulator_tasks import task_simulator
+from resources.lake_fs import FsLake
 
 
 class Source(Protocol):
@@ -97,12 +101,12 @@ class FileAdapter:
     # ------------------------------------------------------------------ reading files
 
     def _read_file(self, path: str, what: str, limit: int | None = None) -> pd.DataFrame:
-        if os.path.getsize(path) == 0:
+        if _size(path) == 0:
             raise SchemaError(f"{what} file {path} is empty")
         reader = "read_parquet" if self.cfg.format == "parquet" else "read_csv_auto"
         # The file is a bound parameter; reader and options are constants.
         opts = ", hive_partitioning = false" if reader == "read_parquet" else ""
-        con = duckdb.connect()
+        con = scan_connection()  # reads s3:// files through the lake's filesystem too
         try:
             cap = f" LIMIT {int(limit)}" if limit is not None else ""
             frame = con.execute(f"SELECT * FROM {reader}(?{opts}){cap}", [path]).df()
@@ -217,6 +221,11 @@ class FileAdapter:
 
     @staticmethod
     def _files(path: str, what: str) -> list[str]:
+        if scheme(path) is not None:
+            files = _remote_files(path)
+            if not files:
+                raise FileNotFoundError(f"{what}: no file at {path}")
+            return files
         p = Path(path)
         if p.is_dir():
             files = sorted(
@@ -287,6 +296,38 @@ class FileAdapter:
 
     def truth(self, date: dt.date) -> DayTruth | None:
         return None
+
+
+def _store(path: str) -> tuple[str, Any, str]:
+    """(scheme, pyarrow filesystem, key) of an object-store path; the bucket is opened
+    (and probed) like a lake, so a bad endpoint or bucket is a clear error naming it."""
+    name = scheme(path)
+    rest = path[len(name) + 3 :]
+    store = FsLake.from_uri(f"{name}://{rest.split('/', 1)[0]}")
+    return name, store.fs, rest
+
+
+def _size(path: str) -> int:
+    if scheme(path) is None:
+        return os.path.getsize(path)
+    _, fs, key = _store(path)
+    return fs.get_file_info(key).size or 0
+
+
+def _remote_files(path: str) -> list[str]:
+    """The files of an object-store path: one file, every file under a folder, or a glob."""
+    name, fs, key = _store(path)
+    if any(ch in key for ch in "*?["):
+        view = fsspec_filesystem(name, fs)
+        keys = [k for k in view.glob(key) if view.isfile(k)]
+    else:
+        info = fs.get_file_info(key)
+        if info.type == pafs.FileType.Directory:
+            selector = pafs.FileSelector(key, recursive=True)
+            keys = [i.path for i in fs.get_file_info(selector) if i.type == pafs.FileType.File]
+        else:
+            keys = [key] if info.type == pafs.FileType.File else []
+    return sorted(f"{name}://{k}" for k in keys)
 
 
 def build_source(model: ModelConfig) -> Source:

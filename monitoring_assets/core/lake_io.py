@@ -73,7 +73,9 @@ def filesystem_for(location: str | os.PathLike) -> tuple[Any, str]:
     return fs, str(location)[len(name) + 3 :]
 
 
-def _fsspec(name: str, filesystem: Any) -> Any:
+def fsspec_filesystem(name: str, filesystem: Any) -> Any:
+    """The pyarrow ``filesystem`` as an fsspec filesystem answering ``<name>://`` paths
+    (what DuckDB's ``register_filesystem`` takes; also gives ``glob``)."""
     from fsspec.implementations.arrow import ArrowFSWrapper
 
     prefix = f"{name}://"
@@ -102,7 +104,7 @@ def scan_connection() -> duckdb.DuckDBPyConnection:
     with _LOCK:
         registered = dict(_FILESYSTEMS)
     for name, fs in registered.items():
-        con.register_filesystem(_fsspec(name, fs))
+        con.register_filesystem(fsspec_filesystem(name, fs))
     return con
 
 

@@ -4,6 +4,7 @@ empty working directory and HOME completes a day from S3 alone."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -228,3 +229,57 @@ def test_a_run_with_an_empty_cwd_and_home_completes_a_day_from_s3(
     assert files_under(empty_home) == []
     assert files_under(dagster_home) == ["dagster.yaml"]
     assert not (tmp_path / "never_created").exists()
+
+
+def upload(s3, folder: Path, prefix: str) -> None:
+    client = s3.client()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            key = f"{prefix}/{path.relative_to(folder).as_posix()}"
+            client.put_object(Bucket=s3.bucket, Key=key, Body=path.read_bytes())
+
+
+def test_a_files_model_reads_its_source_from_s3(tmp_path, s3_env, monkeypatch):
+    """A ``kind: files`` model whose logs, labels and reference are in a bucket gives the
+    same warehouse rows as the same files on disk."""
+    from monitoring_assets.core.config import load_project
+    from monitoring_assets.definitions import build_definitions
+    from tests.run.files_model import DAYS, MODEL, write_model
+
+    monkeypatch.setenv("DRIFTWARDEN_TODAY", "2026-01-08")
+    local_model = write_model(tmp_path / "local")
+    upload(s3_env, tmp_path / "local" / "data", "src")
+    remote_model = tmp_path / "remote.yaml"
+    remote_model.write_text(MODEL.format(root=f"s3://{s3_env.bucket}/src", extra=""))
+
+    snapshots = []
+    for name, model_file, lake in (
+        ("local", local_model, None),
+        ("remote", remote_model, s3_env.url),
+    ):
+        monkeypatch.setenv("DRIFTWARDEN_MODELS", str(model_file))
+        home = Home(tmp_path / f"{name}_home", lake_url=lake)
+        defs = build_definitions(load_project(model_file), home)
+        with dg.instance_for_test() as instance:
+            assert materialize_history(defs, instance, "fraud", DAYS, "ERROR").success
+        snapshots.append(snapshot(Warehouse(home.warehouse)))
+    left, right = snapshots
+    assert len(left["drift_results"]) > 0
+    for name in sorted(left):
+        pd.testing.assert_frame_equal(
+            left[name], right[name], check_dtype=False, obj=f"table {name}", rtol=1e-9
+        )
+    assert not (tmp_path / "remote_home" / "data").exists()
+
+
+def test_a_missing_source_file_on_s3_names_it(tmp_path, s3_env):
+    from monitoring_assets.core.config import load_project
+    from resources.sources import FileAdapter
+    from tests.run.files_model import MODEL
+
+    path = tmp_path / "m.yaml"
+    path.write_text(MODEL.format(root=f"s3://{s3_env.bucket}/nothing", extra=""))
+    adapter = FileAdapter(load_project(path).models[0])
+    with pytest.raises(FileNotFoundError) as err:
+        adapter.inference_day(dt.date(2026, 1, 2))
+    assert f"s3://{s3_env.bucket}/nothing/logs/2026-01-02.parquet" in str(err.value)
