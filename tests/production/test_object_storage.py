@@ -283,3 +283,38 @@ def test_a_missing_source_file_on_s3_names_it(tmp_path, s3_env):
     with pytest.raises(FileNotFoundError) as err:
         adapter.inference_day(dt.date(2026, 1, 2))
     assert f"s3://{s3_env.bucket}/nothing/logs/2026-01-02.parquet" in str(err.value)
+
+
+def test_the_model_registry_on_s3(s3_env):
+    from sklearn.linear_model import LogisticRegression
+
+    from resources.model_registry import ModelStatus, RegistryError
+    from resources.model_registry_fs import FsModelRegistry, ModelRegistryResource
+
+    registry = ModelRegistryResource(root=f"{s3_env.url}/_registry").get()
+    assert isinstance(registry, FsModelRegistry)
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    v1 = registry.register("churn", model, status=ModelStatus.CHALLENGER, metrics={"auc": 0.9})
+    registry.promote("churn", v1.version, dt.date(2026, 3, 1))
+    registry.put_json("churn", v1.version, "cbpe", {"bins": [0.1, 0.2]})
+    registry.put_frame("churn", v1.version, "validation", pd.DataFrame({"a": [1, 2]}))
+
+    again = FsModelRegistry(f"{s3_env.url}/_registry")  # as another process would
+    assert again.champion_for("churn", dt.date(2026, 3, 5)) == v1.version
+    assert again.load_artifact("churn", v1.version).predict([[3.0]]).tolist() == [1]
+    assert again.get_json("churn", v1.version, "cbpe") == {"bins": [0.1, 0.2]}
+    pd.testing.assert_frame_equal(
+        again.get_frame("churn", v1.version, "validation"), pd.DataFrame({"a": [1, 2]})
+    )
+    assert s3_env.keys("lake/_registry/") == [
+        "lake/_registry/churn/registry.json",
+        "lake/_registry/churn/v1/cbpe.json",
+        "lake/_registry/churn/v1/model.pkl",
+        "lake/_registry/churn/v1/validation.parquet",
+    ]
+    # An artifact replaced behind the registry's back is not unpickled.
+    s3_env.client().put_object(
+        Bucket=s3_env.bucket, Key="lake/_registry/churn/v1/model.pkl", Body=b"not the model"
+    )
+    with pytest.raises(RegistryError, match="changed after registration"):
+        again.load_artifact("churn", v1.version)
