@@ -92,3 +92,7 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+# S3 (moto server) fixtures for every test folder: moto_s3, s3_env, auth_moto.
+from tests.production.s3 import auth_moto, moto_s3, s3_env  # noqa: E402, F401

@@ -33,7 +33,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from monitoring_assets.streaming.landing import atomic_write_bytes
+from monitoring_assets.core.lake_io import Location
+from monitoring_assets.streaming.landing import read_location, write_location
 from monitoring_assets.streaming.messages import NAN
 from monitoring_assets.streaming.state import Counters, ProcessorState, _Pending, _PendingOut
 from monitoring_assets.streaming.windows import SlidingWindow, WindowSpec
@@ -196,14 +197,18 @@ def decode_state(data: bytes, path: Path, model: str) -> Any:
         ) from None
 
 
-def read_checkpoint(path: Path, model: str) -> Any:
-    """The state in the checkpoint file at ``path`` (see :func:`decode_state`)."""
-    return decode_state(path.read_bytes(), path, model)
+def read_checkpoint(path: Path | Location, model: str) -> Any:
+    """The state in the checkpoint file (or object) at ``path`` (see :func:`decode_state`)."""
+    data = read_location(path)
+    if data is None:
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return decode_state(data, path, model)
 
 
-def write_checkpoint(path: Path, state: Any, model: str) -> None:
-    """Replace the checkpoint at ``path`` atomically (temp file, fsync, rename)."""
-    atomic_write_bytes(path, encode_state(state, model))
+def write_checkpoint(path: Path | Location, state: Any, model: str) -> None:
+    """Replace the checkpoint at ``path`` atomically (temp file, fsync, rename; or one
+    object upload)."""
+    write_location(path, encode_state(state, model))
 
 
 # --------------------------------------------------------------------------- upgrade

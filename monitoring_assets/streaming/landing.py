@@ -16,6 +16,10 @@ lands exactly once. Inference parts have exactly the columns and dtypes of
 :func:`monitoring_assets.core.schema.validate_inference`, so a model whose source is
 ``files`` with ``inference: "{lake}/{model}/stream/inference_logs/date={date}"``
 (see :func:`stream_file_source`) builds its daily partitions from the stream.
+
+On an object-store lake (``s3://…``) the same layout holds objects: a part, a checkpoint
+or a watermark is one upload that becomes visible only when complete (no temp file, no
+rename), listed and deleted through the lake's filesystem.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from monitoring_assets.core.config import FileSource, ModelConfig
+from monitoring_assets.core.lake_io import Location, filesystem_for, read_bytes, scheme, write_bytes
 from monitoring_assets.core.names import check_safe_name
 from monitoring_assets.core.schema import inference_columns
 
@@ -44,9 +49,52 @@ _DAY = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 _US_PER_DAY = 86_400_000_000
 
 
-def stream_root(lake_root: str | Path, model: str) -> Path:
-    """``{lake}/{model}/stream``."""
-    return Path(lake_root) / check_safe_name(model, "model name") / "stream"
+def stream_root(lake_root: str | Path, model: str) -> Path | Location:
+    """``{lake}/{model}/stream`` (a :class:`Location` on an object-store lake)."""
+    return _root(lake_root) / check_safe_name(model, "model name") / "stream"
+
+
+def _root(lake_root: str | Path) -> Path | Location:
+    if scheme(lake_root) is None:
+        return Path(lake_root)
+    from resources.lake import open_lake  # registers the object store's filesystem
+
+    open_lake(str(lake_root))
+    return Location(str(lake_root))
+
+
+def _remote(path: Path | Location) -> bool:
+    return isinstance(path, Location)
+
+
+def _listing(base: Location) -> list[tuple[str, str]]:
+    """(folder, file name) of every object under ``base``, one level of folders deep."""
+    import pyarrow.fs as pafs
+
+    fs, key = filesystem_for(base)
+    infos = fs.get_file_info(pafs.FileSelector(key, recursive=True, allow_not_found=True))
+    out = []
+    for info in infos:
+        if info.type != pafs.FileType.File:
+            continue
+        folder, _, name = info.path[len(key) + 1 :].rpartition("/")
+        out.append((folder, name))
+    return out
+
+
+def read_location(path: Path | Location) -> bytes | None:
+    """The bytes of a file or object, None when absent."""
+    if _remote(path):
+        return read_bytes(path)
+    return Path(path).read_bytes() if Path(path).exists() else None
+
+
+def write_location(path: Path | Location, data: bytes) -> None:
+    """Replace a file atomically (temp + fsync + rename) or an object (one upload)."""
+    if _remote(path):
+        write_bytes(path, data)
+    else:
+        atomic_write_bytes(Path(path), data)
 
 
 def day_of_us(us: int) -> dt.date:
@@ -82,7 +130,7 @@ def stream_file_source(model: ModelConfig, lake_root: str | Path) -> FileSource:
     partitions are built from what the consumer landed.
     """
     root = stream_root(lake_root, model.name)
-    reference = Path(lake_root) / model.name / "reference" / f"version={model.version}"
+    reference = _root(lake_root) / model.name / "reference" / f"version={model.version}"
     return FileSource(
         reference=str(reference),
         inference=str(root / INFERENCE / "date={date}"),
@@ -115,10 +163,10 @@ class StreamLanding:
             ]
         )
 
-    def dataset_dir(self, dataset: str) -> Path:
+    def dataset_dir(self, dataset: str) -> Path | Location:
         return self.root / dataset
 
-    def day_dir(self, dataset: str, day: dt.date) -> Path:
+    def day_dir(self, dataset: str, day: dt.date) -> Path | Location:
         return self.root / dataset / f"date={day.isoformat()}"
 
     # ------------------------------------------------------------------ writing
@@ -141,6 +189,11 @@ class StreamLanding:
                     arrays.append(pa.array(values, type=f.type))
             table = pa.Table.from_arrays(arrays, schema=schema)
             final = self.day_dir(dataset, day) / f"part-{seq:012d}.parquet"
+            if _remote(final):
+                fs, key = filesystem_for(final)
+                pq.write_table(table, key, compression="zstd", filesystem=fs)
+                written.append(final)
+                continue
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
             pq.write_table(table, tmp, compression="zstd")
@@ -156,6 +209,13 @@ class StreamLanding:
         """Every landed part: date -> [(seq, path)], ascending."""
         out: dict[dt.date, list[tuple[int, Path]]] = {}
         base = self.dataset_dir(dataset)
+        if _remote(base):
+            for folder, name in _listing(base):
+                m, pm = _DAY.match(folder), _PART.match(name)
+                if m and pm:
+                    day = dt.date.fromisoformat(m.group(1))
+                    out.setdefault(day, []).append((int(pm.group(1)), base / folder / name))
+            return {d: sorted(found) for d, found in sorted(out.items())}
         if not base.exists():
             return out
         for d in sorted(base.iterdir()):
@@ -176,6 +236,14 @@ class StreamLanding:
         removed = []
         for dataset in (INFERENCE, LABELS):
             base = self.dataset_dir(dataset)
+            if _remote(base):
+                for folder, name in _listing(base):
+                    pm = _PART.match(name)
+                    if pm and int(pm.group(1)) > seq:
+                        fs, key = filesystem_for(base / folder / name)
+                        fs.delete_file(key)
+                        removed.append(base / folder / name)
+                continue
             if not base.exists():
                 continue
             for d in base.iterdir():
@@ -196,7 +264,7 @@ class StreamLanding:
         for day in days:
             ids: set[str] = set()
             for _, path in all_parts.get(day, []):
-                ids.update(pq.read_table(path, columns=[col]).column(col).to_pylist())
+                ids.update(_read_part(path, [col]).column(col).to_pylist())
             out[day] = ids
         return out
 
@@ -206,26 +274,42 @@ class StreamLanding:
         schema = self.schema if dataset == INFERENCE else self.label_schema
         if not parts:
             return schema.empty_table().to_pandas()
-        return pa.concat_tables([pq.read_table(p) for _, p in parts]).to_pandas()
+        return pa.concat_tables([_read_part(p) for _, p in parts]).to_pandas()
 
     # ------------------------------------------------------------------ consumer files
-    def checkpoint_path(self, group: str) -> Path:
+    def checkpoint_path(self, group: str) -> Path | Location:
         """The consumer group's checkpoint (see :mod:`monitoring_assets.streaming.checkpoint`)."""
         return self.root / "_consumer" / f"{check_safe_name(group, 'consumer group')}.state"
 
-    def watermark_path(self, group: str) -> Path:
+    def watermark_path(self, group: str) -> Path | Location:
         return (
             self.root / "_consumer" / f"{check_safe_name(group, 'consumer group')}.watermark.json"
         )
 
     def write_watermark(self, group: str, info: Mapping[str, Any]) -> None:
-        atomic_write_bytes(self.watermark_path(group), json.dumps(info, sort_keys=True).encode())
+        write_location(self.watermark_path(group), json.dumps(info, sort_keys=True).encode())
+
+
+def _read_part(path: Path | Location, columns: list[str] | None = None) -> pa.Table:
+    if _remote(path):
+        fs, key = filesystem_for(path)
+        return pq.read_table(key, columns=columns, filesystem=fs)
+    return pq.read_table(path, columns=columns)
 
 
 def read_watermarks(lake_root: str | Path, model: str) -> list[dict[str, Any]]:
     """Every consumer group's watermark file of ``model`` (see :class:`StreamLanding`)."""
     base = stream_root(lake_root, model) / "_consumer"
     out = []
+    if _remote(base):
+        for folder, name in sorted(_listing(base)):
+            if folder or not name.endswith(".watermark.json"):
+                continue
+            try:
+                out.append(json.loads(read_bytes(base / name) or b"null"))
+            except ValueError:
+                continue
+        return [w for w in out if w is not None]
     if not base.exists():
         return out
     for f in sorted(base.glob("*.watermark.json")):

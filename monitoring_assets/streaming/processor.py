@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.lake_io import Location
 from monitoring_assets.core.monitor import DriftMonitor
 from monitoring_assets.streaming.checkpoint import read_checkpoint, write_checkpoint
 from monitoring_assets.streaming.landing import (
@@ -32,6 +33,7 @@ from monitoring_assets.streaming.landing import (
     LABELS,
     StreamLanding,
     day_of_us,
+    read_location,
 )
 from monitoring_assets.streaming.messages import (
     NAN,
@@ -108,7 +110,9 @@ class StreamProcessor:
         self.monitor = monitor
         self.settings = settings
         self.landing = landing
-        self.state_path = Path(state_path) if state_path else None
+        self.state_path = (
+            state_path if isinstance(state_path, Location) or not state_path else Path(state_path)
+        )
         self.schema = MessageSchema(model)
         self.state = ProcessorState(windows=build_windows(model, settings.windows))
         self._seen: dict[dt.date, set[str]] = {}
@@ -127,7 +131,11 @@ class StreamProcessor:
     # ------------------------------------------------------------------ restore
     def restore(self) -> ProcessorState:
         """Load the checkpoint (if any), drop orphan parts, rebuild the id index."""
-        if self.state_path is not None and self.state_path.exists():
+        if self.state_path is not None and (
+            self.state_path.exists()
+            if isinstance(self.state_path, Path)
+            else read_location(self.state_path) is not None
+        ):
             state = read_checkpoint(self.state_path, self.model.name)
             want = [s.name for s in self.settings.windows]
             have = [w.spec.name for w in state.windows]

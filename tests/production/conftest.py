@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from tests.conftest import IN_CI
-from tests.production.s3 import auth_moto, moto_s3, s3_env  # noqa: F401  (fixtures)
 
 PG_HOST = os.environ.get("DRIFTWARDEN_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("DRIFTWARDEN_TEST_PG_PORT", "5432"))

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import require_module
-
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 REGION = "eu-west-1"
@@ -68,6 +66,8 @@ def s3_environment(endpoint: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def moto_s3() -> Iterator[str]:
     """The endpoint URL of a moto S3 server on a free port of 127.0.0.1."""
+    from tests.conftest import require_module
+
     server_mod = require_module("moto.server")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -109,6 +109,8 @@ server.stop()
 def auth_moto() -> Iterator[str]:
     """A moto S3 server (own process) that authenticates every request after the first
     one (which creates bucket ``auth-bucket``); yields its endpoint."""
+    from tests.conftest import require_module
+
     require_module("moto.server")
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "1"}
     proc = subprocess.Popen(
