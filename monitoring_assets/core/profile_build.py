@@ -38,7 +38,7 @@ FETCH_CELLS = 4_000_000
 
 _q = quote_ident
 
-Source = pd.DataFrame | str | Path | Sequence[str | Path]
+Source = pd.DataFrame | str | Path | Sequence[str | Path] | duckdb.DuckDBPyRelation
 
 
 def _source_sql(con: duckdb.DuckDBPyConnection, source: Source) -> str:
@@ -47,6 +47,10 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source: Source) -> str:
     if isinstance(source, pd.DataFrame):
         con.register("_src_frame", source)
         return "_src_frame"
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        # a relation of ``connection`` built by the caller (e.g. logs with a segment key)
+        source.create_view("_src_files", replace=True)
+        return "_src_files"
     if isinstance(source, (str, Path)):
         paths = [str(source)]
     else:
