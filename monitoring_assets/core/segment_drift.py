@@ -19,8 +19,9 @@ day. So:
 - a mix shift needs both a large relative change of the segment's share of traffic
   (``mix_shift_ratio``) and a large one in binomial standard errors (``mix_shift_z``).
 
-A segment drifts when its prediction column drifts or its drifted share of features
-reaches ``thresholds.drift.drift_share_warn``.
+A segment drifts when its prediction column drifts, a feature marked ``critical``
+drifts, or its drifted share of features reaches ``thresholds.drift.drift_share_warn``
+(the whole model's rules, per segment).
 """
 
 from __future__ import annotations
@@ -322,7 +323,8 @@ def _judge(model, seg, base, cur, ref, thr, label, pred, drift_share_warn) -> Se
             if r.drifted:
                 drifted.append(name)
     share = len(drifted) / tested if tested else math.nan
-    verdict = pdrift or (tested > 0 and share >= drift_share_warn)
+    critical = {f.name for f in model.features if f.critical}
+    verdict = pdrift or bool(critical & set(drifted)) or (tested > 0 and share >= drift_share_warn)
     return SegmentResult(
         **base,
         window_rows=cur.rows,

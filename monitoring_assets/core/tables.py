@@ -528,3 +528,11 @@ SEGMENT_RESULTS_TABLE = TableSpec(
     key=("model", "partition_date", "segment"),
 )
 TABLES.update({t.name: t for t in (SEGMENT_PROFILES_TABLE, SEGMENT_RESULTS_TABLE)})
+# The segment root cause of each day's drift (core/segment_causes.py): the top segments
+# with their share of the change, as JSON; alerts on that day's drift carry them.
+SEGMENT_CAUSES_TABLE = TableSpec(
+    "segment_causes",
+    {"model": "VARCHAR", "partition_date": "DATE", "causes": "VARCHAR", "run_id": "VARCHAR"},
+    key=("model", "partition_date"),
+)
+TABLES[SEGMENT_CAUSES_TABLE.name] = SEGMENT_CAUSES_TABLE
