@@ -279,3 +279,33 @@ def load_segment_profiles(
             rows.drop(columns=["model", "partition_date", "segment"])
         )
     return out
+
+
+def segment_problems(reference: pd.DataFrame, model: ModelConfig) -> list[str]:
+    """What ``validate`` refuses about the model's segments, given its reference: a
+    missing column, a categorical with more than ``segment_settings.max_values`` values
+    (refused, not bucketed: an identifier is not a segment), a numerical column without
+    bins (unless it has at most ``top_k`` values), bins on a non-numerical column."""
+    out = []
+    s = model.segment_settings
+    for seg in model.segments:
+        if seg.column not in reference.columns:
+            out.append(f"segment column {seg.column!r} is not in the reference")
+            continue
+        col = reference[seg.column]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        n = int(col.nunique(dropna=True))
+        if seg.binned and not numeric:
+            out.append(f"segment {seg.column!r} has bins but holds {col.dtype}, not numbers")
+        elif not seg.binned and numeric and n > s.top_k:
+            out.append(
+                f"segment {seg.column!r} is numerical with {n} distinct values: give its bins, "
+                f"e.g. {{column: {seg.column}, bins: [0, 30, 50]}}"
+            )
+        elif not seg.binned and n > s.max_values:
+            out.append(
+                f"segment {seg.column!r} has {n} distinct values in the reference "
+                f"(> segment_settings.max_values {s.max_values}): refused, an identifier-like "
+                "column is not a segment; segment on a coarser column"
+            )
+    return out
