@@ -379,7 +379,11 @@ def _sorted_counts(
         return
     if not len(values):
         return
-    order = np.lexsort((values, key))
+    # = np.lexsort((values, key)), several times faster: sort the values, then a stable
+    # sort by partition (a radix sort on small integer codes) keeps them sorted within it.
+    order = np.argsort(values)
+    small = key.astype(np.uint16 if n_keys <= 65535 else np.int64)
+    order = order[np.argsort(small[order], kind="stable")]
     key, values = key[order], values[order]
     new = np.ones(len(values), dtype=bool)
     new[1:] = (key[1:] != key[:-1]) | (values[1:] != values[:-1])

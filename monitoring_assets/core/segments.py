@@ -177,16 +177,25 @@ def profile_segments(
                 "_seg_src", replace=True
             )
         pk = f"CAST(_s.{quote_ident(partition_column)} AS VARCHAR)" if partition_column else "''"
+        have = {r[0] for r in con.execute("DESCRIBE SELECT * FROM _seg_src").fetchall()}
+        keep = [c for c in [*kinds, model.columns.id] if c in have]
+        cols = "".join(f"_s.{quote_ident(c)}, " for c in keep)
         for plan in plans:
             frm, label = _label_sql(con, plan, "_seg_src")
-            rel = con.sql(f"SELECT _s.*, {pk} || chr(31) || ({label}) AS _segkey FROM {frm}")
+            # One scan of the logs into the rows the profile reads, keyed by (day, segment):
+            # the profile's several statements then read this table, not the files again.
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _seg_rows AS SELECT {cols}"
+                f"{pk} || chr(31) || ({label}) AS _segkey FROM {frm}"
+            )
             parts = profile_partitions(
-                rel,
+                con.table("_seg_rows"),
                 kinds,
                 partition_column="_segkey",
                 id_column=model.columns.id,
                 connection=con,
             )
+            con.execute("DROP TABLE IF EXISTS _seg_rows")
             for key, prof in parts.items():
                 part, _, value = key.partition(_SEP)
                 out[(part, segment_key(plan.column, value))] = prof
