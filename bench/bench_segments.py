@@ -145,15 +145,21 @@ def main() -> None:
         path = make(Path(tmp), a.rows)
         base = run_role("day", path, a.segments, a.repeat)
         seg = run_role("segments", path, a.segments, a.repeat)
-    print(f"{a.rows:,} rows, 10 profiled columns, country: {a.segments} segments + other; "
-          f"median of {a.repeat}")
+    print(
+        f"{a.rows:,} rows, 10 profiled columns, country: {a.segments} segments + other; "
+        f"median of {a.repeat}"
+    )
     print(f"{'role':<34}{'in-process s':>14}{'whole process s':>17}{'peak MB':>9}{'profiles':>10}")
     for label, r in (("day profile (baseline)", base), ("day + segment profiles", seg)):
-        print(f"{label:<34}{r['seconds']:>14.2f}{r['process_seconds']:>17.2f}"
-              f"{r['peak_mb']:>9.0f}{r['profiles']:>10}")
-    print(f"{'ratio (target <= 2.0)':<34}{seg['seconds'] / base['seconds']:>14.2f}"
-          f"{seg['process_seconds'] / base['process_seconds']:>17.2f}"
-          f"{seg['peak_mb'] / base['peak_mb']:>9.2f}")
+        print(
+            f"{label:<34}{r['seconds']:>14.2f}{r['process_seconds']:>17.2f}"
+            f"{r['peak_mb']:>9.0f}{r['profiles']:>10}"
+        )
+    print(
+        f"{'ratio (target <= 2.0)':<34}{seg['seconds'] / base['seconds']:>14.2f}"
+        f"{seg['process_seconds'] / base['process_seconds']:>17.2f}"
+        f"{seg['peak_mb'] / base['peak_mb']:>9.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -124,4 +124,3 @@ def test_drift_alerts_get_the_days_segment_causes():
     lineage = build_lineage(got[0], "v1", "warning", "http://ui").to_dict()
     assert lineage["causes"] == causes
     assert summarize(lineage).endswith("top causes: country=DE 90%")
-
