@@ -63,7 +63,9 @@ class ScenarioEvent(Strict):
         if self.kind == "new_category" and not self.value:
             raise ValueError("event kind 'new_category' needs 'value'")
         if self.segment is not None and len(self.segment) != 1:
-            raise ValueError("event 'segment' names exactly one column and value, e.g. {country: DE}")
+            raise ValueError(
+                "event 'segment' names exactly one column and value, e.g. {country: DE}"
+            )
         if self.kind == "traffic_drop" and not 0 < self.magnitude <= 1:
             raise ValueError("traffic_drop 'magnitude' is the share of traffic kept, in (0, 1]")
         return self

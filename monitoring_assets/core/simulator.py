@@ -235,7 +235,7 @@ def _segment_mask(ev: ScenarioEvent, segs: dict[str, np.ndarray]) -> np.ndarray 
     """Rows an event applies to: None (all rows) unless it names a segment."""
     if not ev.segment:
         return None
-    (col, value), = ev.segment.items()
+    ((col, value),) = ev.segment.items()
     return segs[col] == value
 
 
