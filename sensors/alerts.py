@@ -167,7 +167,9 @@ def alert_tick(
     events = [s for e in events for s in per_segment(e)]
     events = with_segment_causes(
         events,
-        lambda m, p: stored_causes(warehouse, m, p) if m in by_name and by_name[m].segments else [],
+        lambda m, p, k: (
+            stored_causes(warehouse, m, p, k) if m in by_name and by_name[m].segments else []
+        ),
     )
     result = TickResult(after_id=records[-1].storage_id if records else after_id)
     result.events = len(events)

@@ -15,6 +15,7 @@ from monitoring_assets.core.checks import CheckOutcome
 
 SEGMENTS_NOT_DRIFTED = "segments_not_drifted"
 SEGMENT_MIX_STABLE = "segment_mix_stable"
+SEGMENT_ACCURACY_DROP = "segment_accuracy_drop_within_limit"
 #: Check metadata keys the alert sensor reads.
 SEGMENT_VERDICTS = "segment_verdicts"
 SEGMENT_DETAILS = "segment_details"
@@ -89,3 +90,30 @@ def segment_outcomes(rows: Sequence[dict]) -> list[CheckOutcome]:
             {**common, SEGMENT_VERDICTS: mix, "shifted_segments": len(shifted)},
         ),
     ]
+
+
+def accuracy_outcome(rows: Sequence[dict]) -> CheckOutcome:
+    """``segment_accuracy_drop_within_limit`` for one labelled day's rows."""
+    details = {
+        r["segment"]: {
+            "rows": int(r["rows"]),
+            "accuracy": _num(r["accuracy"]),
+            "reference_accuracy": _num(r["reference_accuracy"]),
+            "accuracy_drop_z": _num(r["z"]),
+        }
+        for r in rows
+    }
+    verdicts = {r["segment"]: not bool(r["dropped"]) for r in rows}
+    bad = [s for s, ok in verdicts.items() if not ok]
+    text = "; ".join(
+        f"{s} accuracy {details[s]['reference_accuracy']:.3f} → {details[s]['accuracy']:.3f} "
+        f"({details[s]['rows']} labelled rows, z = {details[s]['accuracy_drop_z']:.1f})"
+        for s in bad
+    )
+    return CheckOutcome(
+        SEGMENT_ACCURACY_DROP,
+        not bad,
+        "WARN",
+        text or f"no segment's accuracy dropped ({len(rows)} segments)",
+        {SEGMENT_DETAILS: details, SEGMENT_VERDICTS: verdicts, "dropped_segments": len(bad)},
+    )

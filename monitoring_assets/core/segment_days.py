@@ -25,6 +25,12 @@ from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.references import reference_file
 from monitoring_assets.core.segment_causes import SegmentCause, drift_causes
 from monitoring_assets.core.segment_drift import SegmentCalibration, SegmentResult, judge_segments
+from monitoring_assets.core.segment_performance import (
+    accuracy_by_segment,
+    accuracy_causes,
+    judge_accuracy,
+    labelled_day,
+)
 from monitoring_assets.core.segments import (
     SegmentPlan,
     load_segment_profiles,
@@ -55,7 +61,8 @@ class SegmentDay:
 
 
 def reference_frame(lake: Lake, model: ModelConfig) -> pd.DataFrame:
-    """The reference's profiled and segment columns (a clear error naming a missing one)."""
+    """The reference's profiled, segment and target columns (a clear error naming a
+    missing segment column)."""
     location = reference_file(lake, model)
     con = duckdb.connect()
     try:
@@ -72,6 +79,8 @@ def reference_frame(lake: Lake, model: ModelConfig) -> pd.DataFrame:
             )
         wanted = [c for c in profiled_columns(model) if c in have]
         wanted += [s.column for s in model.segments if s.column not in wanted]
+        if model.columns.target in have and model.columns.target not in wanted:
+            wanted.append(model.columns.target)
         cols = ", ".join(quote_ident(c) for c in wanted)
         return con.execute(f"SELECT {cols} FROM read_parquet(?)", [location]).df()
     finally:
@@ -119,15 +128,19 @@ def result_rows(model: ModelConfig, days: dict[dt.date, SegmentDay], run_id: str
     return rows
 
 
-def cause_rows(model: ModelConfig, days: dict[dt.date, SegmentDay], run_id: str) -> list[dict]:
+def cause_rows(
+    model: ModelConfig, causes: dict[dt.date, list[SegmentCause]], kind: str, run_id: str
+) -> list[dict]:
+    """Rows of ``segment_causes`` (``kind``: drift | performance)."""
     return [
         {
             "model": model.name,
             "partition_date": d,
-            "causes": json.dumps([c.as_dict() for c in day.causes]),
+            "kind": kind,
+            "causes": json.dumps([c.as_dict() for c in found]),
             "run_id": run_id,
         }
-        for d, day in days.items()
+        for d, found in causes.items()
     ]
 
 
@@ -145,10 +158,41 @@ def segment_metrics(day: SegmentDay) -> dict[tuple[str, str], float]:
     return out
 
 
-def stored_causes(wh: Warehouse, model: str, partition: str) -> list[dict]:
-    """The stored segment causes of one day's drift (empty when none were computed)."""
+def stored_causes(wh: Warehouse, model: str, partition: str, kind: str) -> list[dict]:
+    """The stored segment causes of one day's drift or accuracy change (``kind``), empty
+    when none were computed."""
     t = SEGMENT_CAUSES_TABLE.name
     df = wh.query(
-        f"SELECT causes FROM {ident(t)} WHERE model = ? AND partition_date = ?", [model, partition]
+        f"SELECT causes FROM {ident(t)} WHERE model = ? AND partition_date = ? AND kind = ?",
+        [model, partition, kind],
     )
     return json.loads(df["causes"].iloc[0]) if len(df) else []
+
+
+def segment_accuracy_days(
+    lake: Lake, model: ModelConfig, dates: Sequence[dt.date], run_id: str
+) -> tuple[list[dict], dict[dt.date, list[SegmentCause]]]:
+    """Rows of ``segment_performance`` and the accuracy causes of the labelled ``dates``
+    (a day whose labels are pending has neither)."""
+    ref = reference_frame(lake, model)
+    plans = plan_segments(ref, model)
+    target = model.columns.target
+    if target not in ref.columns:
+        raise MonitorInputError(
+            f"model {model.name!r}: the reference has no target column {target!r}; "
+            "segment accuracy has no baseline"
+        )
+    reference = accuracy_by_segment(ref[ref[target].notna()], model, plans)
+    rows, causes = [], {}
+    for d in dates:
+        if not lake.has_day(model.name, "ground_truth", d):
+            continue
+        frame = labelled_day(lake, model, plans, d)
+        frame = frame[frame[target].notna()]
+        if not len(frame):
+            continue
+        current = accuracy_by_segment(frame, model, plans)
+        for r in judge_accuracy(model, current, reference):
+            rows.append({"model": model.name, "partition_date": d, **r.__dict__, "run_id": run_id})
+        causes[d] = accuracy_causes(current, reference)
+    return rows, causes

@@ -528,11 +528,35 @@ SEGMENT_RESULTS_TABLE = TableSpec(
     key=("model", "partition_date", "segment"),
 )
 TABLES.update({t.name: t for t in (SEGMENT_PROFILES_TABLE, SEGMENT_RESULTS_TABLE)})
-# The segment root cause of each day's drift (core/segment_causes.py): the top segments
-# with their share of the change, as JSON; alerts on that day's drift carry them.
+# The segment root cause of each day's drift and accuracy change (core/segment_causes.py):
+# the top segments with their share of the change, as JSON; that day's alerts carry them.
 SEGMENT_CAUSES_TABLE = TableSpec(
     "segment_causes",
-    {"model": "VARCHAR", "partition_date": "DATE", "causes": "VARCHAR", "run_id": "VARCHAR"},
-    key=("model", "partition_date"),
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "kind": "VARCHAR",  # drift | performance
+        "causes": "VARCHAR",
+        "run_id": "VARCHAR",
+    },
+    key=("model", "partition_date", "kind"),
 )
-TABLES[SEGMENT_CAUSES_TABLE.name] = SEGMENT_CAUSES_TABLE
+# Accuracy per (labelled day, segment) against the segment's reference accuracy
+# (core/segment_performance.py): ``z`` is the drop in standard errors.
+SEGMENT_PERFORMANCE_TABLE = TableSpec(
+    "segment_performance",
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "segment": "VARCHAR",
+        "rows": "BIGINT",
+        "accuracy": "DOUBLE",
+        "reference_rows": "BIGINT",
+        "reference_accuracy": "DOUBLE",
+        "z": "DOUBLE",
+        "dropped": "BOOLEAN",
+        "run_id": "VARCHAR",
+    },
+    key=("model", "partition_date", "segment"),
+)
+TABLES.update({t.name: t for t in (SEGMENT_CAUSES_TABLE, SEGMENT_PERFORMANCE_TABLE)})

@@ -10,7 +10,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.config import load_project
-from monitoring_assets.core.segment_checks import SEGMENT_VERDICTS, SEGMENTS_NOT_DRIFTED
+from monitoring_assets.core.segment_checks import (
+    SEGMENT_ACCURACY_DROP,
+    SEGMENT_VERDICTS,
+    SEGMENTS_NOT_DRIFTED,
+)
 from monitoring_assets.definitions import build_definitions, build_resources
 from monitoring_assets.history import range_tags
 from monitoring_assets.observability.exporter import WarehouseCollector
@@ -49,6 +53,8 @@ def _materialize(project, home, instance):
         "prediction_drift",
         "data_quality",
         "segment_drift",
+        "ground_truth",
+        "segment_performance",
     }
     selection = [
         k for k in graph.get_all_asset_keys() if k.path[0] == model.name and k.path[-1] in wanted
@@ -87,10 +93,21 @@ def test_segments_through_dagster_alert_per_segment_and_exporter_labels(project,
                 assert {s for s, ok in verdicts.items() if not ok} == {"country=DE", "country=ES"}
                 assert "country=DE drifted" in e.description
 
+        perf = [
+            e for e in result.get_asset_check_evaluations() if e.check_name == SEGMENT_ACCURACY_DROP
+        ]
+        # days whose labels are still pending (label delay 3) have no segment verdicts
+        labelled = sorted({e.partition for e in perf if SEGMENT_VERDICTS in e.metadata})
+        assert labelled == keys[: len(labelled)] and len(labelled) >= DAYS - 3  # label delay 3
+        first = next(e for e in perf if e.partition == keys[0])
+        assert set(first.metadata[SEGMENT_VERDICTS].value) >= {"country=DE", "country=FR"}
+
         wh = open_warehouse(home.warehouse_location)
         rows = wh.query("SELECT * FROM segment_results WHERE model = ?", [model.name])
         assert len(rows) == DAYS * 6
         assert set(rows.segment) == {f"country={c}" for c in ("DE", "FR", "ES", "IT", "NL", "BE")}
+        acc = wh.query("SELECT * FROM segment_performance WHERE model = ?", [model.name])
+        assert len(acc) == len(labelled) * 6 and acc.accuracy.between(0, 1).all()
 
         policy = tmp_path / "policy.yaml"
         policy.write_text("freshness: {enabled: false}\npage_window: 3650d\n")

@@ -118,7 +118,9 @@ def test_drift_alerts_get_the_days_segment_causes():
     other = CheckEvent(
         3, ("churn", "data_quality"), "row_count_stable", False, "WARN", ts, "2026-06-05"
     )
-    got = with_segment_causes([failed, passed, other], lambda m, p: causes)
+    got = with_segment_causes(
+        [failed, passed, other], lambda m, p, k: causes if k == "drift" else []
+    )
     assert got[0].metadata["causes"] == causes and got[0].fingerprint == failed.fingerprint
     assert "causes" not in got[1].metadata and "causes" not in got[2].metadata
     lineage = build_lineage(got[0], "v1", "warning", "http://ui").to_dict()

@@ -6,7 +6,8 @@ per day carrying every segment's verdict. :func:`per_segment` splits it into one
 (and the alert key) includes the segment: two segments are two episodes, and a segment
 resolves when its own verdict passes. :func:`with_segment_causes` adds the stored
 segment causes of a day's drift to the data-drift and prediction-drift evaluations of
-that day (``metadata['causes']``, carried into the alert's lineage as ``causes``).
+that day, and those of its accuracy change to its performance evaluations
+(``metadata['causes']``, carried into the alert's lineage as ``causes``).
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from monitoring_assets.core.segment_checks import SEGMENT_DETAILS, SEGMENT_VERDI
 SEGMENT = "segment"
 #: Metadata key of the ranked causes an alert lists.
 CAUSES = "causes"
-#: Checks whose alerts get the day's segment causes.
-CAUSE_CHECKS = frozenset(
-    {
-        "drift_share_below_threshold",
-        "critical_features_not_drifted",
-        "prediction_drift_below_threshold",
-    }
-)
+#: Checks whose alerts get the day's segment causes, and which causes (drift or
+#: performance).
+CAUSE_CHECKS = {
+    "drift_share_below_threshold": "drift",
+    "critical_features_not_drifted": "drift",
+    "prediction_drift_below_threshold": "drift",
+    "accuracy_above_floor": "performance",
+    "accuracy_drop_within_limit": "performance",
+}
 
 
 def per_segment(event: CheckEvent) -> list[CheckEvent]:
@@ -54,13 +56,14 @@ def per_segment(event: CheckEvent) -> list[CheckEvent]:
 
 
 def with_segment_causes(
-    events: Iterable[CheckEvent], causes_of: Callable[[str, str], list[dict]]
+    events: Iterable[CheckEvent], causes_of: Callable[[str, str, str], list[dict]]
 ) -> list[CheckEvent]:
-    """Drift evaluations that failed, with ``causes_of(model, partition)`` in their metadata."""
+    """Failed drift and performance evaluations with ``causes_of(model, partition, kind)``
+    in their metadata (kind: drift | performance)."""
     out = []
     for e in events:
         if not e.passed and e.check in CAUSE_CHECKS and e.partition and CAUSES not in e.metadata:
-            causes = causes_of(e.model, e.partition)
+            causes = causes_of(e.model, e.partition, CAUSE_CHECKS[e.check])
             if causes:
                 e = dataclasses.replace(e, metadata={**e.metadata, CAUSES: causes})
         out.append(e)
