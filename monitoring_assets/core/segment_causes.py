@@ -50,11 +50,17 @@ class SegmentCause:
 
     @property
     def text(self) -> str:
-        what = "distribution change" if self.kind == "drift" else "accuracy change"
-        return (
-            f"{self.segment}: {self.share:.0%} of the change ({what} {self.change:+.3f}, "
-            f"traffic {self.reference_traffic_share:.1%} → {self.traffic_share:.1%})"
-        )
+        return cause_text(self.as_dict())
+
+
+def cause_text(cause: dict) -> str:
+    """One cause in words (from :meth:`SegmentCause.as_dict`, as alerts store it)."""
+    what = "distribution change" if cause.get("kind") == "drift" else "accuracy change"
+    return (
+        f"{cause['segment']}: {cause['share']:.0%} of the change ({what} "
+        f"{cause['change']:+.3f}, traffic {cause['reference_traffic_share']:.1%} → "
+        f"{cause['traffic_share']:.1%})"
+    )
 
 
 def _edges(ref: Sequence[ColumnProfile]) -> np.ndarray | None:

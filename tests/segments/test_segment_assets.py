@@ -8,6 +8,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 
+from monitoring_assets.cli.alerts import render_alert
 from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.config import load_project
 from monitoring_assets.core.segment_checks import (
@@ -136,6 +137,11 @@ def test_segments_through_dagster_alert_per_segment_and_exporter_labels(project,
         causes = drift[0].lineage["causes"]
         assert {causes[0]["segment"], causes[1]["segment"]} == {"country=DE", "country=ES"}
         assert "top causes: country=" in drift[0].summary
+        shown = render_alert(AlertStore(wh), drift[0])
+        assert "  cause        country=" in shown and "% of the change (distribution" in shown
+        assert "  segment      country=DE" in render_alert(
+            AlertStore(wh), next(a for a in seg_alerts if a.lineage["segment"] == "country=DE")
+        )
 
     registry = CollectorRegistry()
     registry.register(WarehouseCollector(home.warehouse_location))
