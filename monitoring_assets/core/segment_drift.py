@@ -55,6 +55,9 @@ SEGMENT_SEED = 20260
 #: A segment's reference must hold this many times the window's rows to calibrate it
 #: (each chunk is compared with the rest, at least half a window).
 MIN_REFERENCE_FACTOR = 1.5
+#: Reference rows of one segment a calibration draws its chunks from, at most (each of
+#: the chunks and its rest is profiled, so this bounds the work per segment and size).
+CALIBRATION_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,10 @@ class SegmentCalibration:
                 f"calibrate windows of {bucket} rows (needs {need})",
             )
         rng = np.random.default_rng([SEGMENT_SEED, bucket, len(idx)])
+        if len(idx) > max(CALIBRATION_ROWS, 2 * bucket):
+            # a large segment: a sample of its reference (the rest is then a little
+            # smaller than the reference a day meets, which errs quiet)
+            idx = np.sort(rng.choice(idx, max(CALIBRATION_ROWS, 2 * bucket), replace=False))
         n_chunks = min(SEGMENT_CHUNKS, settings.max_chunks)
         cols = [c for c in self.kinds if c in self.reference.columns]
         frames = []

@@ -233,3 +233,19 @@ def test_performance_causes_split_the_accuracy_drop_exactly():
     cur2 = {"c=A": (500, 0.9), "c=B": (500, 0.9), "c=C": (1500, 0.8)}
     total = sum(c.share for c in performance_causes(ref, cur2, top=9))
     assert total == pytest.approx(1.0)
+
+
+def test_a_large_segment_calibrates_on_a_sample_of_its_reference(monkeypatch):
+    import monitoring_assets.core.segment_drift as sd
+
+    model = segment_model(days=1, rows=600)
+    sim = Simulator(model)
+    plans = plan_segments(sim.reference(), model)
+    full = SegmentCalibration(model, sim.reference(), plans).for_rows("country=DE", 300)
+    monkeypatch.setattr(sd, "CALIBRATION_ROWS", 1000)  # DE holds ~4,300 reference rows
+    sampled = SegmentCalibration(model, sim.reference(), plans).for_rows("country=DE", 300)
+    assert not full.reason and not sampled.reason
+    assert set(sampled.columns) == set(full.columns)
+    for name, t in sampled.columns.items():
+        # the same statistic from fewer rows: the same order (40 chunks give σ to ~±25 %)
+        assert 0.5 < t.threshold / full.columns[name].threshold < 2.0, name
