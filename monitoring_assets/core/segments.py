@@ -178,7 +178,8 @@ def profile_segments(
             )
         pk = f"CAST(_s.{quote_ident(partition_column)} AS VARCHAR)" if partition_column else "''"
         have = {r[0] for r in con.execute("DESCRIBE SELECT * FROM _seg_src").fetchall()}
-        keep = [c for c in [*kinds, model.columns.id] if c in have]
+        # Duplicate ids are a whole-day matter (data_quality); segments skip counting them.
+        keep = [c for c in kinds if c in have]
         cols = "".join(f"_s.{quote_ident(c)}, " for c in keep)
         for plan in plans:
             frm, label = _label_sql(con, plan, "_seg_src")
@@ -192,7 +193,6 @@ def profile_segments(
                 con.table("_seg_rows"),
                 kinds,
                 partition_column="_segkey",
-                id_column=model.columns.id,
                 connection=con,
             )
             con.execute("DROP TABLE IF EXISTS _seg_rows")
