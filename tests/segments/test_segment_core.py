@@ -249,3 +249,17 @@ def test_a_large_segment_calibrates_on_a_sample_of_its_reference(monkeypatch):
     for name, t in sampled.columns.items():
         # the same statistic from fewer rows: the same order (40 chunks give σ to ~±25 %)
         assert 0.5 < t.threshold / full.columns[name].threshold < 2.0, name
+
+
+@pytest.mark.parametrize("n_keys", [2, 21, 300])
+def test_counting_values_of_several_partitions_matches_counting_each(n_keys):
+    from monitoring_assets.core.profile_build import _sorted_counts
+
+    rng = np.random.default_rng(n_keys)
+    keys = rng.integers(0, n_keys, 50_000)
+    values = np.round(rng.normal(size=50_000), 2)
+    got = list(_sorted_counts(keys, values, n_keys))
+    assert [k for k, _, _ in got] == sorted(set(keys.tolist()))
+    for k, vals, cnts in got:
+        want_v, want_c = np.unique(values[keys == k], return_counts=True)
+        assert np.array_equal(vals, want_v) and np.array_equal(cnts, want_c)
