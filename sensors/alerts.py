@@ -25,9 +25,11 @@ from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, load_policy
 from monitoring_assets.core.alerts.record import record_events
 from monitoring_assets.core.alerts.routing import ActionRequest, Alert
 from monitoring_assets.core.alerts.rows import utcnow
+from monitoring_assets.core.alerts.segments import per_segment, with_segment_causes
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.retraining import requested_runs, retraining_decision, trigger_history
+from monitoring_assets.core.segment_days import stored_causes
 from resources.notifiers import AlertingResource
 from resources.outbox_delivery import deliver_exclusively
 from resources.warehouse import WarehouseResource
@@ -161,6 +163,14 @@ def alert_tick(
     records = check_evaluation_records(instance, after_id, limit=batch)
     cache: dict = {}
     events = [e for e in (to_check_event(instance, r, cache) for r in records) if e is not None]
+    # One event per segment of a segment check; drift alerts carry the day's segment causes.
+    events = [s for e in events for s in per_segment(e)]
+    events = with_segment_causes(
+        events,
+        lambda m, p, k: (
+            stored_causes(warehouse, m, p, k) if m in by_name and by_name[m].segments else []
+        ),
+    )
     result = TickResult(after_id=records[-1].storage_id if records else after_id)
     result.events = len(events)
 

@@ -67,6 +67,8 @@ def plain_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         raw = getattr(value, "value", value)
         if isinstance(raw, bool | int | float | str) or raw is None:
             out[key] = raw
+        elif isinstance(raw, dict | list):
+            out[key] = raw  # JSON metadata (e.g. a segment check's per-segment verdicts)
         elif isinstance(raw, dg.AssetKey):
             out[key] = raw.to_user_string()
         else:

@@ -162,6 +162,20 @@ def _feature_variable() -> QueryVariable:
     )
 
 
+def _segment_variable() -> QueryVariable:
+    return (
+        QueryVariable("segment")
+        .label("Segment")
+        .datasource(DATASOURCE)
+        .query(f"label_values({m.SEGMENT_TRAFFIC_SHARE.name}{{{MODEL}}}, segment)")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .current(VariableOption(selected=True, text="All", value="$__all"))
+    )
+
+
 def _base(uid: str, title: str, description: str) -> Dashboard:
     return (
         Dashboard(title)
@@ -358,13 +372,17 @@ def overview(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
 
 def drift(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
     """Drift analysis: dataset drift over time, per-feature statistics and missing shares."""
-    d = _base(
-        "driftwarden-drift",
-        "driftwarden / Drift analysis",
-        f"Dataset drift score ({t.drift.drift_share_warn:g} warning, {t.drift.drift_share_error:g} critical), drifted "
-        "features, per-feature drift "
-        "statistics and missing shares.",
-    ).with_variable(_feature_variable())
+    d = (
+        _base(
+            "driftwarden-drift",
+            "driftwarden / Drift analysis",
+            f"Dataset drift score ({t.drift.drift_share_warn:g} warning, {t.drift.drift_share_error:g} critical), drifted "
+            "features, per-feature drift "
+            "statistics and missing shares.",
+        )
+        .with_variable(_feature_variable())
+        .with_variable(_segment_variable())
+    )
     feature = f'{MODEL}, feature=~"$feature"'
     d = d.with_row(Row("Dataset drift"))
     d = d.with_panel(
@@ -476,6 +494,64 @@ def drift(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
         .thresholds_style(_threshold_lines())
         .min(0)
         .height(9)
+        .span(12)
+    )
+    segment = f'{MODEL}, segment=~"$segment"'
+    d = d.with_row(Row("Segments"))
+    d = d.with_panel(
+        timeseries.Panel()
+        .title("Segment drift share")
+        .description(
+            "Share of each segment's features drifted (thresholds calibrated for the "
+            "segment's window); models with `segments:` only."
+        )
+        .with_target(
+            _query(f"{m.SEGMENT_DRIFT_SHARE.name}{{{segment}}}", "{{model}} / {{segment}}")
+        )
+        .thresholds(_drift_thresholds(t))
+        .thresholds_style(_threshold_lines())
+        .min(0)
+        .max(1)
+        .height(8)
+        .span(12)
+    )
+    d = d.with_panel(
+        timeseries.Panel()
+        .title("Segment prediction drift score")
+        .with_target(
+            _query(
+                f"{m.SEGMENT_PREDICTION_DRIFT_SCORE.name}{{{segment}}}", "{{model}} / {{segment}}"
+            )
+        )
+        .min(0)
+        .height(8)
+        .span(12)
+    )
+    d = d.with_panel(
+        timeseries.Panel()
+        .title("Segment share of traffic")
+        .description(
+            "A sharp change of a segment's share is a mix shift (check segment_mix_stable)."
+        )
+        .with_target(
+            _query(f"{m.SEGMENT_TRAFFIC_SHARE.name}{{{segment}}}", "{{model}} / {{segment}}")
+        )
+        .unit("percentunit")
+        .min(0)
+        .height(8)
+        .span(12)
+    )
+    d = d.with_panel(
+        timeseries.Panel()
+        .title("Segment missing share (worst feature)")
+        .with_target(
+            _query(f"{m.SEGMENT_MISSING_SHARE.name}{{{segment}}}", "{{model}} / {{segment}}")
+        )
+        .unit("percentunit")
+        .thresholds(_missing_thresholds(t))
+        .thresholds_style(_threshold_lines())
+        .min(0)
+        .height(8)
         .span(12)
     )
     d = d.with_row(Row("Live stream windows"))

@@ -15,6 +15,7 @@ from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import ChannelName
 from monitoring_assets.core.alerts.routing import BACKFILL_PENDING, Alert
 from monitoring_assets.core.home import Home
+from monitoring_assets.core.segment_causes import cause_text
 from resources.warehouse import open_warehouse
 
 # The tag Dagster puts on runs a sensor requested with a run_key.
@@ -177,6 +178,10 @@ def render_alert(store: AlertStore, alert: Alert, instance: Any = None) -> str:
         f"  episode      {alert.episode}",
         f"  opened       {alert.opened_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
+    if lin.get("segment"):
+        lines.append(f"  segment      {lin['segment']}")
+    for cause in (lin.get("causes") or [])[:3]:
+        lines.append(f"  cause        {cause_text(cause)}")
     if alert.backfill_group:
         lines.append(
             "  history      opened on a partition older than the page window: reported in a "

@@ -12,6 +12,7 @@ import sys
 
 from monitoring_assets.core.config import ConfigError, FileSource, ModelConfig, load_project
 from monitoring_assets.core.schema import SchemaError, inference_columns, validate_inference
+from monitoring_assets.core.segments import segment_problems
 from monitoring_assets.core.trainer import retraining_note
 
 
@@ -69,6 +70,11 @@ def check_files(model: ModelConfig) -> int:
             frame = frame.assign(**{model.columns.latency: float("nan")})
         validate_inference(frame, model, origin=f"reference file {src.reference}")
         _ok(f"reference {src.reference}: {len(ref)} rows, every declared column present")
+        seg_problems = segment_problems(ref, model)
+        for text in seg_problems:
+            problems += _bad(f"reference {src.reference}: {text}")
+        if model.segments and not seg_problems:
+            _ok(f"segments {', '.join(s.column for s in model.segments)}: columns usable")
         if model.columns.target not in ref:
             _ok(
                 f"reference {src.reference} has no target column {model.columns.target!r}: "

@@ -19,6 +19,12 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from monitoring_assets.core.config_fields import ColumnName, ModelName, SafeName, Strict, Text
+from monitoring_assets.core.config_segments import (
+    Segment,
+    SegmentSettings,
+    check_segments,
+    parse_segments,
+)
 from monitoring_assets.core.config_sources import (
     FileSource,
     Scenario,
@@ -191,6 +197,15 @@ class ModelConfig(Strict):
     window: Window = Field(default_factory=Window)
     alerting: Alerting = Field(default_factory=Alerting)
     training: Training = Field(default_factory=Training)
+    segments: list[Segment] = Field(
+        default_factory=list, description="columns whose values are monitored one by one"
+    )
+    segment_settings: SegmentSettings = Field(default_factory=SegmentSettings)
+
+    @field_validator("segments", mode="before")
+    @classmethod
+    def _segment_names(cls, v: object) -> object:
+        return parse_segments(v)
 
     @model_validator(mode="before")
     @classmethod
@@ -279,6 +294,7 @@ class ModelConfig(Strict):
         )
         if clash:
             raise ValueError(f"features clash with columns: {', '.join(clash)}")
+        check_segments(self.segments, self)
         if isinstance(self.source, FileSource) and self.start_date is None:
             raise ValueError("a 'files' source needs 'start_date' (the first daily partition)")
         return self
@@ -385,6 +401,8 @@ __all__ = [
     "Scenario",
     "ScenarioEvent",
     "Seasonality",
+    "Segment",
+    "SegmentSettings",
     "SimulatorSource",
     "Task",
     "ThresholdMode",

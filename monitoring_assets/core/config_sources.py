@@ -32,6 +32,9 @@ class ScenarioEvent(Strict):
       for ``duration_days`` (default: to the end).
     - new_category: a share ``share`` of categorical ``feature`` takes the unseen ``value``.
     - traffic_drop: the day keeps only ``magnitude`` of its rows, for ``duration_days``.
+
+    ``segment: {country: DE}`` restricts an event to the rows of one segment value (a
+    column of the scenario's ``segments``); the other rows are untouched.
     """
 
     kind: EventKind
@@ -43,6 +46,9 @@ class ScenarioEvent(Strict):
     share: float = Field(0.3, ge=0.0, le=1.0)
     value: Text | None = None
     mode: Literal["nulls", "unit"] = "nulls"
+    segment: dict[ColumnName, Text] | None = Field(
+        None, description="only rows of this segment value, e.g. {country: DE}"
+    )
 
     def active(self, day: int) -> bool:
         if day < self.day:
@@ -56,6 +62,10 @@ class ScenarioEvent(Strict):
             raise ValueError(f"event kind {self.kind!r} needs 'feature'")
         if self.kind == "new_category" and not self.value:
             raise ValueError("event kind 'new_category' needs 'value'")
+        if self.segment is not None and len(self.segment) != 1:
+            raise ValueError(
+                "event 'segment' names exactly one column and value, e.g. {country: DE}"
+            )
         if self.kind == "traffic_drop" and not 0 < self.magnitude <= 1:
             raise ValueError("traffic_drop 'magnitude' is the share of traffic kept, in (0, 1]")
         return self
@@ -96,7 +106,25 @@ class Scenario(Strict):
     reference_rows: int = Field(20000, ge=30)
     reference_days: int = Field(28, ge=1, le=366, description="days the reference spans")
     seed: int = 7
+    segments: dict[ColumnName, dict[Text, float]] = Field(
+        default_factory=dict,
+        description="extra segment columns: column -> {value: weight}, e.g. country shares",
+    )
     events: list[ScenarioEvent] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _segment_events(self) -> Scenario:
+        for name, weights in self.segments.items():
+            if not weights or any(w <= 0 for w in weights.values()):
+                raise ValueError(f"segments.{name}: give positive weights per value")
+        for ev in self.events:
+            for col, value in (ev.segment or {}).items():
+                if value not in self.segments.get(col, {}):
+                    raise ValueError(
+                        f"event {ev.kind!r}: segment {col}={value!r} is not a value of the "
+                        f"scenario's segments ({sorted(self.segments)})"
+                    )
+        return self
 
     @property
     def end_date(self) -> dt.date:

@@ -26,6 +26,8 @@ MetricType = Literal["gauge", "counter", "histogram"]
 MODEL_LABELS: tuple[str, ...] = ("model", "version")
 FEATURE_LABELS: tuple[str, ...] = ("model", "version", "feature")
 WINDOW_LABELS: tuple[str, ...] = ("model", "version", "window")
+#: Per-segment series (core/segments.py): ``segment`` is ``country=DE``.
+SEGMENT_LABELS: tuple[str, ...] = ("model", "version", "segment")
 
 #: The ``tier`` label values of :data:`OPEN_ALERTS`: the alert policy's tiers.
 ALERT_TIERS: tuple[str, ...] = tuple(TIERS)
@@ -133,6 +135,33 @@ ESTIMATED_RMSE = _monitor_gauge(
 )
 LABEL_COVERAGE = _monitor_gauge(
     "ml_label_coverage", "Share of predictions with ground truth, latest partition"
+)
+
+
+# Segments (one series per segment, ``country=DE``; the ``feature`` column of
+# monitor_metrics holds the segment).
+def _segment_gauge(name: str, help: str) -> MetricFamily:
+    return MetricFamily(name, "gauge", help, SEGMENT_LABELS, monitor_metric=True)
+
+
+SEGMENT_DRIFT_SHARE = _segment_gauge(
+    "ml_segment_drift_share", "Share of a segment's features drifted, latest partition"
+)
+SEGMENT_PREDICTION_DRIFT_SCORE = _segment_gauge(
+    "ml_segment_prediction_drift_score",
+    "Drift statistic of a segment's prediction (or probability) column, latest partition",
+)
+SEGMENT_TRAFFIC_SHARE = _segment_gauge(
+    "ml_segment_traffic_share", "A segment's share of the day's rows, latest partition"
+)
+SEGMENT_MISSING_SHARE = _segment_gauge(
+    "ml_segment_missing_share", "Largest missing share of a feature in a segment, latest partition"
+)
+SEGMENT_FAMILIES = (
+    SEGMENT_DRIFT_SHARE,
+    SEGMENT_PREDICTION_DRIFT_SCORE,
+    SEGMENT_TRAFFIC_SHARE,
+    SEGMENT_MISSING_SHARE,
 )
 
 
@@ -251,6 +280,7 @@ FAMILIES: dict[str, MetricFamily] = {
         ESTIMATED_MAE,
         ESTIMATED_RMSE,
         LABEL_COVERAGE,
+        *SEGMENT_FAMILIES,
         STREAM_DRIFT_SCORE,
         STREAM_DRIFTED_FEATURES,
         STREAM_WINDOW_EVENTS,

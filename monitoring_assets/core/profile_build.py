@@ -39,7 +39,7 @@ FETCH_CELLS = 4_000_000
 
 _q = quote_ident
 
-Source = pd.DataFrame | str | Path | Sequence[str | Path]
+Source = pd.DataFrame | str | Path | Sequence[str | Path] | duckdb.DuckDBPyRelation
 
 
 def _source_sql(con: duckdb.DuckDBPyConnection, source: Source) -> str:
@@ -48,6 +48,10 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source: Source) -> str:
     if isinstance(source, pd.DataFrame):
         con.register("_src_frame", source)
         return "_src_frame"
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        # a relation of ``connection`` built by the caller (e.g. logs with a segment key)
+        source.create_view("_src_files", replace=True)
+        return "_src_files"
     if isinstance(source, (str, Path)):
         paths = [str(source)]
     else:
@@ -376,7 +380,11 @@ def _sorted_counts(
         return
     if not len(values):
         return
-    order = np.lexsort((values, key))
+    # = np.lexsort((values, key)), several times faster: sort the values, then a stable
+    # sort by partition (a radix sort on small integer codes) keeps them sorted within it.
+    order = np.argsort(values)
+    small = key.astype(np.uint16 if n_keys <= 65535 else np.int64)
+    order = order[np.argsort(small[order], kind="stable")]
     key, values = key[order], values[order]
     new = np.ones(len(values), dtype=bool)
     new[1:] = (key[1:] != key[:-1]) | (values[1:] != values[:-1])

@@ -23,6 +23,9 @@ def inference_columns(model: ModelConfig) -> list[str]:
     cols.extend(model.probability_columns.values())
     if c.latency:
         cols.append(c.latency)
+    # Segment columns that are not features (core/segments.py) are kept too.
+    known = {n.casefold() for n in cols}
+    cols.extend(s.column for s in model.segments if s.column.casefold() not in known)
     return cols
 
 
@@ -71,6 +74,24 @@ def validate_inference(
             .where(col.notna(), None)
             .map(lambda v: v if v is None or isinstance(v, str) else str(v))
         )
+    features = set(model.feature_names)
+    for seg in model.segments:
+        if seg.column in features:
+            continue
+        col = out[seg.column]
+        if seg.binned:
+            if not ptypes.is_numeric_dtype(col) or ptypes.is_bool_dtype(col):
+                raise SchemaError(
+                    f"model {model.name!r}: segment column {seg.column!r}{where} has dtype "
+                    f"{col.dtype}; it has bins, so it must be a number"
+                )
+            out[seg.column] = col.astype("float64")
+        else:
+            out[seg.column] = (
+                col.astype("object")
+                .where(col.notna(), None)
+                .map(lambda v: v if v is None or isinstance(v, str) else str(v))
+            )
     ts = model.columns.timestamp
     if not ptypes.is_datetime64_any_dtype(out[ts]):
         try:

@@ -212,12 +212,36 @@ def _churn_logit(
         + 0.8 * fiber
         + offset
     )
-    if concept:
+    if np.any(concept):
         # Long-tenure customers on DSL/no internet start leaving; fiber ones settle.
         z = z + concept * (0.11 * np.nan_to_num(tenure, nan=24.0) - 1.8 * fiber - 1.2)
-    if shock:
+    if np.any(shock):
         z = z + shock * 0.08 * np.maximum(np.nan_to_num(monthly, nan=65.0) - 85.0, 0.0)
     return 3.0 * z
+
+
+def segment_columns(scenario: Scenario, seed: int, date_key: int, n: int) -> dict[str, np.ndarray]:
+    """The scenario's extra segment columns (e.g. country), each from its own stream, so
+    a scenario without ``segments`` draws exactly what it drew before."""
+    out: dict[str, np.ndarray] = {}
+    for col, weights in scenario.segments.items():
+        p = np.asarray(list(weights.values()), dtype=float)
+        p = np.broadcast_to(p / p.sum(), (n, len(p)))
+        out[col] = _categorical(_stream(seed, date_key, f"segment:{col}"), list(weights), p)
+    return out
+
+
+def _segment_mask(ev: ScenarioEvent, segs: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Rows an event applies to: None (all rows) unless it names a segment."""
+    if not ev.segment:
+        return None
+    ((col, value),) = ev.segment.items()
+    return segs[col] == value
+
+
+def _where(mask: np.ndarray | None, new, old):  # type: ignore[no-untyped-def]
+    """``new`` on the event's rows, ``old`` elsewhere (``new`` itself without a mask)."""
+    return new if mask is None else np.where(mask, new, old)
 
 
 @dataclass(frozen=True)
@@ -249,6 +273,8 @@ class Simulator:
                 raise ValueError(f"scenario event {ev.kind!r} names unknown feature {ev.feature!r}")
             if ev.kind == "covariate_shift" and ev.feature not in NUMERICAL:
                 raise ValueError(f"covariate_shift needs a numerical feature, got {ev.feature!r}")
+            if ev.segment and ev.kind == "sudden_shock" and "contract_type" in ev.segment:
+                raise ValueError("a sudden_shock cannot be restricted to a contract_type segment")
             if ev.kind == "new_category" and ev.feature not in CATEGORICAL:
                 raise ValueError(f"new_category needs a categorical feature, got {ev.feature!r}")
 
@@ -300,40 +326,53 @@ class Simulator:
             f[col] = pop[col].astype(object)
         monthly = _monthly(pop)
         keep = np.ones(n, dtype=bool)
-        concept = 0.0
-        shock = 0.0
+        concept: float | np.ndarray = 0.0
+        shock: float | np.ndarray = 0.0
         unit_scaled: list[str] = []
+        unit_masks: list[tuple[str, np.ndarray]] = []
         nulled: list[str] = []
+        segs = segment_columns(self.scenario, self.scenario.seed, date.toordinal(), n)
+        pop.update({f"_segment:{k}": v for k, v in segs.items()})
         for ev in self.scenario.events:
             if not ev.active(day):
                 continue
+            mask = _segment_mask(ev, segs)
             if ev.kind == "covariate_shift":
                 frac = min(1.0, (day - ev.day + 1) / max(ev.ramp_days, 1))
                 shift = ev.magnitude * self._reference_std(ev.feature) * frac
                 if ev.feature == "monthly_charges":
-                    monthly = np.round(monthly + shift, 2)
+                    monthly = _where(mask, np.round(monthly + shift, 2), monthly)
                 elif ev.feature == "total_charges":
-                    f["_total_shift"] = shift
+                    f["_total_shift"] = _where(mask, shift, 0.0)
                 else:
-                    f[ev.feature] = np.round(f[ev.feature] + shift)
+                    f[ev.feature] = _where(mask, np.round(f[ev.feature] + shift), f[ev.feature])
             elif ev.kind == "sudden_shock":
-                monthly = np.round(monthly * ev.magnitude, 2)
-                shock += 1.0
+                monthly = _where(mask, np.round(monthly * ev.magnitude, 2), monthly)
+                shock = shock + _where(mask, 1.0, 0.0)
                 switch = (f["contract_type"] != "month_to_month") & (pop["_contract_u"] < ev.share)
+                if mask is not None:
+                    switch &= mask
                 f.loc[switch, "contract_type"] = "month_to_month"
             elif ev.kind == "concept_drift":
-                concept += ev.magnitude
+                concept = concept + _where(mask, ev.magnitude, 0.0)
             elif ev.kind == "broken_feature":
-                (nulled if ev.mode == "nulls" else unit_scaled).append(ev.feature)
+                if ev.mode == "unit" and mask is not None:
+                    unit_masks.append((ev.feature, mask))
+                else:
+                    (nulled if ev.mode == "nulls" else unit_scaled).append(ev.feature)
             elif ev.kind == "new_category":
-                f.loc[pop["_newcat_u"] < ev.share, ev.feature] = ev.value
+                hit = pop["_newcat_u"] < ev.share
+                f.loc[hit if mask is None else hit & mask, ev.feature] = ev.value
             elif ev.kind == "traffic_drop":
-                keep &= pop["_keep_u"] < ev.magnitude
+                dropped = pop["_keep_u"] < ev.magnitude
+                keep &= dropped if mask is None else dropped | ~mask
         f["monthly_charges"] = monthly
         total = np.round(monthly * np.maximum(f["tenure"].to_numpy(), 1) * pop["_total_noise"], 2)
         f["total_charges"] = total + f.pop("_total_shift") if "_total_shift" in f else total
         for col in unit_scaled:
             f[col] = f[col] * 100.0
+        for col, scale in unit_masks:
+            f[col] = np.where(scale, f[col].to_numpy() * 100.0, f[col].to_numpy())
         for col in nulled:
             f[col] = np.nan if col in NUMERICAL else None
         return f[FEATURES], pop["_label_u"], keep, (concept, shock), pop
@@ -366,6 +405,8 @@ class Simulator:
             out[cols.probability] = np.round(proba, 6)
         if cols.latency:
             out[cols.latency] = np.round(pop["_latency"], 3)
+        for col in self.scenario.segments:
+            out[col] = pop[f"_segment:{col}"].astype(object)
         out[cols.timestamp] = out[cols.timestamp].astype("datetime64[us]")
         return out[keep].reset_index(drop=True)
 
@@ -507,5 +548,7 @@ def _reference_bundle(scenario_key: str, model_name: str):
         ref[c] = f[c].to_numpy()
     ref["prediction"] = (proba >= 0.5).astype("int64")
     ref["probability"] = np.round(proba, 6)
+    for col, values in segment_columns(scenario, seed, key, n).items():
+        ref[col] = values.astype(object)
     ref[TARGET] = y
     return ref.iloc[:n_train].reset_index(drop=True), ref.iloc[n_train:].reset_index(drop=True), est

@@ -485,3 +485,78 @@ TASK_ESTIMATED_TABLE = TableSpec(
     key=("model", "partition_date", "metric", "class_label"),
 )
 TABLES.update({t.name: t for t in (TASK_PERFORMANCE_TABLE, TASK_ESTIMATED_TABLE)})
+
+# ----------------------------------------------------------------------------- segments
+# Per (day, segment) profiles of the inference logs (core/segments.py): the day profiles'
+# rows with a ``segment`` key (``country=DE``), merged into a small segment's window.
+SEGMENT_PROFILES_TABLE = TableSpec(
+    "segment_profiles",
+    {"model": "VARCHAR", "partition_date": "DATE", "segment": "VARCHAR", **PROFILE_ROW_COLUMNS},
+)
+# One row per (day, segment): its traffic share against the reference's, what judged it
+# (the day or a window of days), drift (drifted share of features at the error level,
+# prediction drift), worst missing share, the mix-shift test and the verdict.
+SEGMENT_RESULTS_TABLE = TableSpec(
+    "segment_results",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "partition_date": "DATE",
+        "segment": "VARCHAR",
+        "segment_column": "VARCHAR",
+        "rows": "BIGINT",
+        "window_rows": "BIGINT",
+        "window": "VARCHAR",
+        "share": "DOUBLE",
+        "reference_share": "DOUBLE",
+        "mix_z": "DOUBLE",
+        "mix_shift": "BOOLEAN",
+        "tested_features": "BIGINT",
+        "drifted_features": "VARCHAR",
+        "drift_share": "DOUBLE",
+        "prediction_score": "DOUBLE",
+        "prediction_threshold": "DOUBLE",
+        "prediction_drifted": "BOOLEAN",
+        "missing_share": "DOUBLE",
+        "threshold_mode": "VARCHAR",
+        "judged": "BOOLEAN",
+        "drifted": "BOOLEAN",
+        "reason": "VARCHAR",
+        "run_id": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "partition_date", "segment"),
+)
+TABLES.update({t.name: t for t in (SEGMENT_PROFILES_TABLE, SEGMENT_RESULTS_TABLE)})
+# The segment root cause of each day's drift and accuracy change (core/segment_causes.py):
+# the top segments with their share of the change, as JSON; that day's alerts carry them.
+SEGMENT_CAUSES_TABLE = TableSpec(
+    "segment_causes",
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "kind": "VARCHAR",  # drift | performance
+        "causes": "VARCHAR",
+        "run_id": "VARCHAR",
+    },
+    key=("model", "partition_date", "kind"),
+)
+# Accuracy per (labelled day, segment) against the segment's reference accuracy
+# (core/segment_performance.py): ``z`` is the drop in standard errors.
+SEGMENT_PERFORMANCE_TABLE = TableSpec(
+    "segment_performance",
+    {
+        "model": "VARCHAR",
+        "partition_date": "DATE",
+        "segment": "VARCHAR",
+        "rows": "BIGINT",
+        "accuracy": "DOUBLE",
+        "reference_rows": "BIGINT",
+        "reference_accuracy": "DOUBLE",
+        "z": "DOUBLE",
+        "dropped": "BOOLEAN",
+        "run_id": "VARCHAR",
+    },
+    key=("model", "partition_date", "segment"),
+)
+TABLES.update({t.name: t for t in (SEGMENT_CAUSES_TABLE, SEGMENT_PERFORMANCE_TABLE)})

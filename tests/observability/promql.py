@@ -19,6 +19,7 @@ SUBSTITUTIONS = {
     "$__range": "1h",
     "$model": ".*",
     "$feature": ".*",
+    "$segment": ".*",
 }
 
 

@@ -59,8 +59,17 @@ class CheckEvent:
         return "/".join(self.asset_key)
 
     @property
+    def segment(self) -> str | None:
+        """The segment the evaluation is about (``country=DE``), if any."""
+        seg = self.metadata.get("segment")
+        return str(seg) if seg else None
+
+    @property
     def fingerprint(self) -> str:
-        """Stable identity of the monitored condition: model, asset and check."""
+        """Stable identity of the monitored condition: model, asset and check (and the
+        segment, for a segment check: each segment is its own episode)."""
+        if self.segment:
+            return stable_id("fp", self.asset_path, self.check, self.segment)
         return stable_id("fp", self.asset_path, self.check)
 
 
@@ -141,6 +150,10 @@ class Lineage:
     report_path: str | None
     links: dict[str, str]
     description: str | None = None
+    segment: str | None = None
+    # Ranked likely causes ({"kind": "segment", "segment", "share", ...}; see
+    # core/segment_causes.py), most likely first.
+    causes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -187,12 +200,16 @@ def build_lineage(event: CheckEvent, model_version: str, tier: str, ui_base_url:
         report_path=report_path(event.metadata) or report_path(mat_meta),
         links=link_map,
         description=event.description,
+        segment=event.segment,
+        causes=list(event.metadata.get("causes") or []),
     )
 
 
 def summarize(lineage: dict[str, Any]) -> str:
     """One line: check, partition and the values against their thresholds."""
     parts = [f"{lineage['asset_key']} · {lineage['check']}"]
+    if lineage.get("segment"):
+        parts.append(f"· {lineage['segment']}")
     if lineage.get("partition"):
         parts.append(f"[{lineage['partition']}]")
     values = lineage.get("values") or {}
@@ -201,6 +218,10 @@ def summarize(lineage: dict[str, Any]) -> str:
     shown += [f"{k}={_fmt(v)}" for k, v in list(thresholds.items())[:3]]
     if shown:
         parts.append("(" + ", ".join(shown) + ")")
+    causes = [c for c in lineage.get("causes") or [] if c.get("segment")]
+    if causes:
+        top = ", ".join(f"{c['segment']} {c['share']:.0%}" for c in causes[:3])
+        parts.append(f"— top causes: {top}")
     return " ".join(parts)
 
 

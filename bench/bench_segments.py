@@ -1,0 +1,166 @@
+"""Cost of segments: a day's profile with and without 20 segments, 1M rows.
+
+The day is a churn-shaped Parquet partition (the churn model's 7 features, prediction,
+probability, request id) with a ``country`` column of 25 values (the top 20 by
+reference volume are segments, the rest pooled as ``other``). Baseline: the whole-day
+profile exactly as ``feature_profiles`` computes it (``profile_partitions`` over the
+day's file). Contender: the same, then the segment profiles of that day
+(``core/segments.py profile_segments``) on the same connection, as ``segment_drift``
+does. Each role runs in a fresh subprocess, ``--repeat`` times: "in-process" is the
+median of the timed calls inside it, "whole process" the subprocess's wall time and
+its peak RSS (VmHWM).
+
+    python bench/bench_segments.py [--rows 1000000] [--segments 20] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DAY = "2026-06-01"
+
+
+def model(segments: int):
+    from monitoring_assets.core.config import ModelConfig
+
+    return ModelConfig.model_validate(
+        {
+            "name": "bench",
+            "features": [
+                {"name": "tenure", "type": "numerical"},
+                {"name": "monthly_charges", "type": "numerical"},
+                {"name": "total_charges", "type": "numerical"},
+                {"name": "num_services", "type": "numerical"},
+                {"name": "contract_type", "type": "categorical"},
+                {"name": "payment_method", "type": "categorical"},
+                {"name": "internet_service", "type": "categorical"},
+            ],
+            "segments": ["country"],
+            "segment_settings": {"top_k": segments},
+        }
+    )
+
+
+def make(root: Path, rows: int, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    weights = 1 / np.arange(1, 26) ** 0.8
+    countries = np.array([f"C{i:02d}" for i in range(25)], dtype=object)
+    tenure = np.clip(np.round(rng.gamma(1.6, 15, rows)), 0, 72)
+    monthly = np.round(rng.normal(65, 20, rows).clip(18, 140), 2)
+    proba = np.round(rng.beta(2, 5, rows), 6)
+    frame = pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(rows)],
+            "tenure": tenure,
+            "monthly_charges": monthly,
+            "total_charges": np.round(monthly * np.maximum(tenure, 1), 2),
+            "num_services": (1 + rng.binomial(7, 0.4, rows)).astype(float),
+            "contract_type": rng.choice(["month_to_month", "one_year", "two_year"], rows),
+            "payment_method": rng.choice(["echeck", "mailed", "bank", "card"], rows),
+            "internet_service": rng.choice(["dsl", "fiber", "none"], rows),
+            "prediction": (proba > 0.5).astype("int64"),
+            "probability": proba,
+            "country": rng.choice(countries, rows, p=weights / weights.sum()),
+        }
+    )
+    folder = root / f"date={DAY}"
+    folder.mkdir(parents=True)
+    frame.to_parquet(folder / "part-0.parquet", index=False)
+    return folder / "part-0.parquet"
+
+
+def _peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def role(name: str, path: Path, segments: int, repeat: int) -> dict:
+    import duckdb
+
+    from monitoring_assets.core.day_profiles import profiled_columns
+    from monitoring_assets.core.profile_build import profile_partitions
+    from monitoring_assets.core.segments import SegmentPlan, profile_segments
+
+    m = model(segments)
+    kinds = profiled_columns(m)
+    values = tuple(f"C{i:02d}" for i in range(segments))
+    plans = [SegmentPlan("country", values, None, True)]
+    times, keys = [], 0
+    for _ in range(repeat):
+        con = duckdb.connect()
+        con.execute("SET preserve_insertion_order = false")
+        t = time.perf_counter()
+        day = profile_partitions(
+            [str(path)], kinds, partition_column="date", id_column="request_id", connection=con
+        )
+        keys = len(day)
+        if name == "segments":
+            segs = profile_segments([str(path)], m, plans, partition_column="date", connection=con)
+            keys += len(segs)
+        times.append(time.perf_counter() - t)
+        con.close()
+    return {"seconds": statistics.median(times), "profiles": keys, "peak_mb": _peak_mb()}
+
+
+def run_role(name: str, path: Path, segments: int, repeat: int) -> dict:
+    t = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, __file__, "--role", name, "--data", str(path)]
+        + ["--segments", str(segments), "--repeat", str(repeat)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["process_seconds"] = time.perf_counter() - t
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--segments", type=int, default=20)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--role")
+    p.add_argument("--data")
+    a = p.parse_args()
+    if a.role:
+        print(json.dumps(role(a.role, Path(a.data), a.segments, a.repeat)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make(Path(tmp), a.rows)
+        base = run_role("day", path, a.segments, a.repeat)
+        seg = run_role("segments", path, a.segments, a.repeat)
+    print(
+        f"{a.rows:,} rows, 10 profiled columns, country: {a.segments} segments + other; "
+        f"median of {a.repeat}"
+    )
+    print(f"{'role':<34}{'in-process s':>14}{'whole process s':>17}{'peak MB':>9}{'profiles':>10}")
+    for label, r in (("day profile (baseline)", base), ("day + segment profiles", seg)):
+        print(
+            f"{label:<34}{r['seconds']:>14.2f}{r['process_seconds']:>17.2f}"
+            f"{r['peak_mb']:>9.0f}{r['profiles']:>10}"
+        )
+    print(
+        f"{'ratio (target <= 2.0)':<34}{seg['seconds'] / base['seconds']:>14.2f}"
+        f"{seg['process_seconds'] / base['process_seconds']:>17.2f}"
+        f"{seg['peak_mb'] / base['peak_mb']:>9.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
