@@ -51,22 +51,32 @@ EVENTS: list[dict] = (
 
 
 def model_for(event: dict, days: int, rows: int, onset: int, seed: int):
-    features = [{"name": f, "type": "numerical" if f in NUMERICAL else "categorical"}
-                for f in FEATURES]
+    features = [
+        {"name": f, "type": "numerical" if f in NUMERICAL else "categorical"} for f in FEATURES
+    ]
     doc = {
-        "models": [{
-            "name": "rc",
-            "version": "v1",
-            "features": features,
-            "columns": {"target": "churn"},
-            "label_delay_days": 3,
-            "source": {"kind": "simulator", "scenario": {
-                "start_date": "2026-03-01", "days": days, "rows_per_day": rows,
-                "volume_jitter": 0.15, "day_variation": 0.03,
-                "reference_rows": 20000, "seed": seed,
-                "events": [{**event, "day": onset}],
-            }},
-        }]
+        "models": [
+            {
+                "name": "rc",
+                "version": "v1",
+                "features": features,
+                "columns": {"target": "churn"},
+                "label_delay_days": 3,
+                "source": {
+                    "kind": "simulator",
+                    "scenario": {
+                        "start_date": "2026-03-01",
+                        "days": days,
+                        "rows_per_day": rows,
+                        "volume_jitter": 0.15,
+                        "day_variation": 0.03,
+                        "reference_rows": 20000,
+                        "seed": seed,
+                        "events": [{**event, "day": onset}],
+                    },
+                },
+            }
+        ]
     }
     return ProjectConfig.model_validate(yaml.safe_load(yaml.safe_dump(doc))).models[0]
 
@@ -98,8 +108,13 @@ def run_event(event: dict, days: int, rows: int, onset: int, seed: int) -> dict:
         hits += causes[0].name == event["feature"]
         hits_alone += alone[0].name == event["feature"]
         share += causes[0].score
-    return {"event": label(event), "days": n, "rank1": hits / n, "rank1_alone": hits_alone / n,
-            "share": share / n}
+    return {
+        "event": label(event),
+        "days": n,
+        "rank1": hits / n,
+        "rank1_alone": hits_alone / n,
+        "share": share / n,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,18 +126,24 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     results = [run_event(e, args.days, args.rows, args.onset, args.seed) for e in EVENTS]
-    print(f"root cause on the simulator: {args.rows} rows/day, event from day {args.onset} "
-          f"of {args.days}, seed {args.seed}; baseline: drift scores alone (no importances)\n")
+    print(
+        f"root cause on the simulator: {args.rows} rows/day, event from day {args.onset} "
+        f"of {args.days}, seed {args.seed}; baseline: drift scores alone (no importances)\n"
+    )
     print(f"| {'event':<42} | days | rank-1 rate | rank-1, drift alone | top share |")
     print(f"|{'-' * 44}|------|-------------|---------------------|-----------|")
     total = sum(r["days"] for r in results)
     for r in results:
-        print(f"| {r['event']:<42} | {r['days']:>4} | {r['rank1']:>11.0%} | "
-              f"{r['rank1_alone']:>19.0%} | {r['share']:>9.0%} |")
+        print(
+            f"| {r['event']:<42} | {r['days']:>4} | {r['rank1']:>11.0%} | "
+            f"{r['rank1_alone']:>19.0%} | {r['share']:>9.0%} |"
+        )
     all1 = sum(r["rank1"] * r["days"] for r in results) / total
     alone1 = sum(r["rank1_alone"] * r["days"] for r in results) / total
-    print(f"| {'all single-cause events':<42} | {total:>4} | {all1:>11.1%} | {alone1:>19.1%} |"
-          f"{'':>11}|")
+    print(
+        f"| {'all single-cause events':<42} | {total:>4} | {all1:>11.1%} | {alone1:>19.1%} |"
+        f"{'':>11}|"
+    )
     print(f"\n{time.perf_counter() - t0:.1f} s in process")
     return 0
 

@@ -135,6 +135,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
         doc = {
             **_brief(alert),
             "lineage": alert.lineage,
+            "causes": alert.causes,
             "deliveries": json.loads(deliveries.to_json(orient="records", date_format="iso")),
             "actions": json.loads(actions.to_json(orient="records", date_format="iso")),
         }
@@ -188,6 +189,8 @@ def render_alert(store: AlertStore, alert: Alert, instance: Any = None) -> str:
         lines.append(f"  resolved     {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
     if alert.owners:
         lines.append(f"  owners       {', '.join(alert.owners)}")
+    for i, c in enumerate(alert.causes, start=1):
+        lines.append(f"  cause {i:<6} {c.get('text') or c.get('name')}")
     for k, v in (lin.get("values") or {}).items():
         lines.append(f"  value        {k} = {v:.6g}")
     for k, v in (lin.get("thresholds") or {}).items():

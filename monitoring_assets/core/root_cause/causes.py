@@ -63,8 +63,13 @@ class Cause:
         kind = d.get("kind")
         if kind not in ("feature", "segment"):
             raise ValueError(f"cause kind must be 'feature' or 'segment', got {kind!r}")
-        return cls(kind, str(d["name"]), float(d["score"]), dict(d.get("numbers") or {}),
-                   str(d.get("text") or ""))
+        return cls(
+            kind,
+            str(d["name"]),
+            float(d["score"]),
+            dict(d.get("numbers") or {}),
+            str(d.get("text") or ""),
+        )
 
 
 def severity(method: str | None, score: float | None, threshold: float | None) -> float | None:
@@ -128,9 +133,7 @@ def feature_causes(
             "contribution_method": contribution_method or None,
             "null_share": _num(null_share.get(name)),
         }
-        out.append(
-            Cause("feature", name, share, numbers, _feature_text(name, share, r, numbers))
-        )
+        out.append(Cause("feature", name, share, numbers, _feature_text(name, share, r, numbers)))
     return rank_causes(out)
 
 
@@ -173,13 +176,15 @@ def _feature_text(name: str, share: float, row: Mapping[str, Any], n: Mapping[st
     else:
         parts.append(f"drift not computable ({row.get('reason') or 'no score'})")
     if n["importance"] is not None:
-        parts.append(f"model reliance {n['weight']:.0%} (permutation importance "
-                     f"{_fmt(n['importance'])})")
+        parts.append(
+            f"model reliance {n['weight']:.0%} (permutation importance {_fmt(n['importance'])})"
+        )
     else:
         parts.append("no model reliance known: ranked by drift alone")
     if n["contribution_shift"] is not None:
-        parts.append(f"contribution shift {n['contribution_shift']:+.3g} "
-                     f"({n['contribution_method']})")
+        parts.append(
+            f"contribution shift {n['contribution_shift']:+.3g} ({n['contribution_method']})"
+        )
     return "; ".join(parts)
 
 

@@ -23,7 +23,8 @@ import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import read_profile
-from monitoring_assets.core.ports import Warehouse
+from monitoring_assets.core.performance.references import MissingReference, validation_frame
+from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.profile import DatasetProfile
 from monitoring_assets.core.registry import ModelRegistry, RegistryError
 from monitoring_assets.core.root_cause.causes import Cause, feature_causes
@@ -83,13 +84,16 @@ class AlertExplainer:
     """Explains alerts of the configured ``models``.
 
     ``registry``: where importances are stored (None: drift scores alone);
-    ``validation``: loads a version's validation split. Importances, estimators and
-    validation splits are cached per (model, version) for the explainer's life.
+    ``validation``: loads a version's validation split; ``served``: the estimator that
+    served the configured version when the registry has none yet (the simulator's).
+    Importances, estimators and validation splits are cached per (model, version) for
+    the explainer's life once found; a failure is retried on the next alert.
     """
 
     models: Mapping[str, ModelConfig]
     registry: ModelRegistry | None = None
     validation: ValidationLoader | None = None
+    served: Callable[[ModelConfig], Any] | None = None
     _versions: dict[tuple[str, str], tuple[Reliance | None, Any, Any, str]] = field(
         default_factory=dict
     )
@@ -141,8 +145,9 @@ class AlertExplainer:
                 try:
                     cache["est"] = self.registry.load_artifact(cfg.name, version)  # type: ignore[union-attr]
                 except (RegistryError, FileNotFoundError, OSError) as exc:
-                    log.info("no estimator for %s %s: %s", cfg.name, version, exc)
-                    cache["est"] = None
+                    log.info("no estimator for %s %s in the registry: %s", cfg.name, version, exc)
+                    served = self.served(cfg) if self.served and version == cfg.version else None
+                    cache["est"] = served
             return cache["est"]
 
         def validation() -> pd.DataFrame | None:
@@ -156,9 +161,27 @@ class AlertExplainer:
             )
             found = (rel, estimator(), validation(), "")
         except ImportanceError as exc:
-            found = (None, None, None, str(exc))
+            return None, None, None, str(exc)
         self._versions[key] = found
         return found
+
+    def bound(self, wh: Warehouse) -> Callable[[Any], list[Cause]]:
+        """``explain`` for alerts (anything with ``model``, ``partition_key`` and
+        ``category``) against warehouse ``wh``."""
+        return lambda alert: self.explain(wh, alert.model, alert.partition_key, alert.category)
+
+
+def validation_loader(lake: Callable[[], Lake], registry: ModelRegistry) -> ValidationLoader:
+    """Loads a version's validation split: the lake's (``reference_data``), else the one a
+    retraining run attached in the registry, else None. ``lake`` is opened on first use."""
+
+    def load(model: ModelConfig, version: str) -> pd.DataFrame | None:
+        try:
+            return validation_frame(model, lake(), version)
+        except MissingReference:
+            return registry.get_frame(model.name, version, "validation")
+
+    return load
 
 
 def explain_profiles(

@@ -19,6 +19,7 @@ partial-dependence proxy (:data:`PROXY`). Pure core (no Dagster import).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,7 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring_assets.core.registry import ModelRegistry
+from monitoring_assets.core.registry import ModelRegistry, RegistryError
+
+log = logging.getLogger("driftwarden.root_cause")
 
 #: The registry JSON artifact holding a version's importances.
 IMPORTANCE_ARTIFACT = "permutation_importance"
@@ -67,12 +70,19 @@ class Reliance:
         )
 
 
-def model_output(estimator: Any, logit: bool = False) -> tuple[Callable[[pd.DataFrame], np.ndarray], str]:
+def model_output(
+    estimator: Any, logit: bool = False
+) -> tuple[Callable[[pd.DataFrame], np.ndarray], str]:
     """The function giving one number per row, and its name: the decision function
     (``logit=True`` and the model has one), P(last class) of a classifier, else the
     prediction. :class:`ImportanceError` when the model can do none of these."""
     if logit and hasattr(estimator, "decision_function"):
-        return lambda X: np.asarray(estimator.decision_function(X), dtype=float).reshape(len(X), -1)[:, -1], "log-odds"
+
+        def log_odds(X: pd.DataFrame) -> np.ndarray:
+            out = np.asarray(estimator.decision_function(X), dtype=float)
+            return out.reshape(len(X), -1)[:, -1]
+
+        return log_odds, "log-odds"
     if hasattr(estimator, "predict_proba"):
         return lambda X: np.asarray(estimator.predict_proba(X), dtype=float)[:, -1], "probability"
     if hasattr(estimator, "predict"):
@@ -123,7 +133,8 @@ def ensure_importance(
 
     ``estimator`` and ``validation`` load the version's model and validation split; they
     are called only when nothing is stored yet. :class:`ImportanceError` when either is
-    missing (the message names the model and version).
+    missing (the message names the model and version). A version the registry does not
+    know yet gets its importances computed but not stored.
     """
     stored = registry.get_json(model, version, IMPORTANCE_ARTIFACT)
     if stored is not None:
@@ -140,7 +151,12 @@ def ensure_importance(
     except ImportanceError as exc:
         raise ImportanceError(f"{where}: {exc}") from None
     rel = Reliance(model, version, imp, output, rows, REPEATS)
-    registry.put_json(model, version, IMPORTANCE_ARTIFACT, rel.to_json())
+    try:
+        registry.put_json(model, version, IMPORTANCE_ARTIFACT, rel.to_json())
+    except RegistryError as exc:
+        # Not registered yet (the performance monitor registers the first version):
+        # used now, computed again and stored once the version exists.
+        log.info("%s: importances not stored: %s", where, exc)
     return rel
 
 
@@ -181,7 +197,9 @@ def contribution_shifts(
         elif day.shares.get(col):
             cats = list(day.shares[col])
             p = np.asarray([day.shares[col][c] for c in cats], dtype=float)
-            moved[col] = np.asarray(cats, dtype=object)[rng.choice(len(cats), len(X), p=p / p.sum())]
+            moved[col] = np.asarray(cats, dtype=object)[
+                rng.choice(len(cats), len(X), p=p / p.sum())
+            ]
         else:
             out[col] = None
             continue
