@@ -10,6 +10,10 @@ shifts. Printed per event: event days, the rank-1 rate (days the injected featur
 first cause) and the mean share the first cause explains; then the same without
 importances (drift scores alone), the named baseline. In process, no Dagster.
 
+A day on which the event leaves the feature's values unchanged (a shift smaller than
+half a unit of an integer feature rounds away: num_services at 0.25 sd) is not an event
+day: it is counted apart ("unchanged") and left out of the rates.
+
 Usage (from the repository root)::
 
     python bench/bench_root_cause.py                 # 2000 rows/day, 14 days, onset day 4
@@ -95,11 +99,18 @@ def run_event(event: dict, days: int, rows: int, onset: int, seed: int) -> dict:
     val = sim.validation()
     imp, output, used = permutation_importance(sim.estimator, val, model.feature_names)
     reliance = Reliance(model.name, model.version, imp, output, used, REPEATS)
+    control = Simulator(
+        model_for({**event, "kind": "traffic_drop", "magnitude": 1.0}, days, rows, onset, seed)
+    )
     hits = hits_alone = 0
     share = 0.0
-    n = 0
+    n = unchanged = 0
     for i in range(onset, days):
-        frame = sim.inference_day(model.first_date + dt.timedelta(days=i))
+        date = model.first_date + dt.timedelta(days=i)
+        frame = sim.inference_day(date)
+        if frame[event["feature"]].equals(control.inference_day(date)[event["feature"]]):
+            unchanged += 1
+            continue
         prof = profile_frame(frame[[c for c in kinds if c in frame]], kinds)
         drift = monitor.calculate(prof).features
         causes = explain_profiles(model, drift, prof, reliance, sim.estimator, val)
@@ -111,10 +122,15 @@ def run_event(event: dict, days: int, rows: int, onset: int, seed: int) -> dict:
     return {
         "event": label(event),
         "days": n,
-        "rank1": hits / n,
-        "rank1_alone": hits_alone / n,
-        "share": share / n,
+        "unchanged": unchanged,
+        "rank1": hits / n if n else float("nan"),
+        "rank1_alone": hits_alone / n if n else float("nan"),
+        "share": share / n if n else float("nan"),
     }
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{x:.0%}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,19 +146,21 @@ def main(argv: list[str] | None = None) -> int:
         f"root cause on the simulator: {args.rows} rows/day, event from day {args.onset} "
         f"of {args.days}, seed {args.seed}; baseline: drift scores alone (no importances)\n"
     )
-    print(f"| {'event':<42} | days | rank-1 rate | rank-1, drift alone | top share |")
-    print(f"|{'-' * 44}|------|-------------|---------------------|-----------|")
+    print(f"| {'event':<42} | days | unchanged | rank-1 rate | rank-1, drift alone | top share |")
+    print(f"|{'-' * 44}|------|-----------|-------------|---------------------|-----------|")
     total = sum(r["days"] for r in results)
     for r in results:
         print(
-            f"| {r['event']:<42} | {r['days']:>4} | {r['rank1']:>11.0%} | "
-            f"{r['rank1_alone']:>19.0%} | {r['share']:>9.0%} |"
+            f"| {r['event']:<42} | {r['days']:>4} | {r['unchanged']:>9} | {_pct(r['rank1']):>11} | "
+            f"{_pct(r['rank1_alone']):>19} | {_pct(r['share']):>9} |"
         )
-    all1 = sum(r["rank1"] * r["days"] for r in results) / total
-    alone1 = sum(r["rank1_alone"] * r["days"] for r in results) / total
+    counted = [r for r in results if r["days"]]
+    all1 = sum(r["rank1"] * r["days"] for r in counted) / total
+    alone1 = sum(r["rank1_alone"] * r["days"] for r in counted) / total
+    skipped = sum(r["unchanged"] for r in results)
     print(
-        f"| {'all single-cause events':<42} | {total:>4} | {all1:>11.1%} | {alone1:>19.1%} |"
-        f"{'':>11}|"
+        f"| {'all single-cause events':<42} | {total:>4} | {skipped:>9} | {all1:>11.1%} | "
+        f"{alone1:>19.1%} |{'':>11}|"
     )
     print(f"\n{time.perf_counter() - t0:.1f} s in process")
     return 0

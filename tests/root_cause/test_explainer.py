@@ -103,3 +103,23 @@ def test_alerts_without_a_day_of_drift_get_no_causes(
 def test_without_a_registry_the_reason_is_recorded(model, stored):
     causes = AlertExplainer({model.name: model}).explain(stored, "churn", "2026-03-02", "drift")
     assert causes and all(c.numbers["no_importance"] == "no model registry" for c in causes)
+
+
+def test_a_tick_explains_each_day_once_and_only_drift_and_performance(model, stored):
+    from types import SimpleNamespace
+
+    calls = []
+
+    class Counting(AlertExplainer):
+        def explain(self, wh, model_name, partition, category):
+            calls.append((model_name, partition))
+            return super().explain(wh, model_name, partition, category)
+
+    explain = Counting({model.name: model}).bound(stored)
+    drift = SimpleNamespace(model="churn", partition_key="2026-03-02", category="drift")
+    perf = SimpleNamespace(model="churn", partition_key="2026-03-02", category="performance")
+    quality = SimpleNamespace(model="churn", partition_key="2026-03-02", category="")
+
+    assert explain(drift) == explain(perf) and explain(drift)[0].name == "payment_method"
+    assert explain(quality) == []
+    assert calls == [("churn", "2026-03-02")]

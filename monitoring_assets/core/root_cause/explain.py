@@ -167,8 +167,20 @@ class AlertExplainer:
 
     def bound(self, wh: Warehouse) -> Callable[[Any], list[Cause]]:
         """``explain`` for alerts (anything with ``model``, ``partition_key`` and
-        ``category``) against warehouse ``wh``."""
-        return lambda alert: self.explain(wh, alert.model, alert.partition_key, alert.category)
+        ``category``) against warehouse ``wh``. The causes of one (model, day) are the same
+        for every alert on it, so they are computed once per returned function (one
+        sensor tick)."""
+        memo: dict[tuple[str, str], list[Cause]] = {}
+
+        def explain(alert: Any) -> list[Cause]:
+            if alert.category not in EXPLAINED_CATEGORIES:
+                return []
+            key = (alert.model, alert.partition_key)
+            if key not in memo:
+                memo[key] = self.explain(wh, alert.model, alert.partition_key, alert.category)
+            return memo[key]
+
+        return explain
 
 
 def validation_loader(lake: Callable[[], Lake], registry: ModelRegistry) -> ValidationLoader:
