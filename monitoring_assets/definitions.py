@@ -12,7 +12,8 @@
 - :func:`build_definitions`: one asset graph per model in the model file, the alert
   sensors and schedules, the stream sensors, and those resources. Every asset of a
   model (its ``alerts`` asset too) carries the model's ``alerting.owners``
-  (``monitors/owners.py`` says how they become Dagster owners).
+  (``monitors/owners.py`` says how they become Dagster owners). The alert sensor gets
+  the root-cause explainer (:func:`build_explainer`) built on the same resources.
 
 Loading this module reads the model file and builds definitions only; it trains,
 reads and imports nothing heavy (evidently is imported inside the assets that use it).
@@ -20,12 +21,14 @@ reads and imports nothing heavy (evidently is imported inside the assets that us
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 
-from monitoring_assets.core.config import ProjectConfig, load_project
+from monitoring_assets.core.config import ModelConfig, ProjectConfig, load_project
 from monitoring_assets.core.home import Home
+from monitoring_assets.core.root_cause.explain import AlertExplainer, validation_loader
 from monitoring_assets.monitors.drift import build_drift_monitor
 from monitoring_assets.monitors.inference import (
     MonitorBuilder,
@@ -35,6 +38,7 @@ from monitoring_assets.monitors.inference import (
 )
 from monitoring_assets.monitors.owners import dagster_owners, with_owners
 from monitoring_assets.monitors.performance import build_performance_monitor
+from monitoring_assets.monitors.retraining import served_estimator
 from monitoring_assets.monitors.segments import build_segment_monitor
 from resources.home import HomeResource
 from resources.lake import LakeResource
@@ -69,6 +73,19 @@ def build_resources(home: Home) -> dict[str, Any]:
     }
 
 
+def build_explainer(models: Sequence[ModelConfig], resources: dict[str, Any]) -> AlertExplainer:
+    """The root cause of alerts, from the same registry and lake as every asset: model
+    reliance from the registry, validation splits from the lake (opened on first use),
+    and the source's served estimator before the registry knows the model."""
+    registry = resources["model_registry"].get()
+    return AlertExplainer(
+        {m.name: m for m in models},
+        registry,
+        validation_loader(resources["lake"].get, registry),
+        served=lambda m: served_estimator(m)(),
+    )
+
+
 def build_definitions(
     project: ProjectConfig | None = None,
     home: Home | None = None,
@@ -83,7 +100,12 @@ def build_definitions(
         _, defs = build_model(model, monitors)
         everything.extend(defs)
     retrain_jobs = [j for j in everything.jobs if j.name.startswith("retrain_")]
-    alerts = build_alert_definitions(project.models, retrain_jobs=retrain_jobs)
+    resources = build_resources(home)
+    alerts = build_alert_definitions(
+        project.models,
+        retrain_jobs=retrain_jobs,
+        explainer=build_explainer(project.models, resources),
+    )
     owners = {model.name: dagster_owners(model) for model in project.models}
     alert_assets = [with_owners(a, owners.get(a.key.path[0], [])) for a in alerts.assets]
     return dg.Definitions(
@@ -97,7 +119,7 @@ def build_definitions(
             push_metrics_after_run,
         ],
         schedules=[*everything.schedules, *alerts.schedules],
-        resources=build_resources(home),
+        resources=resources,
     )
 
 

@@ -57,6 +57,7 @@ from monitoring_assets.core.alerts.policy import (
     load_policy,
 )
 from monitoring_assets.core.alerts.scrub import register_secret, safe_url, scrub, url_secrets
+from monitoring_assets.core.root_cause.causes import cause_lines
 
 log = logging.getLogger("driftwarden.alerts")
 
@@ -112,6 +113,8 @@ def render_text(payload: dict[str, Any], limit: int = 20) -> str:
     for a in payload["alerts"][:limit]:
         lin = a.get("lineage") or {}
         lines.append(f"- {a['summary']}  [{a['severity']}, tier {a['tier']}, id {a['alert_id']}]")
+        for line in cause_lines(a.get("causes") or []):
+            lines.append(f"    likely cause {line}")
         if lin.get("model_version"):
             lines.append(f"    model {a['model']} {lin['model_version']}")
         for name, url in (lin.get("links") or {}).items():
@@ -144,6 +147,9 @@ def render_blocks(payload: dict[str, Any], limit: int = 10) -> list[dict[str, An
         links = (a.get("lineage") or {}).get("links") or {}
         link_text = " · ".join(f"<{url}|{name}>" for name, url in links.items())
         text = f"*{a['summary']}*\n{a['severity']} · tier {a['tier']} · `{a['alert_id']}`"
+        causes = cause_lines(a.get("causes") or [])
+        if causes:
+            text += "\n_Likely causes:_\n" + "\n".join(causes)
         if link_text:
             text += f"\n{link_text}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
@@ -417,7 +423,13 @@ class PagerDutyChannel:
                     "class": first["check"],
                     "custom_details": {
                         "alerts": [
-                            {k: a[k] for k in ("alert_id", "summary", "severity", "partition")}
+                            {
+                                **{
+                                    k: a[k]
+                                    for k in ("alert_id", "summary", "severity", "partition")
+                                },
+                                "likely_causes": cause_lines(a.get("causes") or []),
+                            }
                             for a in payload["alerts"]
                         ],
                         "lineage": [a.get("lineage") for a in payload["alerts"][:5]],

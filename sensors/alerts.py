@@ -29,6 +29,7 @@ from monitoring_assets.core.alerts.segments import per_segment, with_segment_cau
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.retraining import requested_runs, retraining_decision, trigger_history
+from monitoring_assets.core.root_cause.explain import AlertExplainer
 from monitoring_assets.core.segment_days import stored_causes
 from resources.notifiers import AlertingResource
 from resources.outbox_delivery import deliver_exclusively
@@ -149,10 +150,12 @@ def alert_tick(
     now: Callable[[], dt.datetime] = utcnow,
     job_names: set[str] | None = None,
     batch: int = 500,
+    explainer: AlertExplainer | None = None,
 ) -> TickResult:
     """Read new evaluations, update alerts, plan and deliver messages, decide actions.
 
-    ``job_names`` are the retraining jobs that exist (``None``: assume all do).
+    ``job_names`` are the retraining jobs that exist (``None``: assume all do);
+    ``explainer`` gives new alerts their ranked causes (None: no causes).
     """
     policy = alerting.policy()
     channels, missing = alerting.channels(policy)
@@ -179,7 +182,10 @@ def alert_tick(
 
     # A full batch means more evaluations are waiting: backfill summaries wait for them.
     caught_up = len(records) < batch
-    recorded = record_events(store, policy, by_name, events, t, caught_up=caught_up)
+    explain = explainer.bound(warehouse) if explainer is not None else None
+    recorded = record_events(
+        store, policy, by_name, events, t, caught_up=caught_up, explain=explain
+    )
     result.changed = recorded.alerts
     result.notifications = recorded.notifications
 
@@ -270,13 +276,15 @@ def build_alert_definitions(
     policy: AlertPolicy | None = None,
     minimum_interval_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    explainer: AlertExplainer | None = None,
 ) -> AlertDefinitions:
     """Build the sensor, digest job and schedule, and one ``[model, "alerts"]`` asset per model.
 
     ``retrain_jobs``: the ``retrain_<model>`` jobs (definitions, or one job name);
     the sensor targets them with ``RunRequest(job_name=…)``. A model without one
     gets its actions recorded as ``no_job`` instead of a run. ``alert_deps``: the
-    asset names each model's ``alerts`` asset is drawn downstream of.
+    asset names each model's ``alerts`` asset is drawn downstream of. ``explainer``: the
+    root cause of each new alert (built with the other resources in ``definitions``).
     Requires resources ``warehouse`` (WarehouseResource) and ``alerting``
     (AlertingResource), chosen with every other resource in
     ``monitoring_assets.definitions.build_resources``.
@@ -296,7 +304,13 @@ def build_alert_definitions(
     ) -> dg.SensorResult:
         after_id = parse_cursor(context.cursor)
         result = alert_tick(
-            context.instance, warehouse.get(), alerting, models, after_id, job_names=job_set
+            context.instance,
+            warehouse.get(),
+            alerting,
+            models,
+            after_id,
+            job_names=job_set,
+            explainer=explainer,
         )
         store = AlertStore(warehouse.get())
         d = result.delivery

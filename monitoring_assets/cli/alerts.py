@@ -15,7 +15,6 @@ from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import ChannelName
 from monitoring_assets.core.alerts.routing import BACKFILL_PENDING, Alert
 from monitoring_assets.core.home import Home
-from monitoring_assets.core.segment_causes import cause_text
 from resources.warehouse import open_warehouse
 
 # The tag Dagster puts on runs a sensor requested with a run_key.
@@ -136,6 +135,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
         doc = {
             **_brief(alert),
             "lineage": alert.lineage,
+            "causes": alert.causes,
             "deliveries": json.loads(deliveries.to_json(orient="records", date_format="iso")),
             "actions": json.loads(actions.to_json(orient="records", date_format="iso")),
         }
@@ -180,8 +180,6 @@ def render_alert(store: AlertStore, alert: Alert, instance: Any = None) -> str:
     ]
     if lin.get("segment"):
         lines.append(f"  segment      {lin['segment']}")
-    for cause in (lin.get("causes") or [])[:3]:
-        lines.append(f"  cause        {cause_text(cause)}")
     if alert.backfill_group:
         lines.append(
             "  history      opened on a partition older than the page window: reported in a "
@@ -193,6 +191,8 @@ def render_alert(store: AlertStore, alert: Alert, instance: Any = None) -> str:
         lines.append(f"  resolved     {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
     if alert.owners:
         lines.append(f"  owners       {', '.join(alert.owners)}")
+    for i, c in enumerate(alert.causes, start=1):
+        lines.append(f"  cause {i:<6} {c.get('text') or c.get('name')}")
     for k, v in (lin.get("values") or {}).items():
         lines.append(f"  value        {k} = {v:.6g}")
     for k, v in (lin.get("thresholds") or {}).items():

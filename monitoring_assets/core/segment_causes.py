@@ -24,10 +24,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from monitoring_assets.core.profile import ColumnProfile, DatasetProfile
+from monitoring_assets.core.root_cause.causes import TOP_CAUSES, Cause
 from monitoring_assets.core.segments import split_key
 
-#: Causes an alert carries.
-TOP_CAUSES = 3
 _BINS = 10
 
 
@@ -51,6 +50,18 @@ class SegmentCause:
     @property
     def text(self) -> str:
         return cause_text(self.as_dict())
+
+
+def as_cause(stored: Mapping) -> Cause:
+    """A stored segment cause (:meth:`SegmentCause.as_dict`) as a ranked :class:`Cause`:
+    its share of the change is its score, on the same 0..1 scale as feature causes."""
+    numbers = {
+        k: stored.get(k) for k in ("change", "traffic_share", "reference_traffic_share")
+    }
+    numbers["change_kind"] = stored.get("kind")
+    return Cause(
+        "segment", str(stored["segment"]), float(stored["share"]), numbers, cause_text(stored)
+    )
 
 
 def cause_text(cause: dict) -> str:

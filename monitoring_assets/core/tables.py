@@ -303,6 +303,8 @@ ALERTS = TableSpec(
         # '' paged as usual; 'pending' history awaiting its backfill summary; else that
         # summary's group id.
         "backfill_group": "VARCHAR",
+        # JSON list of the alert's ranked causes (core/root_cause), best first.
+        "causes": "VARCHAR",
     },
     key=("alert_id",),
 )

@@ -17,6 +17,7 @@ from monitoring_assets.core.alerts.episodes import episode_fields, is_history
 from monitoring_assets.core.alerts.lineage import stable_id
 from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy
 from monitoring_assets.core.alerts.routing import Alert
+from monitoring_assets.core.root_cause.causes import TOP_CAUSES
 
 # Channels whose own systems repeat and escalate; a re-notification would only re-trigger.
 _NO_RENOTIFY = {"pagerduty"}
@@ -200,5 +201,6 @@ def alert_payload(a: Alert, summary: str | None = None) -> dict[str, Any]:
         "opened_at": a.opened_at.isoformat(),
         "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
         "lineage": a.lineage,
+        "causes": a.causes[:TOP_CAUSES],
         **episode_fields(a),
     }

@@ -9,12 +9,16 @@ the stored alerts and check states are loaded, the events applied in order
 and messages saved in one transaction. Delivering the outbox and requesting runs for
 the actions stay with the caller. Episodes that open on history are not paged; their
 backfill summary (:mod:`~monitoring_assets.core.alerts.backfill`) is planned here too.
+An alert opened or moved to a new partition gets its ranked causes from ``explain``
+(:class:`~monitoring_assets.core.root_cause.explain.AlertExplainer`) before its messages
+are planned, so they carry the causes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitoring_assets.core.alerts.backfill import plan_backfill_summaries
@@ -24,6 +28,13 @@ from monitoring_assets.core.alerts.outbox import AlertStore
 from monitoring_assets.core.alerts.policy import AlertPolicy
 from monitoring_assets.core.alerts.routing import ActionRequest, Alert, AlertBook
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.root_cause.causes import Cause, rank_causes
+from monitoring_assets.core.segment_causes import as_cause
+
+log = logging.getLogger("driftwarden.alerts")
+
+#: The ranked causes of an alert (see :mod:`monitoring_assets.core.root_cause`).
+Explain = Callable[[Alert], list[Cause]]
 
 
 @dataclass
@@ -49,6 +60,7 @@ def record_events(
     events: Sequence[CheckEvent],
     now: dt.datetime,
     caught_up: bool = True,
+    explain: Explain | None = None,
 ) -> RecordedEvents:
     """Apply ``events`` (ascending event id) to the stored alerts and queue their messages.
 
@@ -58,12 +70,18 @@ def record_events(
     ``caught_up``: no further evaluations are waiting to be read (the sensor read fewer
     than its batch); backfill summaries wait for it, so a backfill read over several
     ticks gets one summary per model.
+    ``explain``: gives the causes of a firing alert the events opened or moved to a new
+    partition (None: alerts carry no causes).
     Alerts, check states and messages are written in one transaction; a warehouse
     failure raises before anything is written.
     """
     active = store.active_alerts()
+    explained = {a.alert_id: a.partition_key for a in active}
     book = AlertBook(policy, dict(models), active, store.states())
     changes = book.apply(list(events), now)
+    for a in changes.alerts.values():
+        if a.firing and explained.get(a.alert_id) != a.partition_key:
+            a.causes = _causes(explain, a)
 
     # The book updates the firing alerts it was given in place and adds new ones.
     current = {a.alert_id: a for a in active}
@@ -83,3 +101,19 @@ def record_events(
     changed = {**changes.alerts, **{a.alert_id: a for a in touched + summarized}}
     store.save(changed.values(), changes.states.values(), notes, now)
     return RecordedEvents(list(changed.values()), notes, changes.actions, changes.ignored)
+
+
+def _causes(explain: Explain | None, alert: Alert) -> list[dict]:
+    """The alert's causes, features and segments ranked together: the feature causes from
+    ``explain`` (none, logged, when explaining fails, which must never keep an alert from
+    being recorded and paged) and the segment causes its check evaluation carried."""
+    found: list[Cause] = []
+    if explain is not None:
+        try:
+            found += explain(alert)
+        except Exception as exc:  # best effort by design: the alert matters more
+            log.warning(
+                "alert %s: causes not computed: %s: %s", alert.alert_id, type(exc).__name__, exc
+            )
+    found += [as_cause(c) for c in alert.lineage.get("causes") or [] if c.get("segment")]
+    return [c.to_dict() for c in rank_causes(found)]

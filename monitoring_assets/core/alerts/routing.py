@@ -66,6 +66,9 @@ class Alert:
     # '' (paged as usual), 'pending' (history: waits for its backfill summary) or the
     # group id of the backfill summary that reported it.
     backfill_group: str = ""
+    # The most likely causes, best first (``Cause.to_dict()`` of
+    # :mod:`monitoring_assets.core.root_cause`); empty when not explained.
+    causes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def firing(self) -> bool:

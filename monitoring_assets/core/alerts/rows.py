@@ -1,7 +1,8 @@
 """How alert state is stored: :class:`Alert` as an ``alerts`` row, and warehouse timestamps.
 
 The warehouse stores UTC without a zone (a portable ``TIMESTAMP``); the code works in
-timezone-aware UTC. JSON columns (``channels``, ``owners``, ``lineage``) hold sorted JSON.
+timezone-aware UTC. JSON columns (``channels``, ``owners``, ``lineage``, ``causes``) hold
+sorted JSON.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 from monitoring_assets.core.alerts.routing import Alert
 from monitoring_assets.core.tables import ALERTS
 
-_JSON_COLUMNS = {"channels", "owners", "lineage"}
+_JSON_COLUMNS = {"channels", "owners", "lineage", "causes"}
 _TS_COLUMNS = {c for c, t in ALERTS.columns.items() if t == "TIMESTAMP"}
 
 
