@@ -33,6 +33,7 @@ from monitoring_assets.monitors.inference import (
     build_foundation,
     build_model,
 )
+from monitoring_assets.monitors.multivariate import build_multivariate_monitor
 from monitoring_assets.monitors.owners import dagster_owners, with_owners
 from monitoring_assets.monitors.performance import build_performance_monitor
 from resources.home import HomeResource
@@ -45,11 +46,13 @@ from sensors.metrics_push import push_metrics_after_run
 from sensors.stream_days import build_stream_sensors
 
 #: The monitors every model gets, in order: the foundation (reference data, inference
-#: logs, ground truth) first, then drift and data quality, then performance.
+#: logs, ground truth) first, then drift and data quality, then performance, then
+#: multivariate drift (only for models whose file has a ``multivariate`` section).
 MONITORS: tuple[MonitorBuilder, ...] = (
     build_foundation,
     build_drift_monitor,
     build_performance_monitor,
+    build_multivariate_monitor,
 )
 
 

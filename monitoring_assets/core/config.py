@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from monitoring_assets.core.config_fields import ColumnName, ModelName, SafeName, Strict, Text
+from monitoring_assets.core.config_multivariate import Multivariate
 from monitoring_assets.core.config_sources import (
     FileSource,
     Scenario,
@@ -191,6 +192,9 @@ class ModelConfig(Strict):
     window: Window = Field(default_factory=Window)
     alerting: Alerting = Field(default_factory=Alerting)
     training: Training = Field(default_factory=Training)
+    multivariate: Multivariate | None = Field(
+        None, description="drift of the features' joint distribution; absent: not monitored"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -378,6 +382,7 @@ __all__ = [
     "Feature",
     "FileSource",
     "ModelConfig",
+    "Multivariate",
     "PerformanceThresholds",
     "ProjectConfig",
     "QualityThresholds",

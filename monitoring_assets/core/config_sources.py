@@ -16,6 +16,7 @@ EventKind = Literal[
     "broken_feature",
     "new_category",
     "traffic_drop",
+    "correlation_break",
 ]
 
 
@@ -32,6 +33,9 @@ class ScenarioEvent(Strict):
       for ``duration_days`` (default: to the end).
     - new_category: a share ``share`` of categorical ``feature`` takes the unseen ``value``.
     - traffic_drop: the day keeps only ``magnitude`` of its rows, for ``duration_days``.
+    - correlation_break: ``feature``'s values are shuffled among a share ``share`` of the
+      day's rows: its marginal (the day's multiset of values) stays exactly the same, its
+      correlation with every other feature falls by about that share.
     """
 
     kind: EventKind
@@ -51,7 +55,7 @@ class ScenarioEvent(Strict):
 
     @model_validator(mode="after")
     def _needs(self) -> ScenarioEvent:
-        needs_feature = {"covariate_shift", "broken_feature", "new_category"}
+        needs_feature = {"covariate_shift", "broken_feature", "new_category", "correlation_break"}
         if self.kind in needs_feature and not self.feature:
             raise ValueError(f"event kind {self.kind!r} needs 'feature'")
         if self.kind == "new_category" and not self.value:
