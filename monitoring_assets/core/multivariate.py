@@ -394,6 +394,7 @@ def domain_classifier_auc(
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     cur = _sample(day, settings.max_rows, rng)
@@ -410,7 +411,10 @@ def domain_classifier_auc(
         max_iter=60, learning_rate=0.1, max_leaf_nodes=15, early_stopping=False, random_state=0
     )
     folds = StratifiedKFold(n_splits=settings.folds, shuffle=True, random_state=0)
-    proba = cross_val_predict(clf, x, y, cv=folds, method="predict_proba")[:, 1]
+    # One thread: OpenMP threads spin-waiting on a shared, loaded machine made these small
+    # fits 10-50x slower than one thread doing the work.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        proba = cross_val_predict(clf, x, y, cv=folds, method="predict_proba")[:, 1]
     return float(roc_auc_score(y, proba)), len(ref), len(cur)
 
 
