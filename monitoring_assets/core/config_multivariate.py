@@ -8,7 +8,7 @@ multivariate:
   methods: [reconstruction, domain_classifier]
   variance_share: 0.65        # PCA keeps this share of the reference's variance
   max_categories: 20          # one-hot for a categorical's most frequent values
-  domain_classifier: {auc_threshold: 0.55, auc_threshold_error: 0.65, folds: 5, max_rows: 5000}
+  domain_classifier: {auc_threshold: 0.55, auc_threshold_error: 0.65, folds: 5, max_rows: 2000}
 ```
 
 Thresholds of the reconstruction error follow ``thresholds.mode`` and
@@ -37,9 +37,7 @@ class DomainClassifierSettings(Strict):
     )
     auc_threshold_error: float = Field(0.65, gt=0.5, le=1, description="ERROR above this AUC")
     folds: int = Field(5, ge=2, le=20, description="cross-validation folds")
-    max_rows: int = Field(
-        5000, ge=100, description="rows drawn (seeded) from each side at most"
-    )
+    max_rows: int = Field(2000, ge=100, description="rows drawn (seeded) from each side at most")
 
     @model_validator(mode="after")
     def _ordered(self) -> DomainClassifierSettings:
@@ -63,9 +61,7 @@ class Multivariate(Strict):
     max_categories: int = Field(
         20, ge=1, description="a categorical is one-hot coded on its most frequent values"
     )
-    domain_classifier: DomainClassifierSettings = Field(
-        default_factory=DomainClassifierSettings
-    )
+    domain_classifier: DomainClassifierSettings = Field(default_factory=DomainClassifierSettings)
 
     @field_validator("methods")
     @classmethod

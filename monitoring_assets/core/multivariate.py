@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from monitoring_assets.core.config import Calibration
 from monitoring_assets.core.config_multivariate import DomainClassifierSettings, Multivariate
@@ -123,6 +124,13 @@ def fit_encoding(
     """Fit the coding of ``features`` (name -> ``numerical``/``categorical``) on the
     reference. An all-null column is excluded with the reason; a column the reference
     lacks is an error naming it."""
+    return _fit_encoding(reference, features, max_categories)[0]
+
+
+def _fit_encoding(
+    reference: pd.DataFrame, features: dict[str, str], max_categories: int
+) -> tuple[Encoding, np.ndarray]:
+    """The fitted coding and the reference's standardised coded matrix."""
     missing = [f for f in features if f not in reference.columns]
     if missing:
         raise NotComputable(f"reference has no column(s) {missing}")
@@ -151,7 +159,7 @@ def fit_encoding(
     center = raw.mean(axis=0) if len(raw) else np.zeros(enc.width)
     scale = raw.std(axis=0) if len(raw) else np.ones(enc.width)
     scale = np.where(scale > 0, scale, 1.0)  # a constant column stays 0 (StandardScaler's rule)
-    return Encoding(numerical, categorical, center, scale, excluded)
+    return Encoding(numerical, categorical, center, scale, excluded), (raw - center) / scale
 
 
 # --------------------------------------------------------------------------- reconstruction
@@ -213,7 +221,7 @@ class ReconstructionDrift:
     def fit(self, reference: pd.DataFrame) -> ReconstructionDrift:
         """Fit coding and PCA on ``reference``; :class:`NotComputable` when the
         reference cannot support a PCA (no usable feature, fewer rows than needed)."""
-        enc = fit_encoding(reference, self.features, self.settings.max_categories)
+        enc, x = _fit_encoding(reference, self.features, self.settings.max_categories)
         if enc.width == 0:
             raise NotComputable(
                 "no usable feature for PCA ("
@@ -226,16 +234,20 @@ class ReconstructionDrift:
                 f"reference too small for PCA: {n} rows for {enc.width} coded columns "
                 f"(PCA needs more rows than columns, at least {enc.width + 1})"
             )
-        x = enc.transform(reference)
         mean = x.mean(axis=0)
-        _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
-        var = s**2
+        c = x - mean
+        # The eigenvectors of the width × width scatter matrix are PCA's components
+        # (an SVD of the rows would also build an n × width matrix it does not need).
+        with threadpool_limits(limits=1, user_api="blas"):
+            eigval, eigvec = np.linalg.eigh(c.T @ c)
+        order = np.argsort(eigval)[::-1]
+        var = np.maximum(eigval[order], 0.0)
         total = var.sum()
         if total <= 0:
             raise NotComputable("every coded column is constant on the reference")
         ratio = var / total
         k = kept_components(ratio, self.settings.variance_share)
-        comps = vt[:k]
+        comps = eigvec[:, order[:k]].T
         fit = ReconstructionFit(enc, comps, mean, float(ratio[:k].sum()), n, 0.0, 0.0)
         err = row_errors(fit, x)
         self.fitted = ReconstructionFit(
@@ -257,10 +269,15 @@ class ReconstructionDrift:
 
 
 def row_errors(fit: ReconstructionFit, x: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each standardised coded row to its PCA reconstruction."""
+    """Euclidean distance of each standardised coded row to its PCA reconstruction.
+
+    The components are orthonormal, so the squared distance is the row's squared norm
+    less that of its projection: one product with the components instead of two."""
     c = x - fit.mean
-    recon = (c @ fit.components.T) @ fit.components
-    return np.sqrt(((c - recon) ** 2).sum(axis=1))
+    with threadpool_limits(limits=1, user_api="blas"):
+        proj = c @ fit.components.T
+    sq = np.einsum("ij,ij->i", c, c) - np.einsum("ij,ij->i", proj, proj)
+    return np.sqrt(np.maximum(sq, 0.0))
 
 
 @dataclass(frozen=True)
@@ -394,7 +411,6 @@ def domain_classifier_auc(
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     cur = _sample(day, settings.max_rows, rng)
@@ -408,7 +424,7 @@ def domain_classifier_auc(
     x = np.vstack([ref, cur])
     y = np.concatenate([np.zeros(len(ref), dtype=int), np.ones(len(cur), dtype=int)])
     clf = HistGradientBoostingClassifier(
-        max_iter=60, learning_rate=0.1, max_leaf_nodes=15, early_stopping=False, random_state=0
+        max_iter=50, learning_rate=0.1, max_leaf_nodes=15, early_stopping=False, random_state=0
     )
     folds = StratifiedKFold(n_splits=settings.folds, shuffle=True, random_state=0)
     # One thread: OpenMP threads spin-waiting on a shared, loaded machine made these small

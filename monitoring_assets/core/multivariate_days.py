@@ -31,6 +31,7 @@ from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.multivariate import (
     DOMAIN_CLASSIFIER,
     FIXED,
+    MULTIVARIATE_SEED,
     RECONSTRUCTION,
     NotComputable,
     ReconstructionDrift,
@@ -110,6 +111,7 @@ class MultivariateMonitor:
         self._recon_reason: str | None = None
         self._thresholds: dict[int, Threshold] = {}
         self._ref_errors: np.ndarray | None = None
+        self._dc_reference: np.ndarray | None = None
         self.refitted: list[str] = []  # what this object fitted (not read back)
 
     # ------------------------------------------------------------------ reference
@@ -155,9 +157,7 @@ class MultivariateMonitor:
             "computed_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
         }
         frame = pd.DataFrame([row], columns=list(MULTIVARIATE_FITS_TABLE.columns))
-        self.wh.replace(
-            MULTIVARIATE_FITS_TABLE.name, frame, self._where(method, window_rows)
-        )
+        self.wh.replace(MULTIVARIATE_FITS_TABLE.name, frame, self._where(method, window_rows))
 
     # ------------------------------------------------------------------ reconstruction
     def reconstruction(self) -> ReconstructionDrift:
@@ -270,10 +270,16 @@ class MultivariateMonitor:
             )
         enc = rd.fitted.encoding
         dc = self.settings.domain_classifier
-        try:
-            auc, n_ref, n_day = domain_classifier_auc(
-                enc.transform(self.reference()), enc.transform(day), dc
+        if self._dc_reference is None:
+            # coded once per monitor, from a seeded sample: never the whole reference
+            ref = self.reference()
+            n = min(len(ref), dc.max_rows)
+            pick = np.sort(
+                np.random.default_rng(MULTIVARIATE_SEED).choice(len(ref), n, replace=False)
             )
+            self._dc_reference = enc.transform(ref.iloc[pick])
+        try:
+            auc, n_ref, n_day = domain_classifier_auc(self._dc_reference, enc.transform(day), dc)
         except NotComputable as exc:
             return MultivariateResult(method, NOT_COMPUTABLE, rows, reason=str(exc))
         t = domain_threshold(n_ref, n_day, dc, self.model.thresholds.calibration)

@@ -55,14 +55,15 @@ def _verdicts(instance, run_id) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory):
-    events = (
-        f"[{{kind: correlation_break, day: {EVENT_DAY}, feature: total_charges, share: 1.0}}]"
-    )
+    events = f"[{{kind: correlation_break, day: {EVENT_DAY}, feature: total_charges, share: 1.0}}]"
     sc = Scenario(
-        tmp_path_factory.mktemp("mv"), MODEL.format(name="mv", days=DAYS, rows=500, seed=5, events=events)
+        tmp_path_factory.mktemp("mv"),
+        MODEL.format(name="mv", days=DAYS, rows=500, seed=5, events=events),
     )
     with sc.activated() as instance:
-        result = sc.run(instance, sc.keys(), FOUNDATION + ("feature_profiles", "data_drift") + MULTIVARIATE)
+        result = sc.run(
+            instance, sc.keys(), FOUNDATION + ("feature_profiles", "data_drift") + MULTIVARIATE
+        )
         assert result.success
         yield sc, instance, result
 
@@ -97,7 +98,10 @@ def test_results_and_metrics_are_stored(broken):
         "SELECT metric, count(*) AS n FROM monitor_metrics WHERE model = 'mv' AND metric IN "
         "('ml_reconstruction_error', 'ml_domain_classifier_auc') GROUP BY metric ORDER BY metric"
     )
-    assert metrics.values.tolist() == [["ml_domain_classifier_auc", DAYS], ["ml_reconstruction_error", DAYS]]
+    assert metrics.values.tolist() == [
+        ["ml_domain_classifier_auc", DAYS],
+        ["ml_reconstruction_error", DAYS],
+    ]
 
 
 def test_a_rerun_refits_nothing_and_gives_the_same_numbers(broken):
@@ -127,8 +131,12 @@ def test_a_short_control_stays_quiet(tmp_path):
 
 
 def test_models_without_the_section_get_no_multivariate_assets(tmp_path):
-    sc = Scenario(tmp_path, MODEL.format(name="plain", days=2, rows=50, seed=1, events="[]").replace(
-        "    multivariate: {methods: [reconstruction, domain_classifier]}\n", ""))
+    sc = Scenario(
+        tmp_path,
+        MODEL.format(name="plain", days=2, rows=50, seed=1, events="[]").replace(
+            "    multivariate: {methods: [reconstruction, domain_classifier]}\n", ""
+        ),
+    )
     from monitoring_assets.definitions import build_definitions
 
     defs = build_definitions(sc.project, sc.home)

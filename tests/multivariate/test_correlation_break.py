@@ -61,7 +61,9 @@ def test_only_the_broken_feature_and_what_follows_it_change(tmp_path):
         # ... but its link to tenure is gone
         assert a.tenure.corr(a.total_charges) > 0.6
         assert abs(b.tenure.corr(b.total_charges)) < 0.2
-    assert broken.truth(start + dt.timedelta(days=EVENT_DAY)).events == ("+corr-break(total_charges)",)
+    assert broken.truth(start + dt.timedelta(days=EVENT_DAY)).events == (
+        "+corr-break(total_charges)",
+    )
 
 
 def test_per_column_drift_scores_do_not_change(tmp_path):

@@ -42,7 +42,8 @@ def _rows(n: int, seed: int) -> pd.DataFrame:
     monthly = rng.normal(65, 20, n).round(2)
     return pd.DataFrame(
         {
-            "timestamp": pd.Timestamp("2026-02-01") + pd.to_timedelta(rng.integers(0, 86400 * 20, n), "s"),
+            "timestamp": pd.Timestamp("2026-02-01")
+            + pd.to_timedelta(rng.integers(0, 86400 * 20, n), "s"),
             "tenure": tenure,
             "monthly_charges": monthly,
             "total_charges": (tenure * monthly).round(2),
@@ -84,7 +85,11 @@ def test_reference_too_small_for_pca_is_not_computable(tmp_path):
     assert r.status == NOT_COMPUTABLE
     assert r.reason.startswith("reference too small for PCA: 8 rows for")
     out = multivariate_outcome(r, "2026-03-01")
-    assert not out.passed and out.severity == "WARN" and "not computable on 2026-03-01" in out.description
+    assert (
+        not out.passed
+        and out.severity == "WARN"
+        and "not computable on 2026-03-01" in out.description
+    )
     # the reason is stored: a second monitor reports it without refitting
     again = MultivariateMonitor(wh, lake, model)
     assert again.judge(DOMAIN_CLASSIFIER, _rows(100, 5)).reason == r.reason

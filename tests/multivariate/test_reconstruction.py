@@ -26,7 +26,13 @@ from monitoring_assets.core.multivariate import (
 )
 from tests.conftest import churn_yaml
 
-FEATURES = {"a": "numerical", "b": "numerical", "c": "numerical", "d": "numerical", "k": "categorical"}
+FEATURES = {
+    "a": "numerical",
+    "b": "numerical",
+    "c": "numerical",
+    "d": "numerical",
+    "k": "categorical",
+}
 
 
 def frame(n: int, seed: int, rho: float = 0.8) -> pd.DataFrame:
@@ -41,7 +47,9 @@ def frame(n: int, seed: int, rho: float = 0.8) -> pd.DataFrame:
     return out
 
 
-def oracle_errors(reference: pd.DataFrame, day: pd.DataFrame, share: float) -> tuple[np.ndarray, int]:
+def oracle_errors(
+    reference: pd.DataFrame, day: pd.DataFrame, share: float
+) -> tuple[np.ndarray, int]:
     """Independent: scikit-learn's imputer, scaler and PCA on pandas' one-hot coding."""
     num = ["a", "b", "c", "d"]
     imp = SimpleImputer(strategy="mean").fit(reference[num])
@@ -66,7 +74,9 @@ def test_reconstruction_error_matches_scikit_learn_pca(share):
     np.testing.assert_allclose(ours.errors(day), expected, rtol=1e-9, atol=1e-9)
     # the broken correlation raises the day's mean error far above the reference's
     f = ours.fitted
-    assert ours.errors(day).mean() > f.reference_error_mean + 5 * f.reference_error_std / np.sqrt(500)
+    assert ours.errors(day).mean() > f.reference_error_mean + 5 * f.reference_error_std / np.sqrt(
+        500
+    )
 
 
 def test_kept_components_follows_scikit_learns_rule():
