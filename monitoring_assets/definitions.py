@@ -36,6 +36,7 @@ from monitoring_assets.monitors.inference import (
     build_foundation,
     build_model,
 )
+from monitoring_assets.monitors.multivariate import build_multivariate_monitor
 from monitoring_assets.monitors.owners import dagster_owners, with_owners
 from monitoring_assets.monitors.performance import build_performance_monitor
 from monitoring_assets.monitors.retraining import served_estimator
@@ -51,12 +52,14 @@ from sensors.stream_days import build_stream_sensors
 
 #: The monitors every model gets, in order: the foundation (reference data, inference
 #: logs, ground truth) first, then drift and data quality, then performance, then
-#: segments (models with ``segments:`` only).
+#: segments (models with ``segments:`` only), then multivariate drift (models with a
+#: ``multivariate`` section only).
 MONITORS: tuple[MonitorBuilder, ...] = (
     build_foundation,
     build_drift_monitor,
     build_performance_monitor,
     build_segment_monitor,
+    build_multivariate_monitor,
 )
 
 

@@ -25,6 +25,7 @@ from monitoring_assets.core.config_segments import (
     check_segments,
     parse_segments,
 )
+from monitoring_assets.core.config_multivariate import Multivariate
 from monitoring_assets.core.config_sources import (
     FileSource,
     Scenario,
@@ -206,6 +207,9 @@ class ModelConfig(Strict):
     @classmethod
     def _segment_names(cls, v: object) -> object:
         return parse_segments(v)
+    multivariate: Multivariate | None = Field(
+        None, description="drift of the features' joint distribution; absent: not monitored"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -394,6 +398,7 @@ __all__ = [
     "Feature",
     "FileSource",
     "ModelConfig",
+    "Multivariate",
     "PerformanceThresholds",
     "ProjectConfig",
     "QualityThresholds",

@@ -16,6 +16,7 @@ EventKind = Literal[
     "broken_feature",
     "new_category",
     "traffic_drop",
+    "correlation_break",
 ]
 
 
@@ -35,6 +36,9 @@ class ScenarioEvent(Strict):
 
     ``segment: {country: DE}`` restricts an event to the rows of one segment value (a
     column of the scenario's ``segments``); the other rows are untouched.
+    - correlation_break: ``feature``'s values are shuffled among a share ``share`` of the
+      day's rows: its marginal (the day's multiset of values) stays exactly the same, its
+      correlation with every other feature falls by about that share.
     """
 
     kind: EventKind
@@ -57,7 +61,7 @@ class ScenarioEvent(Strict):
 
     @model_validator(mode="after")
     def _needs(self) -> ScenarioEvent:
-        needs_feature = {"covariate_shift", "broken_feature", "new_category"}
+        needs_feature = {"covariate_shift", "broken_feature", "new_category", "correlation_break"}
         if self.kind in needs_feature and not self.feature:
             raise ValueError(f"event kind {self.kind!r} needs 'feature'")
         if self.kind == "new_category" and not self.value:

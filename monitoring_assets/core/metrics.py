@@ -99,6 +99,16 @@ TARGET_DRIFT_SCORE = _monitor_gauge(
     "ml_target_drift_score", "Drift statistic of the target column, latest labelled partition"
 )
 
+# Multivariate drift (opt-in: the model file's ``multivariate`` section).
+RECONSTRUCTION_ERROR = _monitor_gauge(
+    "ml_reconstruction_error",
+    "Mean PCA reconstruction error of the day's rows (multivariate drift), latest partition",
+)
+DOMAIN_CLASSIFIER_AUC = _monitor_gauge(
+    "ml_domain_classifier_auc",
+    "ROC AUC of a classifier telling the day's rows from the reference's, latest partition",
+)
+
 # Data quality.
 MISSING_SHARE = _monitor_gauge(
     "ml_data_missing_share", "Share of missing values per feature, latest partition", True
@@ -267,6 +277,8 @@ FAMILIES: dict[str, MetricFamily] = {
         FEATURE_DRIFT_SCORE,
         PREDICTION_DRIFT_SCORE,
         TARGET_DRIFT_SCORE,
+        RECONSTRUCTION_ERROR,
+        DOMAIN_CLASSIFIER_AUC,
         MISSING_SHARE,
         ACCURACY,
         PRECISION,

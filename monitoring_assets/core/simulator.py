@@ -49,6 +49,8 @@ EVENT_COLUMNS: dict[str, list[str]] = {
     "concept_drift": [TARGET],
     "traffic_drop": [],  # removes rows; the rows kept are unchanged
 }
+# Events that move values between rows without changing any column's day distribution.
+REORDERING = {"correlation_break"}
 
 
 def event_columns(event: ScenarioEvent) -> list[str]:
@@ -56,7 +58,7 @@ def event_columns(event: ScenarioEvent) -> list[str]:
     if event.kind in EVENT_COLUMNS:
         return EVENT_COLUMNS[event.kind]
     cols = [event.feature]
-    if event.feature in ("tenure", "monthly_charges"):
+    if event.feature in ("tenure", "monthly_charges") and event.kind not in REORDERING:
         cols.append("total_charges")  # derived: tenure × monthly charges
     return [*cols, *DOWNSTREAM, TARGET]
 
@@ -333,6 +335,7 @@ class Simulator:
         nulled: list[str] = []
         segs = segment_columns(self.scenario, self.scenario.seed, date.toordinal(), n)
         pop.update({f"_segment:{k}": v for k, v in segs.items()})
+        broken_links: list[ScenarioEvent] = []
         for ev in self.scenario.events:
             if not ev.active(day):
                 continue
@@ -366,9 +369,13 @@ class Simulator:
             elif ev.kind == "traffic_drop":
                 dropped = pop["_keep_u"] < ev.magnitude
                 keep &= dropped if mask is None else dropped | ~mask
+            elif ev.kind == "correlation_break":
+                broken_links.append(ev)
         f["monthly_charges"] = monthly
         total = np.round(monthly * np.maximum(f["tenure"].to_numpy(), 1) * pop["_total_noise"], 2)
         f["total_charges"] = total + f.pop("_total_shift") if "_total_shift" in f else total
+        for ev in broken_links:  # after the derived columns, so it moves only its own
+            f[ev.feature] = _shuffled(f[ev.feature], ev.share, self.scenario.seed, date, ev)
         for col in unit_scaled:
             f[col] = f[col] * 100.0
         for col, scale in unit_masks:
@@ -453,6 +460,18 @@ class Simulator:
         )
 
 
+def _shuffled(
+    values: pd.Series, share: float, seed: int, date: dt.date, ev: ScenarioEvent
+) -> pd.Series:
+    """``values`` with the values of a share ``share`` of the rows permuted among those
+    rows (a stream of their own, drawn only while the event is active)."""
+    rng = _stream(seed, date.toordinal(), f"correlation_break:{ev.feature}")
+    picked = np.flatnonzero(rng.uniform(size=len(values)) < share)
+    out = values.to_numpy().copy()
+    out[picked] = out[rng.permutation(picked)]
+    return pd.Series(out, index=values.index, name=values.name)
+
+
 SHORT_NAMES = {
     "covariate_shift": "shift",
     "sudden_shock": "shock",
@@ -460,6 +479,7 @@ SHORT_NAMES = {
     "broken_feature": "broken",
     "new_category": "new-cat",
     "traffic_drop": "traffic",
+    "correlation_break": "corr-break",
 }
 
 

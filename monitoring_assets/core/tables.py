@@ -562,3 +562,49 @@ SEGMENT_PERFORMANCE_TABLE = TableSpec(
     key=("model", "partition_date", "segment"),
 )
 TABLES.update({t.name: t for t in (SEGMENT_CAUSES_TABLE, SEGMENT_PERFORMANCE_TABLE)})
+
+# ----------------------------------------------------------------------------- multivariate
+# What the multivariate methods fitted on a model version's reference, kept so a rerun
+# does not refit: per (model, version, reference file digest, settings digest, method),
+# ``window_rows`` 0 holds the fit (JSON) and each day-size bucket its thresholds (JSON).
+MULTIVARIATE_FITS_TABLE = TableSpec(
+    "multivariate_fits",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "source_digest": "VARCHAR",
+        "settings": "VARCHAR",
+        "method": "VARCHAR",
+        "window_rows": "BIGINT",
+        "payload": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "model_version", "source_digest", "settings", "method", "window_rows"),
+)
+# One row per (model, day, method): the statistic (mean reconstruction error, or the
+# domain classifier's ROC AUC), its WARN/ERROR thresholds and where they came from.
+# ``status``: computed | insufficient_data | not_computable (``reason`` says why).
+MULTIVARIATE_RESULTS_TABLE = TableSpec(
+    "multivariate_results",
+    {
+        "model": "VARCHAR",
+        "model_version": "VARCHAR",
+        "partition_date": "DATE",
+        "method": "VARCHAR",
+        "status": "VARCHAR",
+        "rows": "BIGINT",
+        "value": "DOUBLE",
+        "reference_value": "DOUBLE",
+        "threshold": "DOUBLE",
+        "threshold_error": "DOUBLE",
+        "threshold_mode": "VARCHAR",
+        "threshold_source": "VARCHAR",
+        "reason": "VARCHAR",
+        "details": "VARCHAR",
+        "reference": "VARCHAR",
+        "run_id": "VARCHAR",
+        "computed_at": "TIMESTAMP",
+    },
+    key=("model", "partition_date", "method"),
+)
+TABLES.update({t.name: t for t in (MULTIVARIATE_FITS_TABLE, MULTIVARIATE_RESULTS_TABLE)})
