@@ -19,13 +19,13 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from monitoring_assets.core.config_fields import ColumnName, ModelName, SafeName, Strict, Text
+from monitoring_assets.core.config_multivariate import Multivariate
 from monitoring_assets.core.config_segments import (
     Segment,
     SegmentSettings,
     check_segments,
     parse_segments,
 )
-from monitoring_assets.core.config_multivariate import Multivariate
 from monitoring_assets.core.config_sources import (
     FileSource,
     Scenario,
@@ -207,6 +207,7 @@ class ModelConfig(Strict):
     @classmethod
     def _segment_names(cls, v: object) -> object:
         return parse_segments(v)
+
     multivariate: Multivariate | None = Field(
         None, description="drift of the features' joint distribution; absent: not monitored"
     )

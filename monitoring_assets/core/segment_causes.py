@@ -55,9 +55,7 @@ class SegmentCause:
 def as_cause(stored: Mapping) -> Cause:
     """A stored segment cause (:meth:`SegmentCause.as_dict`) as a ranked :class:`Cause`:
     its share of the change is its score, on the same 0..1 scale as feature causes."""
-    numbers = {
-        k: stored.get(k) for k in ("change", "traffic_share", "reference_traffic_share")
-    }
+    numbers = {k: stored.get(k) for k in ("change", "traffic_share", "reference_traffic_share")}
     numbers["change_kind"] = stored.get("kind")
     return Cause(
         "segment", str(stored["segment"]), float(stored["share"]), numbers, cause_text(stored)
