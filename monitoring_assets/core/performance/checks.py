@@ -24,7 +24,7 @@ threshold was used (``threshold``), whether it was ``calibrated`` or ``fixed``
 - ``calibration_error_within_limit`` (WARN): the expected calibration error not above the
   band of validation-chunk errors (``mean + k·σ``), nor above ``max_calibration_error``
   unless the band is higher; fixed: ``max_calibration_error``. Fewer than
-  ``MIN_BAND_ROWS`` labelled rows: insufficient data (passes, says so).
+  ``CALIBRATION_MIN_ROWS`` (100) labelled rows: insufficient data (passes, says so).
 - ``estimated_accuracy_drop_within_limit`` (WARN): the CBPE estimate not below the band
   of chunk estimates; fixed: within ``estimated_accuracy_drop`` of the reference.
 """
@@ -37,7 +37,6 @@ from typing import Any
 from monitoring_assets.core.checks import CheckDeclaration, CheckOutcome
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.performance.bands import (
-    MIN_BAND_ROWS,
     Band,
     BandStore,
     Threshold,
@@ -61,6 +60,11 @@ LABEL_COVERAGE_SUFFICIENT = "label_coverage_sufficient"
 CALIBRATION_ERROR_WITHIN_LIMIT = "calibration_error_within_limit"
 CONCEPT_DRIFT = "concept_drift"
 ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT = "estimated_accuracy_drop_within_limit"
+
+#: Fewer labelled rows than this: the calibration error is insufficient data (ten bins of
+#: a few rows each measure noise; a band's σ from the few chunks of a small validation
+#: split does not tame it).
+CALIBRATION_MIN_ROWS = 100
 
 #: The metrics ``accuracy_drop_within_limit`` judges against their bands, in report order.
 DROP_METRICS = ("accuracy", "f1", "roc_auc", "precision", "recall")
@@ -267,8 +271,8 @@ def calibration_threshold(model: ModelConfig, band: Band | None) -> Threshold:
 def _calibration_outcome(
     row: dict[str, Any], model: ModelConfig, band: Band | None, base: dict[str, Any]
 ) -> CheckOutcome:
-    """``calibration_error_within_limit``: below :data:`MIN_BAND_ROWS` labelled rows the
-    error is mostly noise: insufficient data, unless the check's mode is ``fixed``."""
+    """``calibration_error_within_limit``: below :data:`CALIBRATION_MIN_ROWS` labelled rows
+    the error is mostly noise: insufficient data, unless the check's mode is ``fixed``."""
     ece = row["calibration_error"]
     limit = model.thresholds.performance.max_calibration_error
     meta: dict[str, Any] = {**base, "max_calibration_error": limit}
@@ -283,16 +287,14 @@ def _calibration_outcome(
     meta["calibration_error"] = ece
     n = row.get("n_labeled")
     mode = model.thresholds.mode_for(CALIBRATION_ERROR_WITHIN_LIMIT)
-    if mode != "fixed" and n is not None and int(n) < MIN_BAND_ROWS:
-        t = Threshold(
-            None, "calibrated", f"insufficient data: {int(n)} labelled rows < {MIN_BAND_ROWS}"
-        )
+    if mode != "fixed" and n is not None and int(n) < CALIBRATION_MIN_ROWS:
+        why = f"insufficient data: {int(n)} labelled rows < {CALIBRATION_MIN_ROWS}"
+        t = Threshold(None, "calibrated", why)
         return CheckOutcome(
             CALIBRATION_ERROR_WITHIN_LIMIT,
             True,
             "WARN",
-            f"insufficient data: {int(n)} labelled rows < {MIN_BAND_ROWS} (expected "
-            f"calibration error {ece:.4f} not judged)",
+            f"{why} (expected calibration error {ece:.4f} not judged)",
             {**meta, "insufficient_data": True, **t.metadata()},
         )
     t = calibration_threshold(model, band)
