@@ -87,3 +87,21 @@ def test_large_days_are_judged_alone(tmp_path) -> None:
     drop = out[(_date(1).isoformat(), ACCURACY_DROP_WITHIN_LIMIT)]
     assert "window" not in drop.metadata
     assert "roc_auc" in drop.metadata
+
+
+def test_a_window_shrinks_until_its_bands_have_enough_chunks(tmp_path) -> None:
+    """A 2,400-row validation split holds 4 chunks of 512 rows (σ of 4 values is noise):
+    the window drops its oldest days until the band at its size has min_chunks (10)
+    chunks: 4 days of 60 rows (bucket 215: 11 chunks)."""
+    s = S.stores(tmp_path)
+    model = S.model_config(mode="calibrated")
+    S.write_validation(s, model, S.rows(2400, 1, prefix="val"))
+    dates = [_date(i) for i in range(HEALTHY + 1)]
+    for i, d in enumerate(dates):
+        S.write_day(s, model, d, S.rows(DAY_ROWS, 800 + i))
+    out, _ = S.run(s, model, dates)
+    pk = dates[-1].isoformat()
+    for check in (ACCURACY_DROP_WITHIN_LIMIT, ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT):
+        o = out[(pk, check)]
+        assert (o.metadata["window_days"], o.metadata["window_rows"]) == (4, 240), check
+        assert o.metadata["threshold_source"].endswith("of 11 validation chunks of 215 rows")

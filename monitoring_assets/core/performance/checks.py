@@ -46,6 +46,7 @@ from monitoring_assets.core.performance.bands import (
 from monitoring_assets.core.performance.store import stored_rows
 from monitoring_assets.core.performance.windows import (
     Window,
+    enough_chunks,
     merge_estimated,
     merge_performance,
     small_day_window,
@@ -504,7 +505,10 @@ def evaluate_performance(
         version = row["model_version"]
         bands = _bands_for(store, version, row.get("n_labeled"))
         outcomes = performance_outcomes(row, model, bands, drift.get(pk))
-        window = small_day_window(rows, pk, "n_labeled", _complete) if _complete(row) else None
+        enough = enough_chunks(store, version, "accuracy")
+        window = (
+            small_day_window(rows, pk, "n_labeled", _complete, enough) if _complete(row) else None
+        )
         if window is not None:
             merged = merge_performance([rows[k] for k in window.days])
             judged = {
@@ -531,8 +535,9 @@ def evaluate_estimated(
         if pk not in rows:
             continue
         row = rows[pk]
+        enough = enough_chunks(store, row["model_version"], "estimated_accuracy")
         window = (
-            small_day_window(rows, pk, "n_estimated")
+            small_day_window(rows, pk, "n_estimated", enough=enough)
             if row.get("estimated_accuracy") is not None
             else None
         )

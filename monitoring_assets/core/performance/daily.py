@@ -305,7 +305,13 @@ def measure_range(
         )
     writer.flush()
     calibrate_window_bands(
-        wh, PERFORMANCE_TABLE, "n_labeled", dates, bands, lambda r: r["status"] == "complete"
+        wh,
+        PERFORMANCE_TABLE,
+        "n_labeled",
+        dates,
+        bands,
+        "accuracy",
+        lambda r: r["status"] == "complete",
     )
     return days
 
@@ -342,6 +348,7 @@ def estimate_range(
         "n_estimated",
         dates,
         bands,
+        "estimated_accuracy",
         lambda r: r["estimated_accuracy"] is not None,
     )
     return days

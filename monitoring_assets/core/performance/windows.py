@@ -70,12 +70,18 @@ def _count(row: dict[str, Any], count: str) -> int:
 
 
 def small_day_window(
-    rows: dict[str, dict[str, Any]], pk: str, count: str, usable=lambda r: True
+    rows: dict[str, dict[str, Any]],
+    pk: str,
+    count: str,
+    usable=lambda r: True,
+    enough=lambda n: True,
 ) -> Window | None:
     """The window of day ``pk`` from the stored ``rows`` by key (``count``: the row-count
     column), or None when the day holds at least :data:`SMALL_DAY_ROWS` rows (judged
     alone). Trailing days of another model version, missing, or not ``usable`` are
-    skipped."""
+    skipped. ``enough(n)``: whether the bands at ``n`` rows have enough validation chunks;
+    the oldest days are dropped until they do (a small validation split holds few chunks
+    of a window's size: their σ would be noise)."""
     row = rows[pk]
     total = _count(row, count)
     if total >= SMALL_DAY_ROWS:
@@ -93,6 +99,8 @@ def small_day_window(
         if n:
             days.insert(0, key)
             total += n
+    while len(days) > 1 and not enough(total):
+        total -= _count(rows[days.pop(0)], count)
     return Window(tuple(days), total)
 
 
@@ -145,14 +153,27 @@ def calibrate_window_bands(
     count: str,
     dates: Sequence[dt.date],
     bands: BandStore,
+    metric: str,
     usable=lambda r: True,
 ) -> None:
-    """Calibrate (once; :class:`BandStore`) the bands at the row count of the window of
-    every small day of ``dates`` stored in ``table``, so the checks find them."""
+    """Calibrate (once; :class:`BandStore`) the bands at the row counts the window of
+    every small day of ``dates`` stored in ``table`` tries, so the checks find them."""
     keys = [d.isoformat() for d in sorted(dates)]
     rows = stored_rows(wh, table, bands.model.name, window_range(keys))
     for pk in keys:
         if pk in rows and usable(rows[pk]):
-            window = small_day_window(rows, pk, count, usable)
-            if window is not None and window.rows:
-                bands.get(rows[pk]["model_version"], window.rows)
+            enough = enough_chunks(bands, rows[pk]["model_version"], metric)
+            small_day_window(rows, pk, count, usable, enough)
+
+
+def enough_chunks(bands: BandStore, version: str, metric: str):
+    """``enough(n)`` for :func:`small_day_window`: the ``metric`` band of ``version`` at
+    ``n`` rows holds at least ``calibration.min_chunks`` chunks (read, or calibrated when
+    ``bands`` can)."""
+    need = bands.model.thresholds.calibration.min_chunks
+
+    def enough(n: int) -> bool:
+        band = bands.get(version, n).get(metric)
+        return band is not None and band.n_chunks >= need
+
+    return enough
