@@ -216,17 +216,23 @@ def row_count_change(
     baseline is the median of the trailing 7 days; with ``weekly`` (calibrated or auto
     thresholds) it is the median of the same weekday over the trailing four weeks once
     :data:`MIN_SAME_WEEKDAYS` of them exist, so a weekend that is always quieter is
-    not a change. A day with no rows is always an error."""
+    not a change; until then the seven-day median is judged with both limits doubled
+    (the first weekends meet a median of weekdays only). A day with no rows is always an
+    error."""
     rule = ROW_COUNT_CHANGE
     lags = list(trailing_rows)
     history = [r for r in lags[:7] if r is not None]
     basis = f"trailing median {{median:g}} over {len(history)} days"
+    warn, error = t.row_count_change_warn, t.row_count_change_error
     if weekly:
         same = [lags[k - 1] for k in (7, 14, 21, 28) if k <= len(lags)]
         same = [r for r in same if r is not None]
         if len(same) >= MIN_SAME_WEEKDAYS:
             history = same
             basis = f"median {{median:g}} of the same weekday over the last {len(same)} weeks"
+        else:  # the first weekends meet a median of weekdays only
+            warn, error = 2 * warn, 2 * error
+            basis += f" (tolerance doubled until {MIN_SAME_WEEKDAYS} same weekdays exist)"
     if rows == 0:
         return QualityFinding(
             rule,
@@ -246,7 +252,7 @@ def row_count_change(
         return _nc(rule, "", "trailing days have no rows")
     change = abs(rows - median) / median
     reason = f"{rows} rows vs " + basis.format(median=median)
-    return _grade(rule, "", change, t.row_count_change_warn, t.row_count_change_error, reason)
+    return _grade(rule, "", change, warn, error, reason)
 
 
 def duplicate_id_share(cur: DatasetProfile, t: QualityThresholds) -> QualityFinding:

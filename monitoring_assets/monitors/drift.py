@@ -26,7 +26,7 @@ same rules a live calculation uses.
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -90,6 +90,46 @@ from resources.lake import LakeResource
 from resources.warehouse import WarehouseResource
 
 FEATURE_PROFILES = "feature_profiles"
+
+#: Days a range run profiles, stores and judges at a time: a year's backfill holds one
+#: batch's day profiles (and the trailing ones its windows reach), never all of them.
+BATCH_DAYS = 31
+
+
+def _batches(dates: Sequence[dt.date], size: int) -> list[list[dt.date]]:
+    days = sorted(dates)
+    return [days[i : i + size] for i in range(0, len(days), size)]
+
+
+class _ProfiledDays(Mapping[dt.date, DatasetProfile]):
+    """The day profiles of ``dates`` for :func:`store_day_profiles`: computed batch by
+    batch as they are iterated (the write stays one transaction, the profiles are
+    dropped once their rows are staged); each day's asset metadata is kept."""
+
+    def __init__(self, lake: Any, model: Any, dates: Sequence[dt.date]):
+        self.lake, self.model, self.dates = lake, model, sorted(dates)
+        self.metadata: dict[dt.date, dict] = {}
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def __iter__(self) -> Iterator[dt.date]:
+        return iter(self.dates)
+
+    def __getitem__(self, date: dt.date) -> DatasetProfile:
+        if date not in self.dates:
+            raise KeyError(date)
+        return profile_days(self.lake, self.model, [date])[date]
+
+    def items(self) -> Iterator[tuple[dt.date, DatasetProfile]]:  # type: ignore[override]
+        for batch in _batches(self.dates, BATCH_DAYS):
+            profiles = profile_days(self.lake, self.model, batch)
+            for d in batch:
+                p = profiles.pop(d)
+                self.metadata[d] = _profile_metadata(p)
+                yield d, p
+
+
 DATA_DRIFT = "data_drift"
 PREDICTION_DRIFT = "prediction_drift"
 
@@ -231,70 +271,81 @@ def _drift_and_quality(graph: ModelGraph) -> dg.AssetsDefinition:
         dates = partition_dates(context)
         selected = {k.path[-1] for k in context.selected_asset_keys}
 
-        # 1. day profiles: computed when selected, else the stored ones (missing: computed)
+        # 1. day profiles: computed and stored when selected (batch by batch, in one
+        # transaction), else the stored ones (missing: computed, not stored)
         with input_failures():
             if FEATURE_PROFILES in selected:
-                days = profile_days(store, model, dates)
-                written = store_day_profiles(wh, model, days)
-                for d, p in days.items():
+                profiled = _ProfiledDays(store, model, dates)
+                written = store_day_profiles(wh, model, profiled)
+                for d, meta in profiled.metadata.items():
                     context.add_asset_metadata(
-                        _profile_metadata(p),
-                        asset_key=graph.key(FEATURE_PROFILES),
-                        partition_key=d.isoformat(),
+                        meta, asset_key=graph.key(FEATURE_PROFILES), partition_key=d.isoformat()
                     )
                 context.log.info(
-                    f"{model.name} feature_profiles: {len(days)} day(s), {written} rows stored"
+                    f"{model.name} feature_profiles: {len(dates)} day(s), {written} rows stored"
                 )
-            else:
-                days = load_day_profiles(wh, model, dates)
-                missing = [d for d in dates if d not in days]
-                if missing:
-                    days.update(profile_days(store, model, missing))
-            # 2. the reference of each day
-            refs = DriftReferences(wh, store, model, days)
-            refs.prefetch(dates)
-            trailing = trailing_rows(wh, model, dates, days) if DATA_QUALITY in selected else {}
+            refs = DriftReferences(wh, store, model, {})
 
-        # 3. per day: drift by the model's DriftMonitor, quality by the rules
+        # 2. per batch of days: their profiles (and those their windows reach), the
+        # reference of each day; per day: drift by the model's DriftMonitor, quality by
+        # the rules. Only one batch's profiles are held at a time.
         metrics: dict[dt.date, dict[tuple[str, str], float]] = {d: {} for d in dates}
         drift_out, pred_out, quality_out = [], [], []
-        for d in dates:
-            pk = d.isoformat()
+        held = 0
+        unstored: dict[dt.date, DatasetProfile] = {}  # computed, not stored: kept for windows
+        for batch in _batches(dates, BATCH_DAYS):
             with input_failures():
-                ref = refs.for_day(d)
-                if {DATA_DRIFT, PREDICTION_DRIFT} & selected:
-                    day = refs.drift(d)
-                    result = day.result
-            if DATA_DRIFT in selected:
-                drift_out += drift_rows(
-                    model, d, FEATURE, result.features, ref.label, run_id, day.window
-                )
-                metrics[d].update(drift_metrics(result))
-                context.add_asset_metadata(
-                    _data_drift_metadata(result) | _window_metadata(day),
-                    asset_key=graph.key(DATA_DRIFT),
-                    partition_key=pk,
-                )
-            if PREDICTION_DRIFT in selected:
-                p = result.prediction
-                pred_out += drift_rows(
-                    model, d, PREDICTION, {p.column: p}, ref.label, run_id, day.window
-                )
-                metrics[d].update(column_metrics(PREDICTION_DRIFT_SCORE, p))
-                context.add_asset_metadata(
-                    _prediction_metadata(result) | _window_metadata(day),
-                    asset_key=graph.key(PREDICTION_DRIFT),
-                    partition_key=pk,
-                )
-            if DATA_QUALITY in selected:
-                findings = day_quality(model, ref.profile, days[d], trailing[d], ref.reason)
-                quality_out += quality_rows(model, d, findings, run_id)
-                metrics[d].update(quality_metrics(findings))
-                context.add_asset_metadata(
-                    quality_metadata(days[d], findings),
-                    asset_key=graph.key(DATA_QUALITY),
-                    partition_key=pk,
-                )
+                days = load_day_profiles(wh, model, batch)
+                missing = [d for d in batch if d not in days]
+                if missing:
+                    unstored.update(profile_days(store, model, missing))
+                days = {**unstored, **days}
+                refs.days = dict(days)
+                refs.prefetch(batch)
+                held = max(held, len(refs.days))
+                trailing = trailing_rows(wh, model, batch, days) if DATA_QUALITY in selected else {}
+            for d in batch:
+                pk = d.isoformat()
+                with input_failures():
+                    ref = refs.for_day(d)
+                    if {DATA_DRIFT, PREDICTION_DRIFT} & selected:
+                        day = refs.drift(d)
+                        result = day.result
+                if DATA_DRIFT in selected:
+                    drift_out += drift_rows(
+                        model, d, FEATURE, result.features, ref.label, run_id, day.window
+                    )
+                    metrics[d].update(drift_metrics(result))
+                    context.add_asset_metadata(
+                        _data_drift_metadata(result) | _window_metadata(day),
+                        asset_key=graph.key(DATA_DRIFT),
+                        partition_key=pk,
+                    )
+                if PREDICTION_DRIFT in selected:
+                    p = result.prediction
+                    pred_out += drift_rows(
+                        model, d, PREDICTION, {p.column: p}, ref.label, run_id, day.window
+                    )
+                    metrics[d].update(column_metrics(PREDICTION_DRIFT_SCORE, p))
+                    context.add_asset_metadata(
+                        _prediction_metadata(result) | _window_metadata(day),
+                        asset_key=graph.key(PREDICTION_DRIFT),
+                        partition_key=pk,
+                    )
+                if DATA_QUALITY in selected:
+                    findings = day_quality(model, ref.profile, days[d], trailing[d], ref.reason)
+                    quality_out += quality_rows(model, d, findings, run_id)
+                    metrics[d].update(quality_metrics(findings))
+                    context.add_asset_metadata(
+                        quality_metadata(days[d], findings),
+                        asset_key=graph.key(DATA_QUALITY),
+                        partition_key=pk,
+                    )
+            refs.days = {}
+        context.log.info(
+            f"{model.name} drift and quality: {len(dates)} day(s) in batches of "
+            f"{BATCH_DAYS}, at most {held} day profiles held"
+        )
 
         # 4. store: delete-then-insert over the run's days
         if DATA_DRIFT in selected:

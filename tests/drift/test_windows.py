@@ -289,3 +289,19 @@ def test_the_weekday_rule_needs_two_weeks_else_the_seven_day_median():
     history = _weekly_history(4)[:13]  # under two weeks: one same-weekday day
     f = row_count_change(1000, history, t, weekly=True)
     assert "trailing median" in f.reason and "over 7 days" in f.reason
+
+
+def test_the_first_weekends_of_weekly_traffic_get_a_doubled_tolerance():
+    """Before two same weekdays exist the seven-day median is all weekdays: the first
+    quiet Saturday (-48 %) is within the doubled tolerance, a 75 % drop is not."""
+    t = _model().thresholds.quality
+    # a Saturday on day 6: the five weekdays before it at 1160 rows
+    history: list[int | None] = [1160] * 5
+    f = row_count_change(600, history, t, weekly=True)
+    assert f.status == "ok", f.reason
+    assert "tolerance doubled until 2 same weekdays exist" in f.reason
+    assert (f.warn, f.error) == (2 * t.row_count_change_warn, 2 * t.row_count_change_error)
+    drop = row_count_change(290, history, t, weekly=True)
+    assert drop.status == "warn", drop.reason
+    # fixed thresholds keep the plain seven-day rule
+    assert row_count_change(600, history, t).status != "ok"

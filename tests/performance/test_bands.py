@@ -157,6 +157,7 @@ def test_band_chunks_equal_scikit_learn_on_the_same_chunks(history) -> None:
         "precision",
         "recall",
         "estimated_accuracy",
+        "calibration_error",
     }
     val = S.rows(12000, 1, prefix="val")
     import zlib
@@ -171,6 +172,27 @@ def test_band_chunks_equal_scikit_learn_on_the_same_chunks(history) -> None:
     assert by_metric.loc["accuracy", "std"] == pytest.approx(np.std(acc, ddof=1))
     assert by_metric.loc["roc_auc", "mean"] == pytest.approx(np.mean(auc))
     assert by_metric.loc["roc_auc", "std"] == pytest.approx(np.std(auc, ddof=1))
+    ece = [_ece(val.y.iloc[c].to_numpy(), val.probability.iloc[c].to_numpy()) for c in chunks]
+    assert by_metric.loc["calibration_error", "mean"] == pytest.approx(np.mean(ece))
+    assert by_metric.loc["calibration_error", "std"] == pytest.approx(np.std(ece, ddof=1))
+
+
+def _ece(y: np.ndarray, p: np.ndarray) -> float:
+    """Ten equal-width bins, |positive rate − mean probability| weighted by the bin's rows
+    (written out independently of the code under test)."""
+    total = 0.0
+    for b in range(10):
+        lo, hi = b / 10, (b + 1) / 10
+        inside = (p >= lo) & ((p < hi) if b < 9 else (p <= hi))
+        if inside.any():
+            total += inside.sum() * abs(y[inside].mean() - p[inside].mean())
+    return total / len(p)
+
+
+def test_ece_helper_on_a_hand_computed_case() -> None:
+    # two bins, each half right: |0.5 − 0.9| and |0.5 − 0.1| → 0.4
+    y, p = np.array([1, 0, 1, 0]), np.array([0.9, 0.9, 0.1, 0.1])
+    assert _ece(y, p) == pytest.approx(0.4)
 
 
 def test_size_buckets_are_geometric_and_rounded_down() -> None:

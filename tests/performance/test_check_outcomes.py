@@ -187,6 +187,50 @@ def test_quantile_rule_uses_the_lower_quantiles() -> None:
     assert out[ACCURACY_ABOVE_FLOOR].metadata["threshold_source"].startswith("0.01 quantile of 200")
 
 
+def test_calibration_error_band_absorbs_the_noise_of_small_days() -> None:
+    """120 labelled rows: a well-calibrated model's ECE is mostly noise (validation chunks
+    of that size: mean 0.12, σ 0.03). The fixed 0.1 limit fails such a day; the band's
+    upper edge (mean + 3σ = 0.21) does not, and still catches a day far above it."""
+    bands = {"calibration_error": _band("calibration_error", 0.12, 0.03, rows=107)}
+    row = _row(n_labeled=120, calibration_error=0.18)
+    fixed = _by_name(row, model=_with(MODEL, mode="fixed"), bands=bands)
+    assert not fixed[CALIBRATION_ERROR_WITHIN_LIMIT].passed
+    o = _by_name(row, bands=bands)[CALIBRATION_ERROR_WITHIN_LIMIT]
+    assert o.passed, o.description
+    assert o.metadata["threshold"] == pytest.approx(0.12 + 3 * 0.03)
+    assert o.metadata["threshold_mode"] == "calibrated"
+    assert o.metadata["threshold_source"] == "mean+3σ of 40 validation chunks of 107 rows"
+    bad = _by_name(_row(n_labeled=120, calibration_error=0.25), bands=bands)
+    assert not bad[CALIBRATION_ERROR_WITHIN_LIMIT].passed
+    assert "0.2500 above 0.2100" in bad[CALIBRATION_ERROR_WITHIN_LIMIT].description
+
+
+def test_calibration_error_limit_stays_when_the_band_is_tighter() -> None:
+    """Large days: the band's edge (0.035) is below max_calibration_error; the configured
+    limit is the threshold (a band never makes the check stricter than it)."""
+    bands = {"calibration_error": _band("calibration_error", 0.02, 0.005)}
+    o = _by_name(_row(calibration_error=0.08), bands=bands)[CALIBRATION_ERROR_WITHIN_LIMIT]
+    assert o.passed and o.metadata["threshold"] == pytest.approx(0.1)
+    assert o.metadata["threshold_source"].startswith("max_calibration_error 0.1 (above the band")
+    assert not _by_name(_row(calibration_error=0.11), bands=bands)[
+        CALIBRATION_ERROR_WITHIN_LIMIT
+    ].passed
+
+
+def test_calibration_error_of_too_few_labelled_rows_is_insufficient_data() -> None:
+    """Ten bins of five rows: the error of 50 labelled rows is noise even with a band
+    (σ estimated from the few chunks a small validation split holds)."""
+    bands = {"calibration_error": _band("calibration_error", 0.076, 0.013, rows=45)}
+    row = _row(n_labeled=50, calibration_error=0.3)
+    o = _by_name(row, bands=bands)[CALIBRATION_ERROR_WITHIN_LIMIT]
+    assert o.passed
+    assert o.description.startswith("insufficient data: 50 labelled rows < 100")
+    assert o.metadata["insufficient_data"] is True
+    # fixed mode keeps the plain limit
+    fixed = _by_name(row, model=_with(MODEL, mode="fixed"))[CALIBRATION_ERROR_WITHIN_LIMIT]
+    assert not fixed.passed
+
+
 @pytest.mark.parametrize("status", ["partial", "no_labels"])
 def test_too_few_labels_fail_coverage_and_skip_the_rest(status) -> None:
     out = _by_name(_row(status=status, label_coverage=0.5, accuracy=0.1))

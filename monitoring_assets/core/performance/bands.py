@@ -8,11 +8,13 @@ model version from its labelled validation split, which the version was never tr
    contiguous in time when its timestamps span at least as many days as there are
    chunks (``chunking = time``), else a seeded shuffle (``chunking = rows``); at most
    ``calibration.max_chunks`` chunks (a seeded sample);
-2. each chunk gives accuracy, F1, ROC AUC, precision, recall, and the label-free (CBPE)
-   accuracy estimate (:data:`BAND_METRICS`);
+2. each chunk gives accuracy, F1, ROC AUC, precision, recall, the label-free (CBPE)
+   accuracy estimate and the expected calibration error (:data:`BAND_METRICS`);
 3. a band's lower edges (:meth:`Band.edges`) are ``mean − k·σ`` (warn) and
    ``mean − k_error·σ`` (error) with ``rule: sigma``, or the lower quantiles
-   ``1 − quantile`` / ``1 − quantile_error`` with ``rule: quantile``. σ is the chunks'
+   ``1 − quantile`` / ``1 − quantile_error`` with ``rule: quantile``. A metric where
+   larger is worse (:data:`UPPER_METRICS`: the calibration error) has upper edges instead:
+   ``mean + k·σ`` / ``mean + k_error·σ``, or the quantiles ``quantile`` / ``quantile_error``. σ is the chunks'
    sample standard deviation (ddof 1). When every chunk has the same value (σ = 0, e.g. a
    perfect model) σ is taken as one row's worth, ``1 / chunk_rows``, so a band never
    collapses onto its mean; both rules use that floor.
@@ -41,12 +43,24 @@ import pandas as pd
 
 from monitoring_assets.core.config import Calibration, ModelConfig
 from monitoring_assets.core.performance.cbpe import CBPE
+from monitoring_assets.core.performance.metrics import expected_calibration_error
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.sql import ident
 from monitoring_assets.core.tables import PERFORMANCE_BANDS_TABLE
 
 #: The metrics a band is calibrated for (``estimated_accuracy`` is CBPE's estimate).
-BAND_METRICS = ("accuracy", "f1", "roc_auc", "precision", "recall", "estimated_accuracy")
+BAND_METRICS = (
+    "accuracy",
+    "f1",
+    "roc_auc",
+    "precision",
+    "recall",
+    "estimated_accuracy",
+    "calibration_error",
+)
+
+#: Band metrics where larger is worse: their edges lie above the mean.
+UPPER_METRICS = frozenset({"calibration_error"})
 
 #: Days with fewer labelled rows than this get no band (their metrics are too coarse).
 MIN_BAND_ROWS = 30
@@ -122,11 +136,13 @@ def chunk_metrics(
         "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else nan,
         "roc_auc": nan,
         "estimated_accuracy": nan,
+        "calibration_error": nan,
     }
     if prob is not None:
         ok = ~np.isnan(prob)
         if ok.any():
             out["roc_auc"] = _roc_auc(y[ok], prob[ok])
+            out["calibration_error"] = expected_calibration_error(y[ok], prob[ok])
             if cbpe is not None and cbpe.fitted:
                 c = cbpe.calibrate(prob[ok])
                 out["estimated_accuracy"] = float(np.mean(np.where(pred[ok] == 1, c, 1.0 - c)))
@@ -158,28 +174,32 @@ class Band:
 
     def edges(self, cal: Calibration) -> dict[str, tuple[float, str]]:
         """``{"warn": (edge, rule text), "error": (edge, rule text)}`` under ``cal``
-        (needs >= 2 chunks)."""
+        (needs >= 2 chunks): below the mean, above it for :data:`UPPER_METRICS`."""
         if self.n_chunks < 2:
             raise ValueError(f"band of {self.metric} has {self.n_chunks} chunk(s): no edges")
         mean, std = self.mean, self.std
         assert mean is not None and std is not None
+        sign, op = (1.0, "+") if self.metric in UPPER_METRICS else (-1.0, "−")
         where = f"of {self.n_chunks} validation chunks of {self.chunk_rows:,} rows"
+        note = ""
         if std == 0.0:
-            floor = 1.0 / self.chunk_rows
+            std = 1.0 / self.chunk_rows
             note = f"; σ = 0 across chunks, taken as 1/{self.chunk_rows:,}"
+        if cal.rule == "sigma" or note:
             return {
-                "warn": (mean - cal.k * floor, f"mean−{cal.k:g}σ {where}{note}"),
-                "error": (mean - cal.k_error * floor, f"mean−{cal.k_error:g}σ {where}{note}"),
+                "warn": (mean + sign * cal.k * std, f"mean{op}{cal.k:g}σ {where}{note}"),
+                "error": (
+                    mean + sign * cal.k_error * std,
+                    f"mean{op}{cal.k_error:g}σ {where}{note}",
+                ),
             }
-        if cal.rule == "sigma":
-            return {
-                "warn": (mean - cal.k * std, f"mean−{cal.k:g}σ {where}"),
-                "error": (mean - cal.k_error * std, f"mean−{cal.k_error:g}σ {where}"),
-            }
-        lo, lo_err = 1.0 - cal.quantile, 1.0 - cal.quantile_error
+        if sign > 0:
+            q, q_err = cal.quantile, cal.quantile_error
+        else:
+            q, q_err = 1.0 - cal.quantile, 1.0 - cal.quantile_error
         return {
-            "warn": (float(np.quantile(self.values, lo)), f"{lo:.3g} quantile {where}"),
-            "error": (float(np.quantile(self.values, lo_err)), f"{lo_err:.3g} quantile {where}"),
+            "warn": (float(np.quantile(self.values, q)), f"{q:.3g} quantile {where}"),
+            "error": (float(np.quantile(self.values, q_err)), f"{q_err:.3g} quantile {where}"),
         }
 
 
@@ -299,8 +319,12 @@ class BandStore:
             "WHERE model = ? AND model_version = ? AND chunk_rows = ?",
             [self.model.name, version, chunk_rows],
         )
-        if df.empty or int(df.max_chunks.iloc[0]) != self.model.thresholds.calibration.max_chunks:
-            return None
+        if (
+            df.empty
+            or int(df.max_chunks.iloc[0]) != self.model.thresholds.calibration.max_chunks
+            or not set(BAND_METRICS) <= set(df.metric)
+        ):
+            return None  # none stored, other settings, or stored before a metric was added
         return {r.metric: _band_from_row(r) for r in df.itertuples(index=False)}
 
     def get(self, version: str, n_rows: int) -> dict[str, Band]:
@@ -377,6 +401,8 @@ class BandStore:
             self._cache.setdefault((r.model_version, int(r.chunk_rows)), {})[r.metric] = (
                 _band_from_row(r)
             )
+        for key in [k for k, b in self._cache.items() if not set(BAND_METRICS) <= set(b)]:
+            del self._cache[key]  # stored before a metric was added: recalibrated by get()
 
 
 def _band_from_row(r: object) -> Band:

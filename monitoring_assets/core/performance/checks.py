@@ -20,7 +20,11 @@ threshold was used (``threshold``), whether it was ``calibrated`` or ``fixed``
 - ``concept_drift`` (WARN): realized errors significantly above what the label-free
   estimate expects on the same rows, by at least ``concept_drift_min_gap``
   (:func:`~monitoring_assets.core.performance.concept_drift.realized_vs_estimated`).
-- ``label_coverage_sufficient``, ``calibration_error_within_limit`` (WARN): fixed limits.
+- ``label_coverage_sufficient`` (WARN): a fixed limit.
+- ``calibration_error_within_limit`` (WARN): the expected calibration error not above the
+  band of validation-chunk errors (``mean + k·σ``), nor above ``max_calibration_error``
+  unless the band is higher; fixed: ``max_calibration_error``. Fewer than
+  ``CALIBRATION_MIN_ROWS`` (100) labelled rows: insufficient data (passes, says so).
 - ``estimated_accuracy_drop_within_limit`` (WARN): the CBPE estimate not below the band
   of chunk estimates; fixed: within ``estimated_accuracy_drop`` of the reference.
 """
@@ -40,6 +44,14 @@ from monitoring_assets.core.performance.bands import (
     size_bucket,
 )
 from monitoring_assets.core.performance.store import stored_rows
+from monitoring_assets.core.performance.windows import (
+    Window,
+    enough_chunks,
+    merge_estimated,
+    merge_performance,
+    small_day_window,
+    window_range,
+)
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.tables import CONCEPT_DRIFT_TABLE, ESTIMATED_TABLE, PERFORMANCE_TABLE
 
@@ -49,6 +61,11 @@ LABEL_COVERAGE_SUFFICIENT = "label_coverage_sufficient"
 CALIBRATION_ERROR_WITHIN_LIMIT = "calibration_error_within_limit"
 CONCEPT_DRIFT = "concept_drift"
 ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT = "estimated_accuracy_drop_within_limit"
+
+#: Fewer labelled rows than this: the calibration error is insufficient data (ten bins of
+#: a few rows each measure noise; a band's σ from the few chunks of a small validation
+#: split does not tame it).
+CALIBRATION_MIN_ROWS = 100
 
 #: The metrics ``accuracy_drop_within_limit`` judges against their bands, in report order.
 DROP_METRICS = ("accuracy", "f1", "roc_auc", "precision", "recall")
@@ -76,7 +93,8 @@ def performance_checks(model: ModelConfig) -> list[CheckDeclaration]:
         ),
         CheckDeclaration(
             CALIBRATION_ERROR_WITHIN_LIMIT,
-            f"expected calibration error <= {thr.max_calibration_error}",
+            "expected calibration error not above the reference band's edge nor above "
+            f"max_calibration_error {thr.max_calibration_error} (fixed: the limit)",
         ),
         CheckDeclaration(
             CONCEPT_DRIFT,
@@ -227,29 +245,69 @@ def performance_outcomes(
         ),
         _drop_outcome(row, model, bands, drift, base),
     ]
-    ece = row["calibration_error"]
-    out.append(
-        CheckOutcome(
-            CALIBRATION_ERROR_WITHIN_LIMIT,
-            ece is None or ece <= thr.max_calibration_error,
-            "WARN",
-            "calibration error not computable (no valid probabilities)"
-            if ece is None
-            else f"expected calibration error {ece:.4f} vs limit {thr.max_calibration_error}",
-            {
-                **base,
-                "max_calibration_error": thr.max_calibration_error,
-                **({"calibration_error": ece} if ece is not None else {}),
-                **Threshold(
-                    thr.max_calibration_error,
-                    "fixed",
-                    f"max_calibration_error {thr.max_calibration_error} (an upper limit)",
-                ).metadata(),
-            },
-        )
-    )
+    out.append(_calibration_outcome(row, model, bands.get("calibration_error"), base))
     out.append(_concept_drift_outcome(row, model, drift, base))
     return out
+
+
+def calibration_threshold(model: ModelConfig, band: Band | None) -> Threshold:
+    """``calibration_error_within_limit``'s upper limit: the band's warn edge, or
+    ``max_calibration_error`` when that is higher (a band absorbs the noise of small
+    days, never makes the check stricter than the configured limit); fixed: the limit."""
+    limit = model.thresholds.performance.max_calibration_error
+
+    def fixed() -> Threshold:
+        return Threshold(limit, "fixed", f"max_calibration_error {limit} (an upper limit)")
+
+    t = band_threshold(model, CALIBRATION_ERROR_WITHIN_LIMIT, band, "warn", fixed)
+    if t.mode == "calibrated" and t.value is not None and limit > t.value:
+        return Threshold(
+            limit,
+            "calibrated",
+            f"max_calibration_error {limit} (above the band's {t.value:.4f}: {t.source})",
+        )
+    return t
+
+
+def _calibration_outcome(
+    row: dict[str, Any], model: ModelConfig, band: Band | None, base: dict[str, Any]
+) -> CheckOutcome:
+    """``calibration_error_within_limit``: below :data:`CALIBRATION_MIN_ROWS` labelled rows
+    the error is mostly noise: insufficient data, unless the check's mode is ``fixed``."""
+    ece = row["calibration_error"]
+    limit = model.thresholds.performance.max_calibration_error
+    meta: dict[str, Any] = {**base, "max_calibration_error": limit}
+    if ece is None:
+        return CheckOutcome(
+            CALIBRATION_ERROR_WITHIN_LIMIT,
+            True,
+            "WARN",
+            "calibration error not computable (no valid probabilities)",
+            {**meta, **calibration_threshold(model, band).metadata()},
+        )
+    meta["calibration_error"] = ece
+    n = row.get("n_labeled")
+    mode = model.thresholds.mode_for(CALIBRATION_ERROR_WITHIN_LIMIT)
+    if mode != "fixed" and n is not None and int(n) < CALIBRATION_MIN_ROWS:
+        why = f"insufficient data: {int(n)} labelled rows < {CALIBRATION_MIN_ROWS}"
+        t = Threshold(None, "calibrated", why)
+        return CheckOutcome(
+            CALIBRATION_ERROR_WITHIN_LIMIT,
+            True,
+            "WARN",
+            f"{why} (expected calibration error {ece:.4f} not judged)",
+            {**meta, "insufficient_data": True, **t.metadata()},
+        )
+    t = calibration_threshold(model, band)
+    above = t.value is not None and ece > t.value
+    return CheckOutcome(
+        CALIBRATION_ERROR_WITHIN_LIMIT,
+        not above,
+        "WARN",
+        f"expected calibration error {ece:.4f} {'above' if above else 'not above'} "
+        f"{_fmt(t.value)} ({t.mode}: {t.source})",
+        {**meta, **t.metadata()},
+    )
 
 
 def _drop_outcome(
@@ -413,31 +471,80 @@ def _bands_for(store: BandStore, version: str, n: Any) -> dict[str, Band]:
     return store.get(version, int(n)) if n is not None and size_bucket(int(n)) else {}
 
 
+#: The checks a small day is judged on its window for (:mod:`.windows`).
+WINDOWED = (ACCURACY_ABOVE_FLOOR, ACCURACY_DROP_WITHIN_LIMIT)
+
+
+def _on_window(outcome: CheckOutcome, window: Window, unit: str) -> CheckOutcome:
+    return CheckOutcome(
+        outcome.check,
+        outcome.passed,
+        outcome.severity,
+        window.describe(outcome.description, unit),
+        {**outcome.metadata, **window.metadata()},
+    )
+
+
+def _complete(row: dict[str, Any]) -> bool:
+    return row.get("status") == "complete"
+
+
 def evaluate_performance(
     wh: Warehouse, model: ModelConfig, keys: Sequence[str]
 ) -> Iterator[tuple[str, CheckOutcome]]:
-    """(partition key, outcome) of every realized-performance check on the stored days."""
-    rows = stored_rows(wh, PERFORMANCE_TABLE, model.name, list(keys))
+    """(partition key, outcome) of every realized-performance check on the stored days; a
+    small day's accuracy checks judge its window (:mod:`.windows`)."""
+    rows = stored_rows(wh, PERFORMANCE_TABLE, model.name, window_range(list(keys)))
     drift = stored_rows(wh, CONCEPT_DRIFT_TABLE, model.name, list(keys))
     store = BandStore(wh, model)
     store.prefetch(r["model_version"] for r in rows.values())
     for pk in keys:
-        if pk in rows:
-            row = rows[pk]
-            bands = _bands_for(store, row["model_version"], row.get("n_labeled"))
-            for outcome in performance_outcomes(row, model, bands, drift.get(pk)):
-                yield pk, outcome
+        if pk not in rows:
+            continue
+        row = rows[pk]
+        version = row["model_version"]
+        bands = _bands_for(store, version, row.get("n_labeled"))
+        outcomes = performance_outcomes(row, model, bands, drift.get(pk))
+        enough = enough_chunks(store, version, "accuracy")
+        window = (
+            small_day_window(rows, pk, "n_labeled", _complete, enough) if _complete(row) else None
+        )
+        if window is not None:
+            merged = merge_performance([rows[k] for k in window.days])
+            judged = {
+                o.check: _on_window(o, window, "labelled")
+                for o in performance_outcomes(
+                    merged, model, _bands_for(store, version, window.rows), None
+                )
+                if o.check in WINDOWED
+            }
+            outcomes = [judged.get(o.check, o) for o in outcomes]
+        for outcome in outcomes:
+            yield pk, outcome
 
 
 def evaluate_estimated(
     wh: Warehouse, model: ModelConfig, keys: Sequence[str]
 ) -> Iterator[tuple[str, CheckOutcome]]:
-    """(partition key, outcome) of the estimated-performance check on the stored days."""
-    rows = stored_rows(wh, ESTIMATED_TABLE, model.name, list(keys))
+    """(partition key, outcome) of the estimated-performance check on the stored days; a
+    small day is judged on its window (:mod:`.windows`)."""
+    rows = stored_rows(wh, ESTIMATED_TABLE, model.name, window_range(list(keys)))
     store = BandStore(wh, model)
     store.prefetch(r["model_version"] for r in rows.values())
     for pk in keys:
-        if pk in rows:
-            row = rows[pk]
+        if pk not in rows:
+            continue
+        row = rows[pk]
+        enough = enough_chunks(store, row["model_version"], "estimated_accuracy")
+        window = (
+            small_day_window(rows, pk, "n_estimated", enough=enough)
+            if row.get("estimated_accuracy") is not None
+            else None
+        )
+        if window is None:
             bands = _bands_for(store, row["model_version"], row.get("n_estimated"))
             yield pk, estimated_outcome(row, model, bands)
+            continue
+        merged = merge_estimated([rows[k] for k in window.days])
+        bands = _bands_for(store, row["model_version"], window.rows)
+        yield pk, _on_window(estimated_outcome(merged, model, bands), window, "estimated")

@@ -48,6 +48,7 @@ from monitoring_assets.core.performance.store import (
     read_day,
     read_labels,
 )
+from monitoring_assets.core.performance.windows import calibrate_window_bands
 from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.tables import CONCEPT_DRIFT_TABLE, ESTIMATED_TABLE, PERFORMANCE_TABLE
 
@@ -303,6 +304,15 @@ def measure_range(
             {"model": model.name, "partition_date": sorted({d.date for d in days})},
         )
     writer.flush()
+    calibrate_window_bands(
+        wh,
+        PERFORMANCE_TABLE,
+        "n_labeled",
+        dates,
+        bands,
+        "accuracy",
+        lambda r: r["status"] == "complete",
+    )
     return days
 
 
@@ -332,4 +342,13 @@ def estimate_range(
         writer.add(date, day.row, ref.version, day.headline, day.estimate.n_estimated)
         days.append(day)
     writer.flush()
+    calibrate_window_bands(
+        wh,
+        ESTIMATED_TABLE,
+        "n_estimated",
+        dates,
+        bands,
+        "estimated_accuracy",
+        lambda r: r["estimated_accuracy"] is not None,
+    )
     return days
