@@ -123,12 +123,17 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def shot(page, name: str) -> Path:
-    # The webserver greets a new browser with a community dialog; close it so it hides nothing.
+def dismiss_dialogs(page) -> None:
+    """The webserver greets a new browser with a community dialog; close it so it hides
+    nothing and takes no click."""
     skip = page.get_by_role("button", name="Skip")
     if skip.count() and skip.first.is_visible():
         skip.first.click()
-        page.wait_for_timeout(300)
+        skip.first.wait_for(state="hidden")
+
+
+def shot(page, name: str) -> Path:
+    dismiss_dialogs(page)
     path = ARTIFACTS / f"ui-{name}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000, f"screenshot {path} is blank"
@@ -269,8 +274,15 @@ def test_ui_alert_console_monitoring_report_and_evidently_link(
     assert links, f"no episode link among {sorted(labels)}"
 
     page.goto(f"{base}/assets/churn/alerts?view=events")
+    # A long Markdown entry sits behind "[Show Markdown]" (a dialog); short ones are inline.
     table = page.locator("table", has=page.locator("th", has_text="failing days")).first
-    table.wait_for(timeout=120_000)
+    show = page.get_by_text("[Show Markdown]").first
+    show.or_(table).wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)  # the community dialog, if any, opens with the page
+    dismiss_dialogs(page)
+    if not table.is_visible():
+        show.click()
+    table.wait_for(timeout=60_000)
     episode_links = table.locator("a", has_text="partition")
     assert episode_links.count() >= 1
     shot(page, "alerts-console")
@@ -286,6 +298,7 @@ def test_ui_alert_console_monitoring_report_and_evidently_link(
     shot(page, "alert-partition")
     page.goto(f"{base}/assets/churn/{asset_name}?view=checks&checkDetail={check_name}")
     page.get_by_text(check_name).first.wait_for()
+    dismiss_dialogs(page)
     page.get_by_role("tab", name="Partitions").first.click()
     page.get_by_text(partition).first.wait_for()
     page.get_by_text(partition).first.click()

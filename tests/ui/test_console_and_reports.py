@@ -185,7 +185,9 @@ def test_drift_panels_read_stored_scores_and_thresholds(tmp_path):
     for column in DRIFT_RESULTS_TABLE.columns:
         if column not in rows:
             rows[column] = None
-    wh.replace(DRIFT_RESULTS_TABLE.name, rows[list(DRIFT_RESULTS_TABLE.columns)], {"model": "churn"})
+    wh.replace(
+        DRIFT_RESULTS_TABLE.name, rows[list(DRIFT_RESULTS_TABLE.columns)], {"model": "churn"}
+    )
     (panel,) = drift_panels(wh, model)
     assert panel.asset == "data_drift" and "tenure" in panel.title
     assert panel.days == ["2026-03-01", "2026-03-02"]
