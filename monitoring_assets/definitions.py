@@ -29,6 +29,7 @@ import dagster as dg
 from monitoring_assets.core.config import ModelConfig, ProjectConfig, load_project
 from monitoring_assets.core.home import Home
 from monitoring_assets.core.root_cause.explain import AlertExplainer, validation_loader
+from monitoring_assets.core.trend_report import REPORT_NAME
 from monitoring_assets.monitors.drift import build_drift_monitor
 from monitoring_assets.monitors.inference import (
     MonitorBuilder,
@@ -41,10 +42,12 @@ from monitoring_assets.monitors.owners import dagster_owners, with_owners
 from monitoring_assets.monitors.performance import build_performance_monitor
 from monitoring_assets.monitors.retraining import served_estimator
 from monitoring_assets.monitors.segments import build_segment_monitor
+from monitoring_assets.monitors.trends import build_monitoring_report
 from resources.home import HomeResource
 from resources.lake import LakeResource
 from resources.model_registry_fs import ModelRegistryResource
 from resources.notifiers import AlertingResource
+from resources.report_store import ReportStoreResource
 from resources.warehouse import WarehouseResource
 from sensors.alerts import build_alert_definitions
 from sensors.metrics_push import push_metrics_after_run
@@ -99,8 +102,19 @@ def build_definitions(
     project = project or load_project()
     home = home or Home.from_env()
     everything = MonitorDefs()
+    reports = ReportStoreResource.for_folder(home.reports)
+    checked: dict[str, list[dg.AssetKey]] = {}
+    report_jobs = []
     for model in project.models:
-        _, defs = build_model(model, monitors)
+        graph, defs = build_model(model, monitors)
+        # The monitors whose checks feed the alerts, in the order they were built.
+        checked[model.name] = list(
+            dict.fromkeys(k.asset_key for c in defs.checks for k in c.check_keys)
+        )
+        report, report_job = build_monitoring_report(graph, checked[model.name])
+        report = with_owners(report, dagster_owners(model))
+        defs.assets = [*_linked(defs.assets, reports, model.name), report]
+        report_jobs.append(report_job)
         everything.extend(defs)
     retrain_jobs = [j for j in everything.jobs if j.name.startswith("retrain_")]
     resources = build_resources(home)
@@ -108,13 +122,16 @@ def build_definitions(
         project.models,
         retrain_jobs=retrain_jobs,
         explainer=build_explainer(project.models, resources),
+        deps_by_model=checked,
+        report_jobs=report_jobs,
+        report_url=lambda name: reports.get().url(name, REPORT_NAME),
     )
     owners = {model.name: dagster_owners(model) for model in project.models}
     alert_assets = [with_owners(a, owners.get(a.key.path[0], [])) for a in alerts.assets]
     return dg.Definitions(
         assets=[*everything.assets, *alert_assets],
         asset_checks=everything.checks,
-        jobs=[*everything.jobs, *alerts.jobs],
+        jobs=[*everything.jobs, *alerts.jobs, *report_jobs],
         sensors=[
             *everything.sensors,
             *alerts.sensors,
@@ -122,8 +139,25 @@ def build_definitions(
             push_metrics_after_run,
         ],
         schedules=[*everything.schedules, *alerts.schedules],
-        resources=resources,
+        resources={**resources, "reports": reports},
     )
+
+
+#: Assets whose page links to the model's monitoring report.
+REPORT_LINKED = ("data_drift", "model_performance")
+
+
+def _linked(assets: list, reports: ReportStoreResource, model: str) -> list:
+    """``assets`` with a ``monitoring_report`` URL in the definition metadata of the
+    assets named in :data:`REPORT_LINKED`."""
+    url = dg.MetadataValue.url(reports.get().url(model, REPORT_NAME))
+
+    def add(spec: dg.AssetSpec) -> dg.AssetSpec:
+        if spec.key.path[-1] not in REPORT_LINKED:
+            return spec
+        return spec.replace_attributes(metadata={**spec.metadata, "monitoring_report": url})
+
+    return [a.map_asset_specs(add) if isinstance(a, dg.AssetsDefinition) else a for a in assets]
 
 
 defs = build_definitions()

@@ -2,7 +2,8 @@
 
 - :func:`materialize_history`: ``monitor_<model>`` over a range of days as one run.
 - :func:`evaluate_alerts`: the ``check_failure_alerts`` sensor (the daemon's own function),
-  ticked until it has read every check evaluation. Its cursor lives in the Dagster
+  ticked until it has read every check evaluation, its observations of each model's
+  ``alerts`` asset recorded in the instance as the daemon records them. Its cursor lives in the Dagster
   instance under the sensor's selector, where the daemon keeps it, so a daemon started
   later (``driftwarden ui``) goes on from there instead of reading the same evaluations
   again.
@@ -190,6 +191,10 @@ def evaluate_alerts(
         if isinstance(result, dg.SensorResult):
             requests.extend(result.run_requests or [])
             new_cursor = result.cursor or new_cursor
+            # What the daemon does with a tick's asset events: record them in the instance
+            # (the alerts asset's observations, shown on its page in the UI).
+            for event in result.asset_events or []:
+                instance.report_runless_asset_event(event)
         if new_cursor == cursor:
             break
         cursor = new_cursor

@@ -9,19 +9,20 @@ warehouse outbox, delivers them, and requests ``retrain_<model>`` runs.
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from monitoring_assets.core.alerts.console import console_entry
 from monitoring_assets.core.alerts.delivery import DeliveryReport
 from monitoring_assets.core.alerts.digest import digest_payload, week_bounds
 from monitoring_assets.core.alerts.lineage import CheckEvent, stable_id
 from monitoring_assets.core.alerts.notifications import Notification
 from monitoring_assets.core.alerts.outbox import AlertStore
-from monitoring_assets.core.alerts.policy import TIERS, AlertPolicy, load_policy, tier_severity
+from monitoring_assets.core.alerts.policy import AlertPolicy, load_policy, tier_severity
 from monitoring_assets.core.alerts.record import record_events
 from monitoring_assets.core.alerts.routing import ActionRequest, Alert
 from monitoring_assets.core.alerts.rows import utcnow
@@ -48,6 +49,8 @@ DIGEST_JOB = "alert_digest"
 DIGEST_SCHEDULE = "weekly_alert_digest"
 FRESHNESS_CHECK = "inference_partition_on_time"
 ALERTS_ASSET = "alerts"
+#: The job that rebuilds a model's monitoring report (built in ``monitors/trends.py``).
+REPORT_JOB = "report_{model}"
 # Requested runs are re-emitted this long: Dagster drops a repeated run_key, and a
 # crash between recording and returning the request would otherwise lose the run.
 _REEMIT = dt.timedelta(minutes=10)
@@ -228,31 +231,43 @@ def _actions(
     return requests, skipped
 
 
-def _observations(store: AlertStore, changed: list[Alert]) -> list[dg.AssetObservation]:
+def _observations(
+    store: AlertStore,
+    changed: list[Alert],
+    ui_base_url: str,
+    report_url: Callable[[str], str | None] | None = None,
+) -> list[dg.AssetObservation]:
+    """One observation of ``<model>/alerts`` per model whose alerts changed: open episodes
+    by tier, the console table (tier, check, onset, latest, count, links) and a URL per
+    episode to the failed check's partition."""
     out = []
     for model in sorted({a.model for a in changed}):
         firing = store.list_alerts(model=model, status="firing", limit=None)
-        counts = {t: sum(1 for a in firing if a.tier == t) for t in TIERS}
-        rows = "\n".join(
-            f"| `{a.alert_id}` | {a.tier} | {a.asset_key} | {a.check_name} | {a.episode} |"
-            for a in firing[:20]
-        )
-        if len(firing) > 20:
-            rows += f"\n\n… and {len(firing) - 20} more: `driftwarden alerts list --model {model}`"
-        out.append(
-            dg.AssetObservation(
-                asset_key=[model, ALERTS_ASSET],
-                metadata={
-                    "open_critical": counts["critical"],
-                    "open_warning": counts["warning"],
-                    "open_info": counts["info"],
-                    "changed": sum(1 for a in changed if a.model == model),
-                    "open_alerts": dg.MetadataValue.md(
-                        "| id | tier | asset | check | episode |\n|---|---|---|---|---|\n" + rows
-                    ),
-                },
-            )
-        )
+        report = report_url(model) if report_url else None
+        entry = console_entry(firing, ui_base_url, report)
+        metadata: dict[str, Any] = {
+            "open_critical": entry.counts["critical"],
+            "open_warning": entry.counts["warning"],
+            "open_info": entry.counts["info"],
+            "changed": dg.MetadataValue.text(str(sum(1 for a in changed if a.model == model))),
+            "open_episodes": dg.MetadataValue.md(entry.table),
+        }
+        if report:
+            metadata["monitoring_report"] = dg.MetadataValue.url(report)
+        for name, url in entry.links.items():
+            metadata[name] = dg.MetadataValue.url(url)
+        out.append(dg.AssetObservation(asset_key=[model, ALERTS_ASSET], metadata=metadata))
+    return out
+
+
+def report_requests(changed: list[Alert], jobs: set[str], after_id: int) -> list[dg.RunRequest]:
+    """A ``report_<model>`` run per model whose alerts changed (its monitoring report marks
+    alert onsets), when that job exists."""
+    out = []
+    for model in sorted({a.model for a in changed}):
+        job = REPORT_JOB.format(model=model)
+        if job in jobs:
+            out.append(dg.RunRequest(run_key=f"{job}-{after_id}", job_name=job))
     return out
 
 
@@ -277,14 +292,21 @@ def build_alert_definitions(
     minimum_interval_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     explainer: AlertExplainer | None = None,
+    deps_by_model: Mapping[str, Sequence[dg.AssetKey]] | None = None,
+    report_jobs: Sequence[dg.JobDefinition | UnresolvedAssetJobDefinition] = (),
+    report_url: Callable[[str], str | None] | None = None,
 ) -> AlertDefinitions:
     """Build the sensor, digest job and schedule, and one ``[model, "alerts"]`` asset per model.
 
     ``retrain_jobs``: the ``retrain_<model>`` jobs (definitions, or one job name);
     the sensor targets them with ``RunRequest(job_name=…)``. A model without one
     gets its actions recorded as ``no_job`` instead of a run. ``alert_deps``: the
-    asset names each model's ``alerts`` asset is drawn downstream of. ``explainer``: the
-    root cause of each new alert (built with the other resources in ``definitions``).
+    asset names each model's ``alerts`` asset is drawn downstream of, unless
+    ``deps_by_model`` names the assets (the monitors whose checks feed the alerts).
+    ``report_jobs``: ``report_<model>`` jobs the sensor requests when a model's alerts
+    change; ``report_url(model)``: the monitoring report's URL, linked from the alerts.
+    ``explainer``: the root cause of each new alert (built with the other resources
+    in ``definitions``).
     Requires resources ``warehouse`` (WarehouseResource) and ``alerting``
     (AlertingResource), chosen with every other resource in
     ``monitoring_assets.definitions.build_resources``.
@@ -296,6 +318,12 @@ def build_alert_definitions(
     if any(isinstance(j, str) for j in jobs) and len(jobs) > 1:
         raise ValueError("retrain_jobs: pass job definitions when there is more than one job")
     job_set = set(names)
+    report_names = {j.name for j in report_jobs}
+    if report_jobs:
+        if any(isinstance(j, str) for j in jobs):
+            raise ValueError("retrain_jobs: pass job definitions together with report_jobs")
+        jobs = [*jobs, *report_jobs]
+    ui_base_url = policy.ui_base_url
 
     def _evaluate(
         context: dg.SensorEvaluationContext,
@@ -324,10 +352,14 @@ def build_alert_definitions(
             context.log.warning(err)
         for skipped in result.skipped_actions:
             context.log.info(f"action not requested: {skipped}")
+        base = alerting.policy().ui_base_url or ui_base_url
         return dg.SensorResult(
-            run_requests=result.run_requests,
+            run_requests=[
+                *result.run_requests,
+                *report_requests(result.changed, report_names, result.after_id),
+            ],
             cursor=make_cursor(result.after_id),
-            asset_events=_observations(store, result.changed),
+            asset_events=_observations(store, result.changed, base, report_url),
         )
 
     # RunRequest(job_name=…) must name a job the sensor targets.
@@ -373,9 +405,25 @@ def build_alert_definitions(
     assets = [
         dg.AssetSpec(
             key=[m.name, ALERTS_ASSET],
-            deps=[[m.name, d] for d in alert_deps],
-            description=f"Alerts about model {m.name}, observed by the {SENSOR_NAME} sensor.",
-            metadata={"table": "alerts", "model": m.name},
+            deps=list((deps_by_model or {}).get(m.name) or [[m.name, d] for d in alert_deps]),
+            group_name=m.name,
+            description=(
+                f"The alert console of model {m.name}: its open alert episodes (tier, check, "
+                "onset, latest failing day, failing days) with links to each failed check's "
+                f"partition, observed by the {SENSOR_NAME} sensor whenever an alert changes. "
+                "An alert's lineage carries the checked day's own data version (its content "
+                "hash): Dagster 1.13 gives every day of a range run one dagster/data_version."
+            ),
+            metadata={
+                "table": "alerts",
+                "model": m.name,
+                **(
+                    {"monitoring_report": dg.MetadataValue.url(url)}
+                    if report_url and (url := report_url(m.name))
+                    else {}
+                ),
+            },
+            kinds={"alerts"},
         )
         for m in models
     ]

@@ -29,6 +29,12 @@ from monitoring_assets.core.alerts.lineage import CheckEvent
 log = logging.getLogger("driftwarden.alerts")
 
 INFERENCE_LOGS = "inference_logs"
+#: What an alert's "data version" is (Dagster 1.13 has no per-partition data version in a
+#: single-run range: its ``dagster/data_version`` tag is the range's, the same every day).
+DAY_VERSION_NOTE = (
+    "the day's own content hash (materialization metadata data_version); Dagster 1.13's "
+    "dagster/data_version of a range run is one value for every day"
+)
 
 
 def check_evaluation_records(
@@ -93,15 +99,24 @@ def _materialization(
     rec = recs[0]
     mat = rec.asset_materialization
     tags = (mat.tags if mat is not None else None) or {}
-    return {
+    metadata = plain_metadata(mat.metadata) if mat is not None else {}
+    out = {
         "asset_key": key.to_user_string(),
         "partition": rec.partition_key or partition,
         "storage_id": rec.storage_id,
         "run_id": rec.run_id,
         "timestamp": dt.datetime.fromtimestamp(rec.timestamp, dt.UTC).isoformat(),
         "data_version": tags.get(DATA_VERSION_TAG),
-        "metadata": plain_metadata(mat.metadata) if mat is not None else {},
+        "metadata": metadata,
     }
+    # Dagster 1.13 stamps every day of a single-run range with the range's one data
+    # version (its tag), and has no per-partition data version for materializations; the
+    # day's own content hash is the asset's metadata ``data_version``. Lineage carries that.
+    if metadata.get("data_version"):
+        out["data_version"] = str(metadata["data_version"])
+        out["data_version_source"] = DAY_VERSION_NOTE
+        out["dagster_data_version"] = tags.get(DATA_VERSION_TAG)
+    return out
 
 
 def to_check_event(

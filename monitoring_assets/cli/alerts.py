@@ -209,6 +209,7 @@ def render_alert(store: AlertStore, alert: Alert, instance: Any = None) -> str:
         lines.append(
             f"  upstream     {up.get('asset_key')} partition {up.get('partition')} "
             f"data version {up.get('data_version') or '-'}"
+            + (" (the day's own content hash)" if up.get("data_version_source") else "")
         )
     if lin.get("report_path"):
         lines.append(f"  report       {lin['report_path']}")

@@ -27,8 +27,9 @@ class CheckOutcome:
     """The result of one check on one day.
 
     ``severity`` is the severity of a failure (a passing outcome keeps it as the level the
-    check would fail at). ``metadata`` should hold the measured value(s) and threshold(s)
-    as numbers, so the UI plots them across partitions and alerts can quote them.
+    check would fail at). ``metadata`` holds the measured value(s) and threshold(s) as
+    numbers; ``monitors/daily_checks.py`` shows thresholds and counts as text in the UI
+    (only signals are plotted) and alerts read them back as numbers.
     """
 
     check: str

@@ -36,11 +36,11 @@ def report_days(
     model: ModelConfig,
     dates: Sequence[dt.date],
     feature_rows: Mapping[str, Sequence[Mapping[str, Any]]],
-    max_reports: int,
+    max_reports: int | None,
     only_flagged: bool,
 ) -> ReportPlan:
     """Choose the days of ``dates`` to report on from their stored per-feature drift rows
-    (by partition key)."""
+    (by partition key); ``max_reports`` None: every flagged day."""
     share: dict[dt.date, float] = {}
     flagged: set[dt.date] = set()
     for d in dates:
@@ -55,11 +55,14 @@ def report_days(
         return ReportPlan(list(dates), "single-day run", {})
     pool = [d for d in dates if d in flagged] if only_flagged else list(dates)
     pool.sort(key=lambda d: (-share.get(d, 0.0), d))
-    chosen = pool[:max_reports]
-    why = (
-        f"ranged run: reports for up to {max_reports} of "
-        f"{len(pool)} {'flagged ' if only_flagged else ''}day(s), most drifted first"
-    )
+    chosen = pool if max_reports is None else pool[:max_reports]
+    if max_reports is None:
+        why = f"ranged run: reports for all {len(pool)} {'flagged ' if only_flagged else ''}day(s)"
+    else:
+        why = (
+            f"ranged run: reports for up to {max_reports} of "
+            f"{len(pool)} {'flagged ' if only_flagged else ''}day(s), most drifted first"
+        )
     skipped = {
         d: "not flagged" if d not in flagged else f"over the cap of {max_reports}"
         for d in dates
@@ -81,6 +84,41 @@ def sample(location: str, n: int, seed: int, columns: Sequence[str]) -> pd.DataF
         ).df()
     finally:
         con.close()
+
+
+def render_report(
+    model: ModelConfig, current: pd.DataFrame, reference: pd.DataFrame, day: str = ""
+) -> str:
+    """Evidently's DataDriftPreset HTML of ``current`` vs ``reference`` (imported lazily),
+    headed by a note that it is computed on samples, whose scores therefore differ from
+    the ``data_drift`` asset's (computed on every row of the day)."""
+    import html
+    import warnings
+
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    dd = DataDefinition(numerical_columns=model.numerical, categorical_columns=model.categorical)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        snap = Report([DataDriftPreset(drift_share=model.thresholds.drift.drift_share)]).run(
+            Dataset.from_pandas(current, data_definition=dd),
+            Dataset.from_pandas(reference, data_definition=dd),
+        )
+        page = snap.get_html_str(as_iframe=False)
+    note = (
+        '<div id="driftwarden-sample-note" style="font-family:sans-serif;padding:8px 12px;'
+        'background:#fff6d5;border-bottom:1px solid #e0c060">'
+        f"{html.escape(model.name)} {html.escape(day)}: Evidently DataDriftPreset computed on "
+        f"a seeded sample of {len(current)} rows of the day and {len(reference)} rows of the "
+        "reference. Its scores differ from the data_drift asset's, which are computed on "
+        "every row of the day.</div>"
+    )
+    at = page.find("<body")
+    if at >= 0:
+        end = page.find(">", at) + 1
+        return page[:end] + note + page[end:]
+    return note + page
 
 
 def write_report(

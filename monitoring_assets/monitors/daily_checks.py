@@ -16,6 +16,7 @@ Monitors supply an ``evaluate(context, partition_keys)`` function yielding
 ``(partition_key, CheckOutcome)`` pairs computed from what their asset stored.
 """
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -26,7 +27,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from monitoring_assets.core.checks import CheckDeclaration, CheckOutcome
+from monitoring_assets.core.checks import CheckDeclaration, CheckOutcome, verdict
 
 Evaluator = Callable[
     [dg.AssetCheckExecutionContext, Sequence[str]], Iterable[tuple[str, CheckOutcome]]
@@ -149,6 +150,36 @@ def daily_checks(
     return _checks
 
 
+#: Metadata keys that name settings (thresholds, limits), shown as text, not plotted.
+_SETTING_KEY = re.compile(
+    r"(threshold|floor|ceiling|limit|significance|min_gap|max_|min_|_max|_min|_warn$|_error$"
+    r"|^warn$|^error$)",
+    re.I,
+)
+
+
+def shown_metadata(outcome: CheckOutcome) -> dict[str, Any]:
+    """The outcome's metadata as the UI shows it: only signals stay numbers (the UI plots
+    numbers); thresholds and counts (ints) become text; ``severity`` says as text what the
+    result means (``OK``, ``WARN`` or ``ERROR``)."""
+    out: dict[str, Any] = {}
+    for key, value in outcome.metadata.items():
+        raw = getattr(value, "value", value)
+        number = isinstance(raw, int | float) and not isinstance(raw, bool)
+        if number and (isinstance(raw, int) or _SETTING_KEY.search(key)):
+            out[key] = dg.MetadataValue.text(f"{raw:.6g}" if isinstance(raw, float) else str(raw))
+        else:
+            out[key] = value
+    out["severity"] = dg.MetadataValue.text(verdict(outcome))
+    return out
+
+
+def described(outcome: CheckOutcome) -> str:
+    """The description headed by what the result means: ``[ERROR] 5 of 7 features…``."""
+    text = outcome.description or ("passed" if outcome.passed else "failed")
+    return f"[{verdict(outcome)}] {text}"
+
+
 def _evaluation(
     asset_key: dg.AssetKey, pk: str, outcome: CheckOutcome, target: Any
 ) -> dg.AssetCheckEvaluation:
@@ -156,9 +187,9 @@ def _evaluation(
         asset_key=asset_key,
         check_name=outcome.check,
         passed=outcome.passed,
-        metadata=dict(outcome.metadata),
+        metadata=shown_metadata(outcome),
         severity=dg.AssetCheckSeverity(outcome.severity),
-        description=outcome.description or None,
+        description=described(outcome),
         partition=pk,
         target_materialization_data=target,
     )

@@ -359,7 +359,8 @@ def _drift_and_quality(graph: ModelGraph) -> dg.AssetsDefinition:
             if name in selected:
                 yield dg.MaterializeResult(
                     asset_key=graph.key(name),
-                    metadata={"days": dg.MetadataValue.int(len(dates)), "reference": refs.label()},
+                    # Run-level values go to the log: a range run copies this to every day.
+                    metadata={"reference": refs.label()},
                 )
 
     return drift_and_quality

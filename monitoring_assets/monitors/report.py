@@ -13,14 +13,14 @@ import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import day_files
-from monitoring_assets.core.drift_report import report_days, sample, write_report
+from monitoring_assets.core.drift_report import ReportPlan, render_report, report_days, sample
 from monitoring_assets.core.references import reference_file
 from monitoring_assets.core.results import FEATURE, stored_rows
 from monitoring_assets.core.tables import DRIFT_RESULTS_TABLE
 from monitoring_assets.monitors.failures import input_failures
 from monitoring_assets.monitors.inference import ModelGraph, partition_dates
-from resources.home import HomeResource
 from resources.lake import LakeResource
+from resources.report_store import ReportStoreResource
 from resources.warehouse import WarehouseResource
 
 DRIFT_REPORT = "drift_report"
@@ -31,8 +31,11 @@ class DriftReportConfig(dg.Config):
 
     sample_rows: int = 5000
     seed: int = 0
-    max_reports_per_run: int = 5
+    #: None: every flagged day of a ranged run gets its report (every alerting day).
+    max_reports_per_run: int | None = None
     ranged_runs_only_flagged: bool = True
+    #: Days to report on whatever they were flagged (on demand), within the run's days.
+    days: list[str] = []
 
 
 def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsDefinition:
@@ -49,9 +52,10 @@ def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsD
         ],
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
-            "Evidently DataDriftPreset HTML on a seeded sample of the day and the reference. "
-            "A one-day run always writes it; a ranged run writes it only for the most drifted "
-            "flagged days, up to max_reports_per_run, and says so in each day's metadata."
+            "Evidently DataDriftPreset HTML on a seeded sample of the day and the reference, "
+            "linked by URL from each day's metadata. A one-day run always writes it; a ranged "
+            "run writes it for every flagged (alerting) day, and for the days named in the "
+            "run config's `days` (on demand); each day's metadata says why it has none."
         ),
         kinds={"evidently", "html"},
         tags={"driftwarden/model": model.name},
@@ -63,9 +67,9 @@ def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsD
         config: DriftReportConfig,
         lake: LakeResource,
         warehouse: WarehouseResource,
-        home: HomeResource,
+        reports: ReportStoreResource,
     ):
-        store, wh = lake.get(), warehouse.get()
+        store, wh, out_store = lake.get(), warehouse.get(), reports.get()
         dates = partition_dates(context)
         stored = stored_rows(
             wh, DRIFT_RESULTS_TABLE, model, [d.isoformat() for d in dates], role=FEATURE
@@ -73,6 +77,7 @@ def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsD
         plan = report_days(
             model, dates, stored, config.max_reports_per_run, config.ranged_runs_only_flagged
         )
+        plan = with_requested_days(plan, dates, config.days)
         written = 0
         ref_sample = None
         columns = model.feature_names
@@ -106,12 +111,16 @@ def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsD
                 )
                 continue
             kept = [c for c in columns if c not in excluded]
-            out = home.get().reports / model.name / f"data_drift_{pk}.html"
-            write_report(_with_features(model, kept), cur[kept], ref_sample[kept], out)
+            name = evidently_report_name(pk)
+            out_store.write_html(
+                model.name,
+                name,
+                render_report(_with_features(model, kept), cur[kept], ref_sample[kept], pk),
+            )
             written += 1
             context.add_asset_metadata(
                 {
-                    "report": dg.MetadataValue.path(str(out)),
+                    "report": dg.MetadataValue.url(out_store.url(model.name, name)),
                     "report_written": True,
                     "excluded_columns": dg.MetadataValue.json(excluded),
                     "sample_rows": dg.MetadataValue.int(len(cur)),
@@ -121,11 +130,25 @@ def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsD
                 },
                 partition_key=pk,
             )
-        return dg.MaterializeResult(
-            metadata={"reports_written": dg.MetadataValue.int(written), "selection": plan.why}
-        )
+        context.log.info(f"{written} Evidently report(s) written ({plan.why})")
+        return dg.MaterializeResult()
 
     return drift_report
+
+
+def evidently_report_name(pk: str) -> str:
+    """The report store name of the Evidently report of day ``pk``."""
+    return f"data_drift_{pk}.html"
+
+
+def with_requested_days(plan: ReportPlan, dates: list, requested: list[str]) -> ReportPlan:
+    """``plan`` with the run config's requested days added (those within the run)."""
+    wanted = {d for d in dates if d.isoformat() in set(requested)}
+    if not wanted:
+        return plan
+    chosen = sorted(set(plan.chosen) | wanted)
+    skipped = {d: why for d, why in plan.skipped.items() if d not in wanted}
+    return ReportPlan(chosen, plan.why + "; requested days added", skipped)
 
 
 def unreportable(frame: pd.DataFrame, model: ModelConfig) -> dict[str, str]:

@@ -202,6 +202,7 @@ class DagsterStack:
         self.base = f"http://127.0.0.1:{port}"
         self.procs: list = []
         self.logs: dict[str, Path] = {}
+        self.reports_base = ""  # where the reports folder is served
 
     def start(self, name: str, args: list[str]) -> None:
         import subprocess
@@ -338,10 +339,15 @@ def dagster_stack(tmp_path_factory) -> Iterator[DagsterStack]:
             }
         )
     )
+    # The reports folder served over HTTP, as a deployment serves it (the UI links to it).
+    reports = ReportsServer(home / "reports")
+    port = free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(dagster_home),
         "DRIFTWARDEN_HOME": str(home),
+        "DRIFTWARDEN_REPORTS_URL": reports.base,
+        "DRIFTWARDEN_UI_URL": f"http://127.0.0.1:{port}",
         "DRIFTWARDEN_MODELS": str(models),
         "PYTHONPATH": str(REPO),
         "PYTHONWARNINGS": "ignore",
@@ -358,7 +364,8 @@ def dagster_stack(tmp_path_factory) -> Iterator[DagsterStack]:
         capture_output=True,
         timeout=180,
     )
-    stack = DagsterStack(root, env, free_port())
+    stack = DagsterStack(root, env, port)
+    stack.reports_base = reports.base
     try:
         stack.start("daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(workspace)])
         stack.start(
@@ -386,6 +393,32 @@ def dagster_stack(tmp_path_factory) -> Iterator[DagsterStack]:
         yield stack
     finally:
         stack.stop()
+        reports.stop()
+
+
+class ReportsServer:
+    """A static HTTP server for a reports folder on an ephemeral 127.0.0.1 port."""
+
+    def __init__(self, folder: Path):
+        import functools
+        import http.server
+        import threading
+
+        folder.mkdir(parents=True, exist_ok=True)
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args, **kwargs) -> None:
+                pass
+
+        handler = functools.partial(Quiet, directory=str(folder))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 LAUNCH_BACKFILL = """
@@ -400,7 +433,7 @@ mutation Launch($params: LaunchBackfillParams!) {
 """
 
 ASSET_NODES = """
-query { assetNodes { assetKey { path } groupName isPartitioned } }
+query { assetNodes { assetKey { path } groupName isPartitioned isExecutable } }
 """
 
 
@@ -409,8 +442,9 @@ def history_backfill(dagster_stack) -> str:
     """Launch, through the webserver's GraphQL API, a backfill of the churn group's assets
     over its whole history; returns the backfill id (not yet finished)."""
     nodes = dagster_stack.graphql(ASSET_NODES)["assetNodes"]
-    # The whole group: reference_data (unpartitioned, once) and every daily asset.
-    keys = [n["assetKey"] for n in nodes if n["groupName"] == "churn"]
+    # The whole group: reference_data and monitoring_report (unpartitioned, once) and every
+    # daily asset; not the alerts asset, which the sensor observes (nothing executes it).
+    keys = [n["assetKey"] for n in nodes if n["groupName"] == "churn" and n["isExecutable"]]
     assert any(k["path"] == ["churn", "inference_logs"] for k in keys), keys
     result = dagster_stack.graphql(
         LAUNCH_BACKFILL,

@@ -87,6 +87,13 @@ def split_metadata(metadata: dict[str, Any]) -> tuple[dict[str, float], dict[str
     for key, value in metadata.items():
         if _SECRETISH_KEY.search(key):
             continue
+        if isinstance(value, str) and _THRESHOLD_KEY.search(key):
+            # Check metadata carries thresholds as text (only signals are numbers).
+            try:
+                thresholds[key] = float(value)
+                continue
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int | float):
             other[key] = value
         elif _THRESHOLD_KEY.search(key):
@@ -97,7 +104,10 @@ def split_metadata(metadata: dict[str, Any]) -> tuple[dict[str, float], dict[str
 
 
 def report_path(metadata: dict[str, Any]) -> str | None:
-    """The Evidently report path if the check (or its materialization) recorded one."""
+    """The Evidently report URL (or path) if the check (or its materialization) recorded one."""
+    for key, value in metadata.items():
+        if _REPORT_KEY.search(key) and isinstance(value, str) and "://" in value:
+            return value
     for key, value in metadata.items():
         if _REPORT_KEY.search(key) and isinstance(value, str) and value:
             return value
