@@ -54,5 +54,7 @@ fi
 
 # Workers: many tests wait on subprocesses, servers, Postgres or sleeps, so on the 2-core
 # CI machine 3 workers finish sooner than 2. --dist loadgroup keeps the tests that share
-# an expensive fixture on one worker (tests/conftest.py marks them).
-exec .venv/bin/python -m pytest -n "${DRIFTWARDEN_TEST_WORKERS:-3}" --dist loadgroup "$@"
+# an expensive fixture on one worker (tests/conftest.py marks them). The 20 slowest tests
+# are listed before the summary.
+exec .venv/bin/python -m pytest -n "${DRIFTWARDEN_TEST_WORKERS:-3}" --dist loadgroup \
+  --durations=20 "$@"

@@ -178,7 +178,7 @@ class DagsterStack:
             raise AssertionError(f"GraphQL errors: {payload['errors']}")
         return payload["data"]
 
-    def wait_loaded(self, timeout: float = 120) -> None:
+    def wait_loaded(self, timeout: float = 300) -> None:
         """Wait until the webserver has loaded the code location; fail with its error."""
         import time
 
@@ -317,7 +317,7 @@ def dagster_stack(tmp_path_factory) -> Iterator[DagsterStack]:
                 str(workspace),
             ],
         )
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300
         while True:
             try:
                 with urllib.request.urlopen(f"{stack.base}/server_info", timeout=5):
