@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole suite.
 #   bash scripts/test.sh [pytest args]
+# The suite runs in parallel pytest-xdist workers (DRIFTWARDEN_TEST_WORKERS, default 3);
+# pytest args after it win: `bash scripts/test.sh -n 0` runs serially.
 # Creates .venv if missing, installs driftwarden with its test extras, installs the
 # Debian packages of the real services the integration tests start (when running as
 # root with apt-get), then runs pytest. CI runs exactly this (.ci/run).
@@ -50,4 +52,9 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
 
-exec .venv/bin/python -m pytest "$@"
+# Workers: many tests wait on subprocesses, servers, Postgres or sleeps, so on the 2-core
+# CI machine 3 workers finish sooner than 2. --dist loadgroup keeps the tests that share
+# an expensive fixture on one worker (tests/conftest.py marks them). The 20 slowest tests
+# are listed before the summary.
+exec .venv/bin/python -m pytest -n "${DRIFTWARDEN_TEST_WORKERS:-3}" --dist loadgroup \
+  --durations=20 "$@"

@@ -14,6 +14,9 @@ warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# Fixtures every folder may use: the test Postgres and fresh schemas in it.
+pytest_plugins = ["tests.postgres"]
+
 
 def require_binary(name: str) -> str:
     """Path of ``name``; skip on a laptop without it, fail in CI where .ci/run installs it."""
@@ -92,6 +95,60 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+# Fixtures whose every user must run on the worker that set them up (session-scoped and
+# expensive: a daemon + webserver stack and its history backfill).
+SHARED_SESSION_FIXTURES = ("dagster_stack",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``, as scripts/test.sh runs it), the tests
+    that share an expensive fixture run on one worker, so it is set up once: a test using
+    a module-scoped fixture joins its module's group, one using a fixture of
+    SHARED_SESSION_FIXTURES that fixture's group. Explicit ``xdist_group`` marks win."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        shared = [name for name in SHARED_SESSION_FIXTURES if name in item.fixturenames]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs if info is not None else {}
+        module = getattr(item, "module", None)
+        if module is not None and any(
+            defs.get(name) and defs[name][-1].scope == "module" for name in item.fixturenames
+        ):
+            item.add_marker(pytest.mark.xdist_group(module.__name__))
+
+
+_LOST_GROUPS = pytest.StashKey[str]()
+
+
+def pytest_collection_finish(session):
+    """Notice when pytest-xdist's loadgroup did not apply the groups (it tags a grouped
+    test's node id with ``@group``; some pytest versions silently drop that, and the
+    grouped tests would then be spread over all workers): those tests then fail, saying so."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if lost:
+        session.config.stash[_LOST_GROUPS] = (
+            f"--dist loadgroup ignored the xdist_group of {len(lost)} tests: this pytest and "
+            "pytest-xdist do not work together (see the pytest pin in pyproject.toml)"
+        )
+
+
+def pytest_runtest_setup(item):
+    lost = item.config.stash.get(_LOST_GROUPS, None)
+    if lost and item.get_closest_marker("xdist_group"):
+        pytest.fail(lost, pytrace=False)
 
 
 # S3 (moto server) fixtures for every test folder: moto_s3, s3_env, auth_moto.

@@ -11,7 +11,6 @@ import subprocess
 import threading
 import time
 import urllib.request
-import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from aiosmtpd.controller import Controller
 
 from monitoring_assets.core.config import ModelConfig
 from resources.warehouse import Warehouse, open_warehouse
-from tests.production.conftest import PG_DSN, pg_available
+from tests.postgres import drop_schema, new_schema_name, require_postgres
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -307,7 +306,7 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=(d / "stderr.log").open("w"),
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120
     while True:
         try:
             with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as r:
@@ -451,17 +450,6 @@ def any_warehouse(request, tmp_path) -> Iterator:
     if request.param == "duckdb":
         yield Warehouse(tmp_path / "wh.duckdb")
         return
-    reason = pg_available()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Postgres at {PG_DSN} is not reachable in CI: {reason}")
-        pytest.skip(f"Postgres at {PG_DSN} is not reachable: {reason}")
-    schema = f"dw_alerts_{uuid.uuid4().hex[:10]}"
-    yield open_warehouse(f"{PG_DSN}?schema={schema}")
-    import psycopg2
-
-    conn = psycopg2.connect(PG_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    conn.close()
+    schema = new_schema_name("dw_alerts")
+    yield open_warehouse(f"{require_postgres()}?schema={schema}")
+    drop_schema(schema)

@@ -294,7 +294,7 @@ def test_webserver_graphql_shows_per_partition_check_status(events_run, tmp_path
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)

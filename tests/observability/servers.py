@@ -51,12 +51,12 @@ class Server:
 
 
 def start(name: str, argv: list[str], url: str, ready_path: str, workdir: Path) -> Server:
-    """Run ``argv`` and wait until ``url + ready_path`` answers 200 (at most 30 s)."""
+    """Run ``argv`` and wait until ``url + ready_path`` answers 200 (at most 120 s)."""
     log = workdir / f"{name}.log"
     handle = log.open("wb")
     proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, cwd=workdir)
     server = Server(name, url, proc, log)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited with {proc.returncode}:\n{server.logs()}")
@@ -66,7 +66,7 @@ def start(name: str, argv: list[str], url: str, ready_path: str, workdir: Path) 
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"{name} not ready after 30 s:\n{server.logs()}")
+    raise RuntimeError(f"{name} not ready after 120 s:\n{server.logs()}")
 
 
 @dataclass

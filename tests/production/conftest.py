@@ -1,11 +1,11 @@
-"""Fixtures for the production tests: Postgres schemas, instances on Postgres, free ports."""
+"""Fixtures for the production tests: Dagster instances on Postgres (each in a fresh schema),
+free ports, a daemon + webserver stack."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -13,74 +13,18 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from tests.conftest import IN_CI
-
-PG_HOST = os.environ.get("DRIFTWARDEN_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("DRIFTWARDEN_TEST_PG_PORT", "5432"))
-PG_DB = os.environ.get("DRIFTWARDEN_TEST_PG_DB", "test")
-PG_USER = os.environ.get("DRIFTWARDEN_TEST_PG_USER", "postgres")
-PG_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DB}"
+from tests.postgres import (
+    PG_DB,
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    create_schema,
+    drop_schema,
+    new_schema_name,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION_INSTANCE = REPO / "deploy" / "dagster" / "dagster.yaml"
-
-
-def pg_available() -> str | None:
-    """None when Postgres answers, else the reason."""
-    import psycopg2
-
-    try:
-        psycopg2.connect(PG_DSN, connect_timeout=3).close()
-    except psycopg2.OperationalError as exc:
-        return str(exc).strip()
-    return None
-
-
-@pytest.fixture(scope="session")
-def postgres() -> str:
-    """The test Postgres DSN; skip (fail in CI) when it does not answer."""
-    reason = pg_available()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"Postgres at {PG_DSN} is not reachable in CI: {reason}")
-        pytest.skip(f"Postgres at {PG_DSN} is not reachable: {reason}")
-    return PG_DSN
-
-
-def _schema_name(request: pytest.FixtureRequest, prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-def _drop_schema(schema: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(PG_DSN)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        conn.close()
-
-
-def _create_schema(schema: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(PG_DSN)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def pg_warehouse_url(postgres, request) -> Iterator[str]:
-    """A ``postgresql://...?schema=`` warehouse URL in a fresh schema, dropped afterwards."""
-    schema = _schema_name(request, "dw_wh")
-    yield f"{postgres}?schema={schema}"
-    _drop_schema(schema)
 
 
 def production_instance_config(schema: str) -> dict:
@@ -96,8 +40,8 @@ def pg_instance(postgres, monkeypatch):
     """A Dagster instance built from deploy/dagster/dagster.yaml on a fresh Postgres schema."""
     import dagster as dg
 
-    schema = f"dw_dg_{uuid.uuid4().hex[:10]}"
-    _create_schema(schema)
+    schema = new_schema_name("dw_dg")
+    create_schema(schema)
     for key, value in {
         "DAGSTER_PG_HOST": PG_HOST,
         "DAGSTER_PG_PORT": str(PG_PORT),
@@ -110,7 +54,7 @@ def pg_instance(postgres, monkeypatch):
         with dg.instance_for_test(overrides=production_instance_config(schema)) as instance:
             yield instance
     finally:
-        _drop_schema(schema)
+        drop_schema(schema)
 
 
 def duplicate_keys(warehouse) -> dict[str, int]:
@@ -235,7 +179,7 @@ class DagsterStack:
             raise AssertionError(f"GraphQL errors: {payload['errors']}")
         return payload["data"]
 
-    def wait_loaded(self, timeout: float = 120) -> None:
+    def wait_loaded(self, timeout: float = 300) -> None:
         """Wait until the webserver has loaded the code location; fail with its error."""
         import time
 
@@ -380,7 +324,7 @@ def dagster_stack(tmp_path_factory) -> Iterator[DagsterStack]:
                 str(workspace),
             ],
         )
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300
         while True:
             try:
                 with urllib.request.urlopen(f"{stack.base}/server_info", timeout=5):

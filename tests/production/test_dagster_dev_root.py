@@ -154,7 +154,7 @@ def test_dev_in_root_serves_the_ui_and_stops(checkout, tmp_path):
     pgid = proc.pid
     try:
         info = None
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 with urllib.request.urlopen(

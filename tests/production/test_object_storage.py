@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -22,15 +21,16 @@ from monitoring_assets.history import evaluate_alerts, materialize_history
 from resources.lake import open_lake
 from resources.warehouse import Warehouse, open_warehouse
 from tests.conftest import churn_yaml
-from tests.production.conftest import (
+from tests.postgres import (
     PG_DB,
     PG_HOST,
     PG_PORT,
     PG_USER,
-    _create_schema,
-    _drop_schema,
-    production_instance_config,
+    create_schema,
+    drop_schema,
+    new_schema_name,
 )
+from tests.production.conftest import production_instance_config
 from tests.production.test_postgres_demo import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,10 +141,10 @@ sys.exit(0 if result.success else 1)
 
 @pytest.fixture
 def pg_instance_schema(postgres):
-    schema = f"dw_dg_{uuid.uuid4().hex[:10]}"
-    _create_schema(schema)
+    schema = new_schema_name("dw_dg")
+    create_schema(schema)
     yield schema
-    _drop_schema(schema)
+    drop_schema(schema)
 
 
 def test_a_run_with_an_empty_cwd_and_home_completes_a_day_from_s3(

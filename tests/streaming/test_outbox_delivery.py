@@ -20,8 +20,6 @@ from resources.warehouse import open_warehouse
 from sensors.alerts import alert_tick
 from tests.streaming.webhook import Receiver, webhook_policy
 
-PG_URL = "postgresql://127.0.0.1:5432/test"
-
 
 @pytest.fixture
 def receiver():
@@ -87,21 +85,16 @@ def test_two_concurrent_passes_send_each_message_once(tmp_path, receiver, model)
     assert len(keys) == len(set(keys)) == len(outbox), keys
 
 
-def test_postgres_lock_excludes_a_second_holder(model):
+def test_postgres_lock_excludes_a_second_holder(model, pg_warehouse_url):
     from resources.warehouse_postgres import PostgresWarehouse
 
-    schema = "dw_delivery_lock_test"
-    wh = PostgresWarehouse(f"{PG_URL}?schema={schema}")
-    try:
-        wh.migrate()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"no Postgres at {PG_URL}: {exc}")
+    wh = PostgresWarehouse(pg_warehouse_url)
+    wh.migrate()
     with delivery_lock(wh) as first:
-        with delivery_lock(PostgresWarehouse(f"{PG_URL}?schema={schema}")) as second:
+        with delivery_lock(PostgresWarehouse(pg_warehouse_url)) as second:
             assert first and not second
     with delivery_lock(wh) as again:
         assert again  # released at the end of the pass
-    wh.drop_schema()
 
 
 def test_the_sensor_skips_delivery_while_another_process_delivers(tmp_path, model, monkeypatch):
