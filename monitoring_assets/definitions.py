@@ -68,9 +68,10 @@ MONITORS: tuple[MonitorBuilder, ...] = (
 
 def build_resources(home: Home) -> dict[str, Any]:
     """Every resource of the code location, for ``home``: ``warehouse``, ``lake``,
-    ``home``, ``model_registry`` and ``alerting`` (channels and secrets from the
-    environment, see ``resources.notifiers``)."""
+    ``home``, ``model_registry``, ``reports`` (the report store) and ``alerting``
+    (channels and secrets from the environment, see ``resources.notifiers``)."""
     return {
+        "reports": ReportStoreResource.for_folder(home.reports),
         "warehouse": WarehouseResource(path=home.warehouse_location),
         "lake": LakeResource(root=home.lake_location),
         "home": HomeResource(root=str(home.root), warehouse=home.warehouse_url, lake=home.lake_url),
@@ -102,7 +103,8 @@ def build_definitions(
     project = project or load_project()
     home = home or Home.from_env()
     everything = MonitorDefs()
-    reports = ReportStoreResource.for_folder(home.reports)
+    resources = build_resources(home)
+    reports = resources["reports"]
     checked: dict[str, list[dg.AssetKey]] = {}
     report_jobs = []
     for model in project.models:
@@ -117,7 +119,6 @@ def build_definitions(
         report_jobs.append(report_job)
         everything.extend(defs)
     retrain_jobs = [j for j in everything.jobs if j.name.startswith("retrain_")]
-    resources = build_resources(home)
     alerts = build_alert_definitions(
         project.models,
         retrain_jobs=retrain_jobs,
@@ -139,7 +140,7 @@ def build_definitions(
             push_metrics_after_run,
         ],
         schedules=[*everything.schedules, *alerts.schedules],
-        resources={**resources, "reports": reports},
+        resources=resources,
     )
 
 

@@ -29,17 +29,25 @@ class ObjectReportStore:
     prefix (the lake's filesystem, opened for it): each report is one whole upload."""
 
     def __init__(self, root: str, base_url: str = ""):
-        from resources.lake import open_lake
-
-        open_lake(root)  # registers the scheme's filesystem; fails naming the URL
         self.root = root.rstrip("/")
         self.base_url = base_url
+        self._opened = False
+
+    def _open(self) -> None:
+        """Open the object store once, on first read or write (a URL needs no store):
+        registers the scheme's filesystem; an unreachable store fails naming the URL."""
+        if not self._opened:
+            from resources.lake import open_lake
+
+            open_lake(self.root)
+            self._opened = True
 
     def _location(self, model: str, name: str) -> str:
         check_model_name(model)
         return f"{self.root}/{model}/{report_name(name)}"
 
     def write_html(self, model: str, name: str, html: str) -> str:
+        self._open()
         return write_bytes(self._location(model, name), html.encode("utf-8"))
 
     def url(self, model: str, name: str) -> str:
@@ -50,6 +58,7 @@ class ObjectReportStore:
         return location
 
     def exists(self, model: str, name: str) -> bool:
+        self._open()
         return read_bytes(self._location(model, name)) is not None
 
 

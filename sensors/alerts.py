@@ -32,6 +32,7 @@ from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.retraining import requested_runs, retraining_decision, trigger_history
 from monitoring_assets.core.root_cause.explain import AlertExplainer
 from monitoring_assets.core.segment_days import stored_causes
+from monitoring_assets.core.trend_report import REPORT_JOB
 from resources.notifiers import AlertingResource
 from resources.outbox_delivery import deliver_exclusively
 from resources.warehouse import WarehouseResource
@@ -49,8 +50,6 @@ DIGEST_JOB = "alert_digest"
 DIGEST_SCHEDULE = "weekly_alert_digest"
 FRESHNESS_CHECK = "inference_partition_on_time"
 ALERTS_ASSET = "alerts"
-#: The job that rebuilds a model's monitoring report (built in ``monitors/trends.py``).
-REPORT_JOB = "report_{model}"
 # Requested runs are re-emitted this long: Dagster drops a repeated run_key, and a
 # crash between recording and returning the request would otherwise lose the run.
 _REEMIT = dt.timedelta(minutes=10)

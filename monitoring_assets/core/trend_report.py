@@ -30,6 +30,8 @@ from monitoring_assets.core.sql import ident
 from monitoring_assets.core.tables import DRIFT_RESULTS_TABLE, PERFORMANCE_TABLE
 
 REPORT_NAME = "monitoring_report.html"
+#: The job that rebuilds a model's monitoring report (requested when its alerts change).
+REPORT_JOB = "report_{model}"
 #: The band's colours: between WARN and ERROR, and past ERROR.
 WARN_FILL = "rgba(255, 170, 0, 0.18)"
 ERROR_FILL = "rgba(220, 40, 40, 0.16)"

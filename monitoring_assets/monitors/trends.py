@@ -12,11 +12,10 @@ from typing import Any
 import dagster as dg
 
 from monitoring_assets.core.alerts.rows import utcnow
-from monitoring_assets.core.trend_report import REPORT_NAME, collect_panels, render_html
+from monitoring_assets.core.trend_report import REPORT_JOB, REPORT_NAME, collect_panels, render_html
 from monitoring_assets.monitors.inference import ModelGraph
 from resources.report_store import ReportStoreResource
 from resources.warehouse import WarehouseResource
-from sensors.alerts import REPORT_JOB
 
 MONITORING_REPORT = "monitoring_report"
 

@@ -47,7 +47,7 @@ def test_the_first_small_day_is_insufficient_data_and_passes(window_run):
     ):
         e = _eval(evaluations, check, day0)
         assert e.passed, e
-        assert e.description.startswith(f"insufficient data ({ROWS} rows < 100 in 1 day")
+        assert e.description.startswith(f"[OK] insufficient data ({ROWS} rows < 100 in 1 day")
 
 
 def test_later_days_are_judged_on_their_window(window_run):

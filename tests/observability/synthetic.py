@@ -114,6 +114,12 @@ def day_frames(
     put(m.STREAM_DRIFT_SCORE.name, values.drift_score, STREAM_WINDOW)
     put(m.STREAM_DRIFTED_FEATURES.name, float(drifted), STREAM_WINDOW)
     put(m.STREAM_WINDOW_EVENTS.name, float(values.rows), STREAM_WINDOW)
+    # two segments of the day (the segment in ``feature``), for the segment panels
+    for segment, share in (("country=DE", 0.6), ("country=FR", 0.4)):
+        put(m.SEGMENT_TRAFFIC_SHARE.name, share, segment)
+        put(m.SEGMENT_DRIFT_SHARE.name, values.drift_score * share, segment)
+        put(m.SEGMENT_PREDICTION_DRIFT_SCORE.name, values.drift_score, segment)
+        put(m.SEGMENT_MISSING_SHARE.name, max(values.missing_share, default=0.0), segment)
     for metric, v in values.extra.items():
         put(metric, v)
     log = pd.DataFrame(
