@@ -21,7 +21,7 @@ reads and imports nothing heavy (evidently is imported inside the assets that us
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dagster as dg
@@ -80,11 +80,26 @@ def build_resources(home: Home) -> dict[str, Any]:
     }
 
 
+class _OpenedOnUse:
+    """A client opened by ``open_`` on its first attribute access."""
+
+    def __init__(self, open_: Callable[[], Any]):
+        self._open = open_
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._open()
+        return getattr(self._client, name)
+
+
 def build_explainer(models: Sequence[ModelConfig], resources: dict[str, Any]) -> AlertExplainer:
     """The root cause of alerts, from the same registry and lake as every asset: model
     reliance from the registry, validation splits from the lake (opened on first use),
     and the source's served estimator before the registry knows the model."""
-    registry = resources["model_registry"].get()
+    # Opened on first use: loading the definitions touches no store (an unreachable
+    # object store then fails the step that needs it, naming the URL).
+    registry: Any = _OpenedOnUse(resources["model_registry"].get)
     return AlertExplainer(
         {m.name: m for m in models},
         registry,
