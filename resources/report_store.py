@@ -10,7 +10,6 @@ Dagster UI's http page.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -74,18 +73,8 @@ class LocalReportStore:
         return self.root / model / report_name(name)
 
     def write_html(self, model: str, name: str, html: str) -> str:
-        path = self._path(model, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(html)
-            os.chmod(tmp, 0o644)  # readable by the server that serves the folder
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return str(path)
+        # readable by the server that serves the folder
+        return write_bytes(self._path(model, name), html.encode("utf-8"), mode=0o644)
 
     def url(self, model: str, name: str) -> str:
         path = self._path(model, name)

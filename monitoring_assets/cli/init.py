@@ -10,12 +10,12 @@ at all; an existing file is kept unless ``--force``.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from monitoring_assets.core.lake_io import write_bytes
 from monitoring_assets.core.onboarding import ROLES, OnboardingError, infer, render
 
 
@@ -34,15 +34,7 @@ def _check(text: str, shown: str) -> None:
 
 
 def _write(text: str, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(out, text.encode("utf-8"))
 
 
 def run_init(args) -> int:

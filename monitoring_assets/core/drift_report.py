@@ -10,16 +10,14 @@ or a drifted critical feature), most drifted first, up to a cap.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
-from monitoring_assets.core.lake_io import scan_connection, scheme, write_bytes
+from monitoring_assets.core.lake_io import scan_connection
 from monitoring_assets.core.names import quote_ident
 
 
@@ -119,33 +117,3 @@ def render_report(
         end = page.find(">", at) + 1
         return page[:end] + note + page[end:]
     return note + page
-
-
-def write_report(
-    model: ModelConfig, current: pd.DataFrame, reference: pd.DataFrame, path: Path | str
-) -> Path | str:
-    """Evidently's DataDriftPreset HTML of ``current`` vs ``reference`` (imported lazily),
-    at a local path or a lake URI (``s3://...``)."""
-    import warnings
-
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
-
-    dd = DataDefinition(numerical_columns=model.numerical, categorical_columns=model.categorical)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        snap = Report([DataDriftPreset(drift_share=model.thresholds.drift.drift_share)]).run(
-            Dataset.from_pandas(current, data_definition=dd),
-            Dataset.from_pandas(reference, data_definition=dd),
-        )
-    if scheme(path) is None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        snap.save_html(str(path))
-        return path
-    # An object-store location (the lake's reports): rendered to a temp file, uploaded whole.
-    with tempfile.TemporaryDirectory(prefix="driftwarden-report-") as tmp:
-        local = Path(tmp) / "report.html"
-        snap.save_html(str(local))
-        write_bytes(path, local.read_bytes())
-    return path

@@ -108,9 +108,10 @@ def scan_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def write_bytes(location: str | os.PathLike, data: bytes) -> str:
+def write_bytes(location: str | os.PathLike, data: bytes, mode: int | None = None) -> str:
     """Write ``data`` to ``location`` whole or not at all: a local file is written beside
-    its place and renamed in; an object is one upload that becomes visible when complete."""
+    its place and renamed in (with permissions ``mode`` when given); an object is one
+    upload that becomes visible when complete."""
     text = str(location)
     if scheme(text) is None:
         path = Path(text)
@@ -119,6 +120,8 @@ def write_bytes(location: str | os.PathLike, data: bytes) -> str:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            if mode is not None:
+                os.chmod(tmp, mode)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
