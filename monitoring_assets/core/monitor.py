@@ -12,7 +12,9 @@ it, so the rules below are written once:
   ``drift_share_error`` (inclusive, as Evidently's dataset drift is); no testable
   feature is a failed WARN ("not computable").
 - ``critical_features_not_drifted``: no feature marked ``critical`` drifted (ERROR); a
-  critical feature that cannot be tested is a failed WARN.
+  critical feature that cannot be tested is a failed WARN. A critical feature with a
+  calibrated threshold is judged at its error level (:func:`critical_drifted`): the
+  check only pages, so it is held to the level of an error, not of a warning.
 - ``prediction_drift_below_threshold``: distance scores of the prediction column are
   graded against ``prediction_drift_score_warn``/``_error``; p-value methods (small
   references) fail as WARN when the test says drift.
@@ -212,7 +214,7 @@ class DriftMonitor:
             *self.feature_outcomes(dataset.columns),
             self.prediction_outcome(prediction),
         )
-        critical = tuple(c for c in self.critical if dataset.columns[c].drifted)
+        critical = tuple(c for c in self.critical if critical_drifted(dataset.columns[c]))
         return DriftResult(self.label, dataset, prediction, critical, outcomes)
 
     def column(
@@ -340,7 +342,7 @@ class DriftMonitor:
     @staticmethod
     def _critical_outcome(features: Mapping[str, ColumnDrift], crit: set[str]) -> CheckOutcome:
         critical = {n: r for n, r in features.items() if n in crit}
-        drifted = sorted(n for n, r in critical.items() if r.computable and r.drifted)
+        drifted = sorted(n for n, r in critical.items() if critical_drifted(r))
         untested = {n: r for n, r in critical.items() if not r.computable}
         meta: dict[str, Any] = {
             "critical_features": len(critical),
@@ -350,17 +352,10 @@ class DriftMonitor:
         for n, r in critical.items():
             if _finite(r.score):
                 meta[f"score/{n}"] = float(r.score)
-                meta[f"threshold/{n}"] = float(r.threshold)  # type: ignore[arg-type]
+                meta[f"threshold/{n}"] = float(_critical_level(r))  # type: ignore[arg-type]
         name = CRITICAL_FEATURES_NOT_DRIFTED
         if drifted:
-            shown = ", ".join(
-                f"{n} ({critical[n].score:.4g} >= {critical[n].threshold:.4g}, "
-                f"{critical[n].threshold_mode}: {critical[n].threshold_source})"
-                if critical[n].method not in P_VALUE_METHODS
-                else f"{n} (p {critical[n].score:.4g}, {critical[n].threshold_mode}: "
-                f"{critical[n].threshold_source})"
-                for n in drifted
-            )
+            shown = ", ".join(_critical_text(n, critical[n]) for n in drifted)
             return CheckOutcome(name, False, "ERROR", f"critical feature(s) drifted: {shown}", meta)
         if untested:
             text = "; ".join(f"{n}: {r.reason}" for n, r in untested.items())
@@ -410,6 +405,39 @@ class DriftMonitor:
             severity, passed = "WARN", not result.drifted
             text = f"{result.column} {method} p-value {score:.4g} (drift below {result.threshold})"
         return CheckOutcome(name, passed, severity, text, meta)
+
+
+def _at_error_level(r: ColumnDrift) -> bool:
+    return r.threshold_mode == CALIBRATED and _finite(r.threshold_error)
+
+
+def _critical_level(r: ColumnDrift) -> float | None:
+    """The level a critical feature is judged at: its calibrated error level, else its
+    (fixed) drift threshold."""
+    return r.threshold_error if _at_error_level(r) else r.threshold
+
+
+def critical_drifted(r: ColumnDrift) -> bool:
+    """Whether critical feature ``r`` fails ``critical_features_not_drifted``.
+
+    The check is ERROR-only, so a calibrated critical feature is judged at its error
+    level (``threshold_error``, mean + k_error·σ): at the warn level (mean + k·σ) the
+    chance crossings of small days page as often as a drift-share warning would. A
+    feature judged at a fixed threshold keeps its drift verdict (Evidently's)."""
+    if not r.computable:
+        return False
+    if not _at_error_level(r) or r.method is None:
+        return bool(r.drifted)
+    return is_drifted(r.method, r.score, r.threshold_error)  # type: ignore[arg-type]
+
+
+def _critical_text(name: str, r: ColumnDrift) -> str:
+    at = "error level" if _at_error_level(r) else "threshold"
+    level = _critical_level(r)
+    where = f"{r.threshold_mode}: {r.threshold_source}"
+    if r.method in P_VALUE_METHODS:
+        return f"{name} (p {r.score:.4g} <= {at} {level:.4g}, {where})"
+    return f"{name} ({r.score:.4g} >= {at} {level:.4g}, {where})"
 
 
 def threshold_summary(results: Iterable[ColumnDrift]) -> str:
