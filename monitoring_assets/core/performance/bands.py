@@ -11,7 +11,10 @@ model version from its labelled validation split, which the version was never tr
 2. each chunk gives accuracy, F1, ROC AUC, precision, recall, the label-free (CBPE)
    accuracy estimate and the expected calibration error (:data:`BAND_METRICS`);
 3. a band's lower edges (:meth:`Band.edges`) are ``mean − k·σ`` (warn) and
-   ``mean − k_error·σ`` (error) with ``rule: sigma``, or the lower quantiles
+   ``mean − k_error·σ`` (error) with ``rule: sigma``, where σ is the band's σ for one
+   new day (:func:`day_sigma`: the chunks' σ at its upper 90 % confidence bound, times
+   √(1 + 1/n) for the uncertainty of their mean — a band of 11 chunks is 1.5 times the
+   chunks' σ, of 200 chunks 1.07 times), or the lower quantiles
    ``1 − quantile`` / ``1 − quantile_error`` with ``rule: quantile``. A metric where
    larger is worse (:data:`UPPER_METRICS`: the calibration error) has upper edges instead:
    ``mean + k·σ`` / ``mean + k_error·σ``, or the quantiles ``quantile`` / ``quantile_error``. σ is the chunks'
@@ -65,6 +68,9 @@ UPPER_METRICS = frozenset({"calibration_error"})
 #: Days with fewer labelled rows than this get no band (their metrics are too coarse).
 MIN_BAND_ROWS = 30
 
+#: The confidence of the upper bound taken for the chunks' σ (:func:`day_sigma`).
+SIGMA_CONFIDENCE = 0.9
+
 #: Buckets per doubling of the day's size.
 BUCKETS_PER_DOUBLING = 4
 
@@ -77,6 +83,24 @@ def size_bucket(n: int) -> int:
     j = math.floor(BUCKETS_PER_DOUBLING * math.log2(n) + 1e-9)
     b = math.floor(2 ** (j / BUCKETS_PER_DOUBLING) + 1e-9)
     return min(b, n)
+
+
+def day_sigma_factor(n_chunks: int) -> float:
+    """How many of the chunks' sample σ (ddof 1) make the σ one new day is judged with.
+
+    Two uncertainties a sample of ``n_chunks`` chunks leaves: its σ is itself an
+    estimate (with 11 chunks the true σ is above the sample's one time in four), and so
+    is its mean. The σ taken is the upper :data:`SIGMA_CONFIDENCE` confidence bound of σ
+    (χ² with n − 1 degrees of freedom: ``√((n − 1) / χ²_{1−c}(n − 1))``), times
+    ``√(1 + 1/n)``, the spread of a new value around an estimated mean."""
+    from scipy.stats import chi2  # lazy: keeps code-location load light
+
+    n = n_chunks
+    if n < 2:
+        raise ValueError(f"{n} chunk(s): no σ")
+    return math.sqrt((n - 1) / float(chi2.ppf(1.0 - SIGMA_CONFIDENCE, n - 1))) * math.sqrt(
+        1.0 + 1.0 / n
+    )
 
 
 def _seed(model: str, version: str, chunk_rows: int) -> int:
@@ -180,11 +204,16 @@ class Band:
         mean, std = self.mean, self.std
         assert mean is not None and std is not None
         sign, op = (1.0, "+") if self.metric in UPPER_METRICS else (-1.0, "−")
-        where = f"of {self.n_chunks} validation chunks of {self.chunk_rows:,} rows"
+        factor = day_sigma_factor(self.n_chunks)
+        where = (
+            f"of {self.n_chunks} validation chunks of {self.chunk_rows:,} rows "
+            f"(σ of one day: {factor:.3g} × the chunks' σ)"
+        )
         note = ""
         if std == 0.0:
             std = 1.0 / self.chunk_rows
             note = f"; σ = 0 across chunks, taken as 1/{self.chunk_rows:,}"
+        std *= factor
         if cal.rule == "sigma" or note:
             return {
                 "warn": (mean + sign * cal.k * std, f"mean{op}{cal.k:g}σ {where}{note}"),
