@@ -90,7 +90,9 @@ def test_stationary_days_at_0_83_raise_no_accuracy_alert(history) -> None:
     # the former default (absolute floor 0.85, ERROR) failed on every one of these days
     assert old_floor_failures == len(STATIONARY)
     floor = out[(_date(0).isoformat(), ACCURACY_ABOVE_FLOOR)]
-    assert floor.metadata["threshold_source"] == "mean−6σ of 13 validation chunks of 861 rows"
+    assert floor.metadata["threshold_source"] == (
+        "mean−6σ of 13 validation chunks of 861 rows (σ of one day: 1.43 × the chunks' σ)"
+    )
     assert 0.72 < floor.metadata["threshold"] < 0.80
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import chi2
 
 from monitoring_assets.core.config import ModelConfig, load_project
 from monitoring_assets.core.performance.bands import Band
@@ -71,6 +72,16 @@ def _by_name(row, model=MODEL, bands=None, drift=None) -> dict:
     return {o.check: o for o in performance_outcomes(row, model, bands, drift or _drift())}
 
 
+def _day(n: int) -> float:
+    """σ of one new day per σ of ``n`` chunks: the upper 90 % confidence bound of σ
+    (χ², n − 1 degrees of freedom) times √(1 + 1/n) (independent oracle: scipy)."""
+    return float(np.sqrt((n - 1) / chi2.ppf(0.1, n - 1)) * np.sqrt(1 + 1 / n))
+
+
+F40 = _day(40)
+DAY40 = f" (σ of one day: {F40:.3g} × the chunks' σ)"
+
+
 def _band(metric: str, mean: float, std: float, n: int = 40, rows: int = 1722) -> Band:
     """A band whose chunk values have exactly this mean and sample standard deviation."""
     z = np.random.default_rng(0).normal(size=n)
@@ -119,11 +130,14 @@ def test_calibrated_band_replaces_the_absolute_floor() -> None:
     out = _by_name(row, bands=bands)
     floor = out[ACCURACY_ABOVE_FLOOR]
     assert floor.passed
-    assert floor.metadata["threshold"] == pytest.approx(0.83 - 6 * 0.009)
+    assert floor.metadata["threshold"] == pytest.approx(0.83 - 6 * 0.009 * F40)
     assert floor.metadata["threshold_mode"] == "calibrated"
-    assert floor.metadata["threshold_source"] == "mean−6σ of 40 validation chunks of 1,722 rows"
+    assert (
+        floor.metadata["threshold_source"]
+        == "mean−6σ of 40 validation chunks of 1,722 rows" + DAY40
+    )
     drop = out[ACCURACY_DROP_WITHIN_LIMIT]
-    assert drop.passed and drop.metadata["threshold"] == pytest.approx(0.83 - 3 * 0.009)
+    assert drop.passed and drop.metadata["threshold"] == pytest.approx(0.83 - 3 * 0.009 * F40)
     # the same day under the old default fails at ERROR
     old = _by_name(row, model=_with(MODEL, accuracy_floor=0.85), bands=bands)[ACCURACY_ABOVE_FLOOR]
     assert not old.passed and old.severity == "ERROR"
@@ -134,8 +148,8 @@ def test_calibrated_band_replaces_the_absolute_floor() -> None:
 def test_accuracy_floor_below_the_band_leaves_the_band_in_charge() -> None:
     bands = {"accuracy": _band("accuracy", 0.83, 0.009)}
     model = _with(MODEL, accuracy_floor=0.7)
-    o = _by_name(_row(accuracy=0.77), model=model, bands=bands)[ACCURACY_ABOVE_FLOOR]
-    assert not o.passed and o.metadata["threshold"] == pytest.approx(0.83 - 6 * 0.009)
+    o = _by_name(_row(accuracy=0.76), model=model, bands=bands)[ACCURACY_ABOVE_FLOOR]
+    assert not o.passed and o.metadata["threshold"] == pytest.approx(0.83 - 6 * 0.009 * F40)
     assert o.metadata["threshold_source"].endswith("(above accuracy_floor 0.7)")
 
 
@@ -160,16 +174,16 @@ def test_auto_with_too_few_chunks_is_fixed_and_says_why() -> None:
     forced = _with(MODEL, mode="calibrated")
     o = _by_name(_row(), model=forced, bands=bands)[ACCURACY_ABOVE_FLOOR]
     assert o.metadata["threshold_mode"] == "calibrated"
-    assert o.metadata["threshold"] == pytest.approx(0.83 - 6 * 0.009)
+    assert o.metadata["threshold"] == pytest.approx(0.83 - 6 * 0.009 * _day(3))
 
 
 def test_zero_spread_band_floors_sigma_at_one_row() -> None:
     """A perfect model: every chunk has accuracy 1.0, σ = 0 → σ is one row's worth."""
     bands = {"accuracy": Band("accuracy", 500, "rows", 20000, (1.0,) * 40)}
-    out = _by_name(_row(accuracy=0.993, reference_accuracy=1.0), bands=bands)
+    out = _by_name(_row(accuracy=0.992, reference_accuracy=1.0), bands=bands)
     floor, drop = out[ACCURACY_ABOVE_FLOOR], out[ACCURACY_DROP_WITHIN_LIMIT]
-    assert floor.metadata["threshold"] == pytest.approx(1 - 6 / 500) and floor.passed
-    assert drop.metadata["threshold"] == pytest.approx(1 - 3 / 500) and not drop.passed
+    assert floor.metadata["threshold"] == pytest.approx(1 - 6 / 500 * F40) and floor.passed
+    assert drop.metadata["threshold"] == pytest.approx(1 - 3 / 500 * F40) and not drop.passed
     assert "σ = 0 across chunks, taken as 1/500" in drop.metadata["threshold_source"]
 
 
@@ -190,19 +204,19 @@ def test_quantile_rule_uses_the_lower_quantiles() -> None:
 def test_calibration_error_band_absorbs_the_noise_of_small_days() -> None:
     """120 labelled rows: a well-calibrated model's ECE is mostly noise (validation chunks
     of that size: mean 0.12, σ 0.03). The fixed 0.1 limit fails such a day; the band's
-    upper edge (mean + 3σ = 0.21) does not, and still catches a day far above it."""
+    upper edge (mean + 3σ of one day = 0.227) does not, and still catches a day far above it."""
     bands = {"calibration_error": _band("calibration_error", 0.12, 0.03, rows=107)}
     row = _row(n_labeled=120, calibration_error=0.18)
     fixed = _by_name(row, model=_with(MODEL, mode="fixed"), bands=bands)
     assert not fixed[CALIBRATION_ERROR_WITHIN_LIMIT].passed
     o = _by_name(row, bands=bands)[CALIBRATION_ERROR_WITHIN_LIMIT]
     assert o.passed, o.description
-    assert o.metadata["threshold"] == pytest.approx(0.12 + 3 * 0.03)
+    assert o.metadata["threshold"] == pytest.approx(0.12 + 3 * 0.03 * F40)
     assert o.metadata["threshold_mode"] == "calibrated"
-    assert o.metadata["threshold_source"] == "mean+3σ of 40 validation chunks of 107 rows"
+    assert o.metadata["threshold_source"] == "mean+3σ of 40 validation chunks of 107 rows" + DAY40
     bad = _by_name(_row(n_labeled=120, calibration_error=0.25), bands=bands)
     assert not bad[CALIBRATION_ERROR_WITHIN_LIMIT].passed
-    assert "0.2500 above 0.2100" in bad[CALIBRATION_ERROR_WITHIN_LIMIT].description
+    assert "0.2500 above 0.2272" in bad[CALIBRATION_ERROR_WITHIN_LIMIT].description
 
 
 def test_calibration_error_limit_stays_when_the_band_is_tighter() -> None:

@@ -104,4 +104,6 @@ def test_a_window_shrinks_until_its_bands_have_enough_chunks(tmp_path) -> None:
     for check in (ACCURACY_DROP_WITHIN_LIMIT, ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT):
         o = out[(pk, check)]
         assert (o.metadata["window_days"], o.metadata["window_rows"]) == (4, 240), check
-        assert o.metadata["threshold_source"].endswith("of 11 validation chunks of 215 rows")
+        assert o.metadata["threshold_source"].endswith(
+            "of 11 validation chunks of 215 rows (σ of one day: 1.5 × the chunks' σ)"
+        )
