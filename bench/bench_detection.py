@@ -3,9 +3,12 @@
 Every row is one whole ``driftwarden demo --models FILE`` process (the product path: the
 scenario's history in one Dagster run, the alert sensor ticked over every check
 evaluation), run on a fresh home with the model file's ``thresholds.mode`` set to each
-mode compared (``fixed`` and ``calibrated`` by default), side by side. The numbers are
+mode compared (``fixed`` and ``auto``, the default, by default), side by side. The numbers are
 then read from that home: alert episodes from the warehouse's ``alerts`` table, check
-evaluations from the home's Dagster instance.
+evaluations from the home's Dagster instance. ``auto`` is the model file's default
+mode (a file without ``thresholds``): its rows are labelled "auto (default)" and are
+what a model gets unless configured otherwise (``calibrated`` forces a band even from 2
+validation chunks; ``auto`` needs ``calibration.min_chunks``).
 
 - Controls (``bench/scenarios/control_*.yaml``, nothing injected): every alert episode
   is a false one. Reported: episodes per 100 monitored days (any tier, and by tier) and
@@ -23,7 +26,7 @@ Usage (from the repository root)::
     python bench/bench_detection.py --only demo --modes fixed
 
 Baseline: ``fixed`` thresholds (the configured / library-default numbers). The
-``calibrated`` rows are measured against it in the same invocation.
+default's rows (``auto``) are measured against it in the same invocation.
 """
 
 from __future__ import annotations
@@ -47,10 +50,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitoring_assets.core.config import ScenarioEvent, load_project  # noqa: E402
+from monitoring_assets.core.config_thresholds import Thresholds  # noqa: E402
 
 SCENARIOS = ROOT / "bench" / "scenarios"
 DEMO_MODELS = ROOT / "monitoring_assets" / "models" / "churn.yaml"
-MODES = ("fixed", "calibrated")
+#: The model file's default threshold mode (what a model without ``thresholds`` gets).
+DEFAULT_MODE = Thresholds().mode
+MODES = ("fixed", DEFAULT_MODE)
+
+
+def mode_label(mode: str) -> str:
+    """The mode as the tables show it: the default one says so."""
+    return f"{mode} (default)" if mode == DEFAULT_MODE else mode
+
 
 # The checks that may reveal each event kind: (asset, check) with '*' for any check of
 # the asset. ``labels``: the checks judge labelled data, available label_delay_days later.
@@ -263,7 +275,7 @@ def control_row(result: RunResult) -> dict:
     per100 = 100.0 / result.days
     return {
         "scenario": result.name,
-        "mode": result.mode,
+        "mode": mode_label(result.mode),
         "days": result.days,
         "episodes": len(result.episodes),
         "episodes_per_100_days": round(len(result.episodes) * per100, 1),
@@ -307,7 +319,7 @@ def event_rows(result: RunResult) -> list[dict]:
         row = {
             "event": ev.kind + (f"({ev.feature})" if ev.feature else ""),
             "day": ev.day,
-            "mode": result.mode,
+            "mode": mode_label(result.mode),
             "expected": _expected(ev, result.label_delay),
         }
         if ev.day >= result.days:
@@ -416,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(
                     {
                         "run": name,
-                        "mode": mode,
+                        "mode": mode_label(mode),
                         "days": r.days,
                         "wall_s": round(r.wall_s, 1),
                         "status": r.status,

@@ -143,3 +143,13 @@ def test_every_control_file_is_a_valid_model_file_with_nothing_injected():
         assert (scenario.seasonality.weekly > 0) == f.stem.endswith("_weekly")
         volumes.add(scenario.rows_per_day)
     assert volumes == {50, 200, 2000, 20000}
+
+
+def test_the_default_rows_are_the_default_mode(tmp_path):
+    """The row labelled default is what a model file without ``thresholds`` gets."""
+    doc = yaml.safe_load(bench.SCENARIOS.joinpath("control_50.yaml").read_text())
+    assert "thresholds" not in doc["models"][0]
+    default = load_project(bench.SCENARIOS / "control_50.yaml").models[0].thresholds.mode
+    assert bench.MODES == ("fixed", default)
+    assert bench.mode_label(default) == f"{default} (default)"
+    assert bench.mode_label("calibrated") == "calibrated"
