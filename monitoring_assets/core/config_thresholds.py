@@ -103,6 +103,20 @@ class QualityThresholds(Strict):
     _ordered = model_validator(mode="after")(_warn_below_error)
 
 
+class PerformanceWindow(Strict):
+    """A day with fewer than ``min_rows`` labelled (or estimated) rows is judged together
+    with its trailing stored days of the same model version, newest first, until the
+    window holds ``min_rows`` rows or spans ``max_days`` calendar days (the judged day
+    included); ``max_days: 1`` judges every day alone."""
+
+    min_rows: int = Field(
+        500, ge=1, description="a day below this many labelled rows is judged on its window"
+    )
+    max_days: int = Field(
+        14, ge=1, le=366, description="a window spans at most this many calendar days"
+    )
+
+
 class PerformanceThresholds(Strict):
     accuracy_floor: float | None = Field(
         None,
@@ -125,6 +139,15 @@ class PerformanceThresholds(Strict):
     estimated_accuracy_drop: float = 0.05
     min_label_coverage: float = 0.8
     max_calibration_error: float = 0.1
+    calibration_error_min_rows: int = Field(
+        100,
+        ge=1,
+        description=(
+            "auto/calibrated: a day with fewer labelled rows passes calibration_error_within_"
+            "limit as insufficient data (ten bins of ten rows; below, the error is mostly noise)"
+        ),
+    )
+    window: PerformanceWindow = Field(default_factory=PerformanceWindow)
     significance: float = Field(
         0.001,
         gt=0,

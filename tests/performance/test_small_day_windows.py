@@ -10,13 +10,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
+from monitoring_assets.core.config import PerformanceWindow
 from monitoring_assets.core.performance.checks import (
     ACCURACY_DROP_WITHIN_LIMIT,
     CALIBRATION_ERROR_WITHIN_LIMIT,
     ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT,
 )
-from monitoring_assets.core.performance.windows import SMALL_DAY_ROWS
 from tests.performance import synthetic as S
+
+SMALL_DAY_ROWS = PerformanceWindow().min_rows  # the model file's default
 
 DAY_ROWS = 60
 HEALTHY = 12  # days 0..11 healthy, day 12 noisy-bad alone

@@ -24,7 +24,7 @@ threshold was used (``threshold``), whether it was ``calibrated`` or ``fixed``
 - ``calibration_error_within_limit`` (WARN): the expected calibration error not above the
   band of validation-chunk errors (``mean + k·σ``), nor above ``max_calibration_error``
   unless the band is higher; fixed: ``max_calibration_error``. Fewer than
-  ``CALIBRATION_MIN_ROWS`` (100) labelled rows: insufficient data (passes, says so).
+  ``calibration_error_min_rows`` (model file, default 100) labelled rows: insufficient data (passes, says so).
 - ``estimated_accuracy_drop_within_limit`` (WARN): the CBPE estimate not below the band
   of chunk estimates; fixed: within ``estimated_accuracy_drop`` of the reference.
 """
@@ -61,11 +61,6 @@ LABEL_COVERAGE_SUFFICIENT = "label_coverage_sufficient"
 CALIBRATION_ERROR_WITHIN_LIMIT = "calibration_error_within_limit"
 CONCEPT_DRIFT = "concept_drift"
 ESTIMATED_ACCURACY_DROP_WITHIN_LIMIT = "estimated_accuracy_drop_within_limit"
-
-#: Fewer labelled rows than this: the calibration error is insufficient data (ten bins of
-#: a few rows each measure noise; a band's σ from the few chunks of a small validation
-#: split does not tame it).
-CALIBRATION_MIN_ROWS = 100
 
 #: The metrics ``accuracy_drop_within_limit`` judges against their bands, in report order.
 DROP_METRICS = ("accuracy", "f1", "roc_auc", "precision", "recall")
@@ -272,7 +267,7 @@ def calibration_threshold(model: ModelConfig, band: Band | None) -> Threshold:
 def _calibration_outcome(
     row: dict[str, Any], model: ModelConfig, band: Band | None, base: dict[str, Any]
 ) -> CheckOutcome:
-    """``calibration_error_within_limit``: below :data:`CALIBRATION_MIN_ROWS` labelled rows
+    """``calibration_error_within_limit``: below ``calibration_error_min_rows`` labelled rows
     the error is mostly noise: insufficient data, unless the check's mode is ``fixed``."""
     ece = row["calibration_error"]
     limit = model.thresholds.performance.max_calibration_error
@@ -288,8 +283,9 @@ def _calibration_outcome(
     meta["calibration_error"] = ece
     n = row.get("n_labeled")
     mode = model.thresholds.mode_for(CALIBRATION_ERROR_WITHIN_LIMIT)
-    if mode != "fixed" and n is not None and int(n) < CALIBRATION_MIN_ROWS:
-        why = f"insufficient data: {int(n)} labelled rows < {CALIBRATION_MIN_ROWS}"
+    min_rows = model.thresholds.performance.calibration_error_min_rows
+    if mode != "fixed" and n is not None and int(n) < min_rows:
+        why = f"insufficient data: {int(n)} labelled rows < {min_rows}"
         t = Threshold(None, "calibrated", why)
         return CheckOutcome(
             CALIBRATION_ERROR_WITHIN_LIMIT,
@@ -494,7 +490,8 @@ def evaluate_performance(
 ) -> Iterator[tuple[str, CheckOutcome]]:
     """(partition key, outcome) of every realized-performance check on the stored days; a
     small day's accuracy checks judge its window (:mod:`.windows`)."""
-    rows = stored_rows(wh, PERFORMANCE_TABLE, model.name, window_range(list(keys)))
+    settings = model.thresholds.performance.window
+    rows = stored_rows(wh, PERFORMANCE_TABLE, model.name, window_range(list(keys), settings))
     drift = stored_rows(wh, CONCEPT_DRIFT_TABLE, model.name, list(keys))
     store = BandStore(wh, model)
     store.prefetch(r["model_version"] for r in rows.values())
@@ -507,7 +504,9 @@ def evaluate_performance(
         outcomes = performance_outcomes(row, model, bands, drift.get(pk))
         enough = enough_chunks(store, version, "accuracy")
         window = (
-            small_day_window(rows, pk, "n_labeled", _complete, enough) if _complete(row) else None
+            small_day_window(rows, pk, "n_labeled", _complete, enough, settings=settings)
+            if _complete(row)
+            else None
         )
         if window is not None:
             merged = merge_performance([rows[k] for k in window.days])
@@ -528,7 +527,8 @@ def evaluate_estimated(
 ) -> Iterator[tuple[str, CheckOutcome]]:
     """(partition key, outcome) of the estimated-performance check on the stored days; a
     small day is judged on its window (:mod:`.windows`)."""
-    rows = stored_rows(wh, ESTIMATED_TABLE, model.name, window_range(list(keys)))
+    settings = model.thresholds.performance.window
+    rows = stored_rows(wh, ESTIMATED_TABLE, model.name, window_range(list(keys), settings))
     store = BandStore(wh, model)
     store.prefetch(r["model_version"] for r in rows.values())
     for pk in keys:
@@ -537,7 +537,7 @@ def evaluate_estimated(
         row = rows[pk]
         enough = enough_chunks(store, row["model_version"], "estimated_accuracy")
         window = (
-            small_day_window(rows, pk, "n_estimated", enough=enough)
+            small_day_window(rows, pk, "n_estimated", enough=enough, settings=settings)
             if row.get("estimated_accuracy") is not None
             else None
         )

@@ -3,14 +3,14 @@
 On 50–200 labelled rows a day's accuracy, F1, precision and recall (and the label-free
 accuracy estimate) move by several points without anything having changed: the bands of
 chunks that small are wide, and five metrics judged every day at ``mean − k·σ`` still
-cross their edges now and then. A day with fewer than :data:`SMALL_DAY_ROWS` labelled (or
-estimated) rows is therefore judged on the merge of itself and its trailing stored days of
-the same model version (days whose labels are complete), newest first, until the window
-holds :data:`SMALL_DAY_ROWS` rows or spans :data:`MAX_WINDOW_DAYS` calendar days, against
+cross their edges now and then. A day with fewer than ``window.min_rows`` (model file
+``thresholds.performance.window``, default 500) labelled (or estimated) rows is therefore
+judged on the merge of itself and its trailing stored days of the same model version (days
+whose labels are complete), newest first, until the window holds ``min_rows`` rows or
+spans ``window.max_days`` (default 14) calendar days, against
 the bands calibrated at the window's row count. Merging is exact for the metrics of a
 confusion matrix (the stored ``tn/fp/fn/tp`` are summed) and for the estimate (a weighted
-mean); ROC AUC is not mergeable and is judged only on days of at least
-:data:`SMALL_DAY_ROWS` rows. The calibration error and concept drift stay judgements of
+mean); ROC AUC is not mergeable and is judged only on days of at least ``min_rows`` rows. The calibration error and concept drift stay judgements of
 the day (:mod:`.checks`).
 """
 
@@ -22,16 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from monitoring_assets.core.config import PerformanceWindow
 from monitoring_assets.core.performance.bands import BandStore
 from monitoring_assets.core.performance.store import stored_rows
 from monitoring_assets.core.ports import Warehouse
 from monitoring_assets.core.tables import TableSpec
-
-#: A day with fewer labelled (estimated) rows than this is judged on its window.
-SMALL_DAY_ROWS = 500
-
-#: A window spans at most this many calendar days (the judged day included).
-MAX_WINDOW_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -41,6 +36,7 @@ class Window:
 
     days: tuple[str, ...]
     rows: int
+    min_rows: int
 
     @property
     def label(self) -> str:
@@ -52,15 +48,15 @@ class Window:
     def describe(self, text: str, unit: str) -> str:
         return (
             f"window {self.label} ({len(self.days)} day(s), {self.rows:,} {unit} rows, "
-            f"the day < {SMALL_DAY_ROWS:,}): {text}"
+            f"the day < {self.min_rows:,}): {text}"
         )
 
 
-def window_range(keys: Sequence[str]) -> list[str]:
+def window_range(keys: Sequence[str], settings: PerformanceWindow) -> list[str]:
     """``keys`` extended back by the trailing days a window of its first day may need."""
     if not keys:
         return []
-    first = dt.date.fromisoformat(keys[0]) - dt.timedelta(days=MAX_WINDOW_DAYS - 1)
+    first = dt.date.fromisoformat(keys[0]) - dt.timedelta(days=settings.max_days - 1)
     return [first.isoformat(), *keys]
 
 
@@ -75,21 +71,24 @@ def small_day_window(
     count: str,
     usable=lambda r: True,
     enough=lambda n: True,
+    *,
+    settings: PerformanceWindow,
 ) -> Window | None:
     """The window of day ``pk`` from the stored ``rows`` by key (``count``: the row-count
-    column), or None when the day holds at least :data:`SMALL_DAY_ROWS` rows (judged
+    column), or None when the day holds at least ``settings.min_rows`` rows (judged
     alone). Trailing days of another model version, missing, or not ``usable`` are
     skipped. ``enough(n)``: whether the bands at ``n`` rows have enough validation chunks;
     the oldest days are dropped until they do (a small validation split holds few chunks
     of a window's size: their σ would be noise)."""
+    need = settings.min_rows
     row = rows[pk]
     total = _count(row, count)
-    if total >= SMALL_DAY_ROWS:
+    if total >= need:
         return None
     day = dt.date.fromisoformat(pk)
     days = [pk]
-    for back in range(1, MAX_WINDOW_DAYS):
-        if total >= SMALL_DAY_ROWS:
+    for back in range(1, settings.max_days):
+        if total >= need:
             break
         key = (day - dt.timedelta(days=back)).isoformat()
         r = rows.get(key)
@@ -101,7 +100,7 @@ def small_day_window(
             total += n
     while len(days) > 1 and not enough(total):
         total -= _count(rows[days.pop(0)], count)
-    return Window(tuple(days), total)
+    return Window(tuple(days), total, need)
 
 
 def merge_performance(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -159,11 +158,12 @@ def calibrate_window_bands(
     """Calibrate (once; :class:`BandStore`) the bands at the row counts the window of
     every small day of ``dates`` stored in ``table`` tries, so the checks find them."""
     keys = [d.isoformat() for d in sorted(dates)]
-    rows = stored_rows(wh, table, bands.model.name, window_range(keys))
+    settings = bands.model.thresholds.performance.window
+    rows = stored_rows(wh, table, bands.model.name, window_range(keys, settings))
     for pk in keys:
         if pk in rows and usable(rows[pk]):
             enough = enough_chunks(bands, rows[pk]["model_version"], metric)
-            small_day_window(rows, pk, count, usable, enough)
+            small_day_window(rows, pk, count, usable, enough, settings=settings)
 
 
 def enough_chunks(bands: BandStore, version: str, metric: str):
