@@ -35,6 +35,7 @@ number and, in ``auto`` mode, why no band applied.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import zlib
@@ -85,6 +86,7 @@ def size_bucket(n: int) -> int:
     return min(b, n)
 
 
+@functools.lru_cache(maxsize=1024)
 def day_sigma_factor(n_chunks: int) -> float:
     """How many of the chunks' sample σ (ddof 1) make the σ one new day is judged with.
 
