@@ -258,11 +258,15 @@ def read_profile(
 
 
 def load_day_profiles(
-    wh: Warehouse, model: ModelConfig, dates: Iterable[dt.date], max_rows: int = LOAD_ROWS
+    wh: Warehouse,
+    model: ModelConfig,
+    dates: Iterable[dt.date],
+    max_rows: int = LOAD_ROWS,
+    read_rows: int = READ_ROWS,
 ) -> dict[dt.date, DatasetProfile]:
     """Stored day profiles of ``dates`` (days never profiled are absent): in one query
     when their rows are at most ``max_rows``, else day by day through
-    :func:`read_profile` (whole columns, about ``max_rows`` rows per query)."""
+    :func:`read_profile` (whole columns, about ``read_rows`` rows per query)."""
     days = sorted(set(dates))
     if not days:
         return {}
@@ -277,7 +281,7 @@ def load_day_profiles(
         out: dict[dt.date, DatasetProfile] = {}
         for d in sorted(pd.Timestamp(x).date() for x in sizes["partition_date"]):
             keys = {"model": model.name, "partition_date": d}
-            prof = read_profile(wh, FEATURE_PROFILES_TABLE.name, keys, max_rows)
+            prof = read_profile(wh, FEATURE_PROFILES_TABLE.name, keys, read_rows)
             if prof is not None:
                 out[d] = prof
         return out
