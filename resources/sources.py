@@ -97,6 +97,9 @@ class FileAdapter:
         self._days: dict[str, dict[dt.date, pd.DataFrame] | None] = {}
         self._origins: dict[tuple[str, dt.date | None], list[str]] = {}
         self._label_ids: dict[str, pd.Series] = {}  # one file of every day's labels: its ids
+        #: Rows of a source split by timestamp whose timestamp is null, per file read:
+        #: they belong to no day and are left out (see :meth:`rows_without_timestamp`).
+        self._untimed: dict[tuple[str, str], int] = {}
 
     # ------------------------------------------------------------------ reading files
 
@@ -162,6 +165,13 @@ class FileAdapter:
                 d: part.drop(columns="_source_file", errors="ignore").reset_index(drop=True)
                 for d, part in frame.groupby(days.to_numpy(), sort=False)
             }
+            untimed = days.isna().to_numpy()
+            if "_source_file" in frame:
+                per_file = frame.loc[untimed, "_source_file"].value_counts()
+            else:
+                per_file = pd.Series({files[0]: int(untimed.sum())})
+            for name in files:
+                self._untimed[(what, name)] = int(per_file.get(name, 0))
             if "_source_file" in frame:
                 pairs = pd.DataFrame({"d": days.to_numpy(), "f": frame["_source_file"]})
                 for d, names in pairs.drop_duplicates().groupby("d")["f"]:
@@ -238,6 +248,13 @@ class FileAdapter:
         if not files:
             raise FileNotFoundError(f"{what}: no file at {path}")
         return files
+
+    def rows_without_timestamp(self, what: str) -> dict[str, int] | None:
+        """Per file of ``what`` (``inference`` or ``labels``) split by timestamp so far:
+        its rows whose timestamp is null, which belong to no day and were left out;
+        None when no file of ``what`` was split by timestamp."""
+        counts = {name: n for (w, name), n in self._untimed.items() if w == what}
+        return counts or None
 
     def sample(self, what: str, rows: int = 1000) -> tuple[str, pd.DataFrame] | None:
         """The first file of ``what`` (``inference`` or ``labels``) and its first ``rows``

@@ -42,6 +42,10 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DUCKDB_SCHEME = "duckdb:///"
 
 
+#: DuckDB's memory limit while a staged write (an iterable of frames) runs.
+STAGED_WRITE_MEMORY = "128MB"
+
+
 class Warehouse(PartitionLog):
     """A DuckDB-file warehouse.
 
@@ -129,6 +133,10 @@ class Warehouse(PartitionLog):
             self._sync(con, spec)
             try:
                 if staged:
+                    # DuckDB keeps written blocks cached up to its memory limit (most of
+                    # the machine's memory by default): a year of staged profile rows
+                    # stayed resident. Capped, they are evicted to the file as written.
+                    con.execute("SET memory_limit = ?", [STAGED_WRITE_MEMORY])
                     con.execute(stage.ddl())
                     inserted = self._append(con, quote_ident(stage.name), frames)
                 con.execute("BEGIN TRANSACTION")

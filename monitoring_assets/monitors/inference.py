@@ -243,6 +243,16 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             for _, s, _ in staged:
                 s.discard()
             raise
+        # Rows whose timestamp is null belong to no day: counted per file and said.
+        untimed = (
+            source.rows_without_timestamp("inference") if isinstance(source, FileAdapter) else None
+        )
+        for name, n in (untimed or {}).items():
+            if n:
+                context.log.warning(
+                    f"{model.name} inference_logs: {n} row(s) of {name} have a null "
+                    f"{model.columns.timestamp!r} timestamp, belong to no day and were left out"
+                )
         total = 0
         logged, metrics, histograms, truths = {}, {}, [], []
         for date, part, stats in staged:
@@ -271,6 +281,8 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
             }
             if truth is not None:
                 meta["injected"] = "; ".join(truth.events) or "none"
+            if untimed is not None:
+                meta["rows_without_timestamp"] = dg.MetadataValue.int(sum(untimed.values()))
             context.add_asset_metadata(meta, partition_key=date.isoformat())
         days = sorted(logged)
         wh.log_partitions(model.name, "inference_logs", logged, context.run.run_id)

@@ -291,7 +291,7 @@ def test_day_profiles_beyond_the_read_size_are_read_day_by_day_equal(warehouse, 
     }
     store_day_profiles(warehouse, model, days)
     wanted = [*days, dt.date(2026, 4, 9)]  # a day never profiled stays absent
-    small = load_day_profiles(warehouse, model, wanted, max_rows=1500)
+    small = load_day_profiles(warehouse, model, wanted, max_rows=1500, read_rows=1500)
     big = load_day_profiles(warehouse, model, wanted)
     assert sorted(small) == sorted(big) == sorted(days)
     for d, p in days.items():
