@@ -9,7 +9,7 @@ only as values.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -73,6 +73,7 @@ def profile_partitions(
     exact_cap: int = EXACT_CAP,
     batch_columns: int = BATCH_COLUMNS,
     connection: duckdb.DuckDBPyConnection | None = None,
+    round_columns: Collection[str] | None = None,
 ) -> dict[str, DatasetProfile]:
     """Profile ``columns`` (name -> kind) of ``source`` per value of ``partition_column``.
 
@@ -86,6 +87,10 @@ def profile_partitions(
     from the source are profiled as ``present=False``; a partition with no rows is simply
     absent from the result (callers decide what an empty day means). Column names reach
     SQL only as quoted identifiers, paths only as values.
+
+    A numerical column's values are rounded when some partition has more than
+    ``exact_cap`` distinct values; ``round_columns`` replaces that decision by the given
+    set (profiles of parts of partitions decided on the whole ones, so they merge into them).
     """
     if sig_digits < 1:
         raise ValueError(f"sig_digits must be >= 1, got {sig_digits}")
@@ -120,7 +125,16 @@ def profile_partitions(
         for b, batch in enumerate(batches or [[]]):
             first = b == 0
             scanned = _profile_batch(
-                con, src, pk, batch, schema, ids if first else None, relation, sig_digits, exact_cap
+                con,
+                src,
+                pk,
+                batch,
+                schema,
+                ids if first else None,
+                relation,
+                sig_digits,
+                exact_cap,
+                round_columns,
             )
             for key, (n, d, cols) in scanned.items():
                 if first:
@@ -154,6 +168,7 @@ def _profile_batch(
     relation: str,
     sig_digits: int,
     exact_cap: int,
+    round_columns: Collection[str] | None = None,
 ) -> dict[str, tuple[int, int | None, dict[str, ColumnProfile]]]:
     """Profiles of one batch of columns, per partition: {key: (rows, duplicate ids, columns)}."""
     numeric = [c for c, _, how in batch if how == "num"]
@@ -185,8 +200,9 @@ def _profile_batch(
             f"max({f}) AS n{i}_max",
             f"avg({f}) AS n{i}_mean",
             f"var_pop({f}) AS n{i}_var",
-            f"approx_count_distinct({f}) AS n{i}_acd",
         ]
+        if round_columns is None:
+            aggs.append(f"approx_count_distinct({f}) AS n{i}_acd")
     for i, _ in enumerate(categorical + wrong_type):
         aggs.append(f"count(s{i}) AS s{i}_valid")
     if id_column:
@@ -201,11 +217,14 @@ def _profile_batch(
 
     # A column is counted exactly unless some partition has too many distinct values;
     # deciding per column (not per partition) keeps partitions mergeable as they are.
-    rounded = {
-        i
-        for i, _ in enumerate(numeric)
-        if len(scal) and int(scal[f"n{i}_acd"].fillna(0).max()) > exact_cap
-    }
+    if round_columns is not None:
+        rounded = {i for i, c in enumerate(numeric) if c in round_columns}
+    else:
+        rounded = {
+            i
+            for i, _ in enumerate(numeric)
+            if len(scal) and int(scal[f"n{i}_acd"].fillna(0).max()) > exact_cap
+        }
 
     # The rounding error is summed only where rounding happens (log10 is not free).
     if rounded:
