@@ -189,7 +189,7 @@ def _profile_batch(
     # same order, an order of magnitude faster in DuckDB.
     fin = [f"CASE WHEN isfinite(n{i}) THEN n{i} END AS f{i}" for i, _ in enumerate(numeric)]
     aggs = ["count(*) AS _rows"]
-    for i, _ in enumerate(numeric):
+    for i, c in enumerate(numeric):
         x, f = f"n{i}", f"f{i}"
         aggs += [
             f"count({x}) AS n{i}_nonnull",
@@ -203,6 +203,9 @@ def _profile_batch(
         ]
         if round_columns is None:
             aggs.append(f"approx_count_distinct({f}) AS n{i}_acd")
+        elif c in round_columns:
+            # The rounding is known up front: its error comes with this scan.
+            aggs.append(f"sum(abs({f} - ({round_sig_sql(f, sig_digits)}))) AS n{i}_err")
     for i, _ in enumerate(categorical + wrong_type):
         aggs.append(f"count(s{i}) AS s{i}_valid")
     if id_column:
@@ -227,7 +230,7 @@ def _profile_batch(
         }
 
     # The rounding error is summed only where rounding happens (log10 is not free).
-    if rounded:
+    if rounded and round_columns is None:
         errs = ", ".join(
             f"sum(abs(f{i} - ({round_sig_sql(f'f{i}', sig_digits)}))) AS n{i}_err"
             for i in sorted(rounded)

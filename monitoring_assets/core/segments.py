@@ -233,28 +233,23 @@ def _profile(
                 f"columns: {sorted(schema)}"
             )
         keep = [c for c in kinds if c in schema]
+        # Parquet is cheaper to rescan (only the columns each statement needs) than to copy.
+        kind = "TABLE" if isinstance(source, pd.DataFrame) else "VIEW"
         cols = "".join(f"_s.{quote_ident(c)}, " for c in keep)
         with_days = id_column is not None
         ids = id_column if id_column and id_column in schema else None
-        if ids:
-            # Duplicate ids do not merge across segments: counted per day, as the day does.
-            cols += (
-                f"_s.{quote_ident(ids)} IS NOT NULL AS _idv, hash(_s.{quote_ident(ids)}) AS _idh, "
-            )
         rounded: set[str] | None = None
+        dups: dict[str, int] = {}
+        if with_days:
+            rounded, dups = _day_facts(con, kinds, schema, pk, ids, exact_cap)
         for n, plan in enumerate(plans):
             frm, label = _label_sql(con, plan, "_seg_src")
             # One scan of the logs into the rows the profile reads, keyed by (day, segment):
             # the profile's several statements then read this table, not the files again.
-            day_col = f"{pk} AS _day, " if with_days and n == 0 else ""
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _seg_rows AS SELECT {cols}{day_col}"
+                f"CREATE OR REPLACE TEMP {kind} _seg_rows AS SELECT {cols}"
                 f"{pk} || chr(31) || ({label}) AS _segkey FROM {frm}"
             )
-            con.unregister("_seg_values")
-            if with_days and n == 0:
-                rounded, dups = _day_facts(con, kinds, schema, ids is not None, exact_cap)
-                cols = "".join(f"_s.{quote_ident(c)}, " for c in keep)
             parts = profile_partitions(
                 con.table("_seg_rows"),
                 kinds,
@@ -263,7 +258,8 @@ def _profile(
                 connection=con,
                 round_columns=rounded,
             )
-            con.execute("DROP TABLE IF EXISTS _seg_rows")
+            con.execute(f"DROP {kind} IF EXISTS _seg_rows")
+            con.unregister("_seg_values")
             by_day: dict[str, list[DatasetProfile]] = {}
             for key, prof in parts.items():
                 part, _, value = key.partition(_SEP)
@@ -289,22 +285,30 @@ def _day_facts(
     con: duckdb.DuckDBPyConnection,
     kinds: Mapping[str, Kind],
     schema: Mapping[str, str],
-    ids: bool,
+    pk: str,
+    ids: str | None,
     exact_cap: int,
 ) -> tuple[set[str], dict[str, int]]:
-    """(numerical columns some day of ``_seg_rows`` has more than ``exact_cap`` distinct
-    finite values of, duplicate ids per day): the aggregates of
-    :func:`~monitoring_assets.core.profile_build.profile_partitions` that do not merge."""
+    """What does not merge from segments into the day, computed per day of ``_seg_src``
+    as :func:`~monitoring_assets.core.profile_build.profile_partitions` does: the
+    numerical columns some day has more than ``exact_cap`` distinct finite values of
+    (rounded in every segment of the pass), and the duplicate ids of each day."""
     numeric = [
         c
         for c, k in kinds.items()
         if k != "categorical" and c in schema and is_numeric_type(schema[c])
     ]
-    aggs = ["count_if(_idv) - count(DISTINCT _idh)" if ids else "0"]
+    aggs = [
+        f"count(_s.{quote_ident(ids)}) - count(DISTINCT hash(_s.{quote_ident(ids)}))"
+        if ids
+        else "0"
+    ]
     for c in numeric:
-        x = f"CAST({quote_ident(c)} AS DOUBLE)"
+        x = f"CAST(_s.{quote_ident(c)} AS DOUBLE)"
         aggs.append(f"approx_count_distinct(CASE WHEN isfinite({x}) THEN {x} END)")
-    got = con.execute(f"SELECT _day, {', '.join(aggs)} FROM _seg_rows GROUP BY _day").fetchall()
+    got = con.execute(
+        f"SELECT {pk} AS _day, {', '.join(aggs)} FROM _seg_src AS _s GROUP BY _day"
+    ).fetchall()
     rounded = {c for i, c in enumerate(numeric) if any((r[i + 2] or 0) > exact_cap for r in got)}
     return rounded, {str(r[0]): int(r[1]) for r in got}
 
