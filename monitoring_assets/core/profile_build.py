@@ -34,6 +34,9 @@ from monitoring_assets.core.profile import (
 #: process with a floating-point exception, so wide data is profiled in batches.
 BATCH_COLUMNS = 48
 MAX_BATCH_COLUMNS = 63
+#: Categorical columns counted in one grouped scan (grouping sets) when a batch has many
+#: partitions; DuckDB's grouping sets slow down with many sets, so more take one scan each.
+GROUPING_SETS_MAX = 16
 #: Numerical values fetched from DuckDB at a time to be counted (8 bytes each).
 FETCH_CELLS = 4_000_000
 
@@ -372,11 +375,24 @@ def _value_counts(
         f"SELECT {i} AS _c, _pk, s{i} AS _v FROM _base WHERE s{i} IS NOT NULL"
         for i, _ in enumerate(categorical)
     ]
-    if selects:
+    if selects and len(keys) > 1 and len(selects) <= GROUPING_SETS_MAX:
+        # Many partitions: one grouped scan (grouping sets), so the partition key, often
+        # an expression (a segment label), is computed once per row, not once per column.
+        n = len(selects)
+        which = " ".join(f"WHEN GROUPING(s{i}) = 0 THEN {i}" for i in range(n))
+        value = " ".join(f"WHEN GROUPING(s{i}) = 0 THEN s{i}" for i in range(n))
+        sets = ", ".join(f"(_pk, s{i})" for i in range(n))
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _vc AS SELECT * FROM (SELECT "
+            f"CASE {which} END AS _c, _pk, CASE {value} END AS _v, count(*) AS _n "
+            f"FROM _base GROUP BY GROUPING SETS ({sets})) WHERE _v IS NOT NULL"
+        )
+    elif selects:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _vc AS SELECT _c, _pk, _v, count(*) AS _n "
             f"FROM ({' UNION ALL '.join(selects)}) GROUP BY ALL"
         )
+    if selects:
         groups = con.execute(
             "SELECT _c, _pk, count(*) FROM _vc GROUP BY ALL ORDER BY _c, _pk"
         ).fetchall()
