@@ -188,3 +188,22 @@ def test_without_partition_or_ids_and_a_second_segment_column():
     _same(days[""], direct[""])
     assert {k for _, k in segs} >= {"plan=a", "plan=b", "plan=other", "plan=(missing)"}
     assert sum(p.rows for (_, k), p in segs.items() if k.startswith("plan=")) == len(frame)
+
+
+def test_categorical_counts_of_many_partitions_equal_one_scan_per_column(monkeypatch):
+    from monitoring_assets.core import profile_build
+
+    frame = _frame(4)
+    frame["key"] = frame["date"] + "/" + frame["country"].fillna("-")
+    kinds = profiled_columns(_model())
+    grouped = profile_partitions(frame, kinds, partition_column="key", exact_cap=CAP)
+    monkeypatch.setattr(profile_build, "GROUPING_SETS_MAX", 0)
+    unioned = profile_partitions(frame, kinds, partition_column="key", exact_cap=CAP)
+    assert sorted(grouped) == sorted(unioned) and len(grouped) > 10
+    for k in grouped:
+        _same(grouped[k], unioned[k])
+        rows = frame[frame["key"] == k]
+        for name in ("plan", "prediction"):
+            vc = rows[name].dropna().astype(str).value_counts().sort_index()
+            assert list(grouped[k][name].values) == list(vc.index)
+            np.testing.assert_array_equal(grouped[k][name].counts, vc.to_numpy())
