@@ -4,11 +4,12 @@ The day is a churn-shaped Parquet partition (the churn model's 7 features, predi
 probability, request id) with a ``country`` column of 25 values (the top 20 by
 reference volume are segments, the rest pooled as ``other``). Baseline: the whole-day
 profile exactly as ``feature_profiles`` computes it (``profile_partitions`` over the
-day's file). Contender: the same, then the segment profiles of that day
-(``core/segments.py profile_segments``) on the same connection, as ``segment_drift``
-does. Each role runs in a fresh subprocess, ``--repeat`` times: "in-process" is the
-median of the timed calls inside it, "whole process" the subprocess's wall time and
-its peak RSS (VmHWM).
+day's file). Contenders: "two passes", the same, then the segment profiles of that day
+(``core/segments.py profile_segments``) on the same connection; "one pass", the day
+and segment profiles from one scan (``profile_day_segments``: the day profile merged
+from its segments'). Each role runs in a fresh subprocess, ``--repeat`` times:
+"in-process" is the median of the timed calls inside it, "whole process" the
+subprocess's wall time and its peak RSS (VmHWM).
 
     python bench/bench_segments.py [--rows 1000000] [--segments 20] [--repeat 3]
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -93,17 +95,35 @@ def role(name: str, path: Path, segments: int, repeat: int) -> dict:
 
     from monitoring_assets.core.day_profiles import profiled_columns
     from monitoring_assets.core.profile_build import profile_partitions
-    from monitoring_assets.core.segments import SegmentPlan, profile_segments
+    from monitoring_assets.core.segments import (
+        SegmentPlan,
+        profile_day_segments,
+        profile_segments,
+    )
 
     m = model(segments)
     kinds = profiled_columns(m)
     values = tuple(f"C{i:02d}" for i in range(segments))
     plans = [SegmentPlan("country", values, None, True)]
-    times, keys = [], 0
+    times, cpus, keys = [], [], 0
     for _ in range(repeat):
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = false")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
+        if name == "onepass":
+            day, segs = profile_day_segments(
+                [str(path)],
+                m,
+                plans,
+                partition_column="date",
+                id_column="request_id",
+                connection=con,
+            )
+            times.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+            keys = len(day) + len(segs)
+            con.close()
+            continue
         day = profile_partitions(
             [str(path)], kinds, partition_column="date", id_column="request_id", connection=con
         )
@@ -112,22 +132,39 @@ def role(name: str, path: Path, segments: int, repeat: int) -> dict:
             segs = profile_segments([str(path)], m, plans, partition_column="date", connection=con)
             keys += len(segs)
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
         con.close()
-    return {"seconds": statistics.median(times), "profiles": keys, "peak_mb": _peak_mb()}
+    return {
+        "seconds": statistics.median(times),
+        "cpu": statistics.median(cpus),
+        "profiles": keys,
+        "peak_mb": _peak_mb(),
+    }
 
 
-def run_role(name: str, path: Path, segments: int, repeat: int) -> dict:
+def run_role(name: str, path: Path, segments: int) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run(
         [sys.executable, __file__, "--role", name, "--data", str(path)]
-        + ["--segments", str(segments), "--repeat", str(repeat)],
+        + ["--segments", str(segments), "--repeat", "1"],
         check=True,
         capture_output=True,
         text=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["process_seconds"] = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["process_cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
+
+
+ROLES = (
+    ("day", "day profile (baseline)"),
+    ("segments", "day + segments, two passes"),
+    ("onepass", "day + segments, one pass"),
+)
+FIELDS = ("seconds", "cpu", "process_seconds", "process_cpu", "peak_mb")
 
 
 def main() -> None:
@@ -141,25 +178,31 @@ def main() -> None:
     if a.role:
         print(json.dumps(role(a.role, Path(a.data), a.segments, a.repeat)))
         return
+    runs: dict[str, list[dict]] = {name: [] for name, _ in ROLES}
     with tempfile.TemporaryDirectory() as tmp:
         path = make(Path(tmp), a.rows)
-        base = run_role("day", path, a.segments, a.repeat)
-        seg = run_role("segments", path, a.segments, a.repeat)
+        # Rounds interleave the roles, so a change in the machine's load hits them alike.
+        for _ in range(a.repeat):
+            for name, _label in ROLES:
+                runs[name].append(run_role(name, path, a.segments))
+    med = {
+        name: {f: statistics.median(r[f] for r in rs) for f in FIELDS}
+        | {"profiles": rs[0]["profiles"]}
+        for name, rs in runs.items()
+    }
     print(
         f"{a.rows:,} rows, 10 profiled columns, country: {a.segments} segments + other; "
-        f"median of {a.repeat}"
+        f"median of {a.repeat} interleaved rounds, one fresh process per role and round"
     )
-    print(f"{'role':<34}{'in-process s':>14}{'whole process s':>17}{'peak MB':>9}{'profiles':>10}")
-    for label, r in (("day profile (baseline)", base), ("day + segment profiles", seg)):
-        print(
-            f"{label:<34}{r['seconds']:>14.2f}{r['process_seconds']:>17.2f}"
-            f"{r['peak_mb']:>9.0f}{r['profiles']:>10}"
-        )
-    print(
-        f"{'ratio (target <= 2.0)':<34}{seg['seconds'] / base['seconds']:>14.2f}"
-        f"{seg['process_seconds'] / base['process_seconds']:>17.2f}"
-        f"{seg['peak_mb'] / base['peak_mb']:>9.2f}"
-    )
+    head = ("in-proc s", "in-proc CPU s", "process s", "process CPU s", "peak MB", "profiles")
+    print(f"{'role':<32}" + "".join(f"{h:>14}" for h in head))
+    for name, label in ROLES:
+        r = med[name]
+        print(f"{label:<32}" + "".join(f"{r[f]:>14.2f}" for f in FIELDS) + f"{r['profiles']:>14}")
+    base = med["day"]
+    for name, label in (("segments", "ratio two passes"), ("onepass", "ratio one pass (<= 2.0)")):
+        r = med[name]
+        print(f"{label:<32}" + "".join(f"{r[f] / base[f]:>14.2f}" for f in FIELDS))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ only as values.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -34,6 +34,9 @@ from monitoring_assets.core.profile import (
 #: process with a floating-point exception, so wide data is profiled in batches.
 BATCH_COLUMNS = 48
 MAX_BATCH_COLUMNS = 63
+#: Categorical columns counted in one grouped scan (grouping sets) when a batch has many
+#: partitions; DuckDB's grouping sets slow down with many sets, so more take one scan each.
+GROUPING_SETS_MAX = 16
 #: Numerical values fetched from DuckDB at a time to be counted (8 bytes each).
 FETCH_CELLS = 4_000_000
 
@@ -73,6 +76,7 @@ def profile_partitions(
     exact_cap: int = EXACT_CAP,
     batch_columns: int = BATCH_COLUMNS,
     connection: duckdb.DuckDBPyConnection | None = None,
+    round_columns: Collection[str] | None = None,
 ) -> dict[str, DatasetProfile]:
     """Profile ``columns`` (name -> kind) of ``source`` per value of ``partition_column``.
 
@@ -86,6 +90,10 @@ def profile_partitions(
     from the source are profiled as ``present=False``; a partition with no rows is simply
     absent from the result (callers decide what an empty day means). Column names reach
     SQL only as quoted identifiers, paths only as values.
+
+    A numerical column's values are rounded when some partition has more than
+    ``exact_cap`` distinct values; ``round_columns`` replaces that decision by the given
+    set (profiles of parts of partitions decided on the whole ones, so they merge into them).
     """
     if sig_digits < 1:
         raise ValueError(f"sig_digits must be >= 1, got {sig_digits}")
@@ -120,7 +128,16 @@ def profile_partitions(
         for b, batch in enumerate(batches or [[]]):
             first = b == 0
             scanned = _profile_batch(
-                con, src, pk, batch, schema, ids if first else None, relation, sig_digits, exact_cap
+                con,
+                src,
+                pk,
+                batch,
+                schema,
+                ids if first else None,
+                relation,
+                sig_digits,
+                exact_cap,
+                round_columns,
             )
             for key, (n, d, cols) in scanned.items():
                 if first:
@@ -154,6 +171,7 @@ def _profile_batch(
     relation: str,
     sig_digits: int,
     exact_cap: int,
+    round_columns: Collection[str] | None = None,
 ) -> dict[str, tuple[int, int | None, dict[str, ColumnProfile]]]:
     """Profiles of one batch of columns, per partition: {key: (rows, duplicate ids, columns)}."""
     numeric = [c for c, _, how in batch if how == "num"]
@@ -174,7 +192,7 @@ def _profile_batch(
     # same order, an order of magnitude faster in DuckDB.
     fin = [f"CASE WHEN isfinite(n{i}) THEN n{i} END AS f{i}" for i, _ in enumerate(numeric)]
     aggs = ["count(*) AS _rows"]
-    for i, _ in enumerate(numeric):
+    for i, c in enumerate(numeric):
         x, f = f"n{i}", f"f{i}"
         aggs += [
             f"count({x}) AS n{i}_nonnull",
@@ -185,8 +203,12 @@ def _profile_batch(
             f"max({f}) AS n{i}_max",
             f"avg({f}) AS n{i}_mean",
             f"var_pop({f}) AS n{i}_var",
-            f"approx_count_distinct({f}) AS n{i}_acd",
         ]
+        if round_columns is None:
+            aggs.append(f"approx_count_distinct({f}) AS n{i}_acd")
+        elif c in round_columns:
+            # The rounding is known up front: its error comes with this scan.
+            aggs.append(f"sum(abs({f} - ({round_sig_sql(f, sig_digits)}))) AS n{i}_err")
     for i, _ in enumerate(categorical + wrong_type):
         aggs.append(f"count(s{i}) AS s{i}_valid")
     if id_column:
@@ -201,14 +223,17 @@ def _profile_batch(
 
     # A column is counted exactly unless some partition has too many distinct values;
     # deciding per column (not per partition) keeps partitions mergeable as they are.
-    rounded = {
-        i
-        for i, _ in enumerate(numeric)
-        if len(scal) and int(scal[f"n{i}_acd"].fillna(0).max()) > exact_cap
-    }
+    if round_columns is not None:
+        rounded = {i for i, c in enumerate(numeric) if c in round_columns}
+    else:
+        rounded = {
+            i
+            for i, _ in enumerate(numeric)
+            if len(scal) and int(scal[f"n{i}_acd"].fillna(0).max()) > exact_cap
+        }
 
     # The rounding error is summed only where rounding happens (log10 is not free).
-    if rounded:
+    if rounded and round_columns is None:
         errs = ", ".join(
             f"sum(abs(f{i} - ({round_sig_sql(f'f{i}', sig_digits)}))) AS n{i}_err"
             for i in sorted(rounded)
@@ -350,11 +375,24 @@ def _value_counts(
         f"SELECT {i} AS _c, _pk, s{i} AS _v FROM _base WHERE s{i} IS NOT NULL"
         for i, _ in enumerate(categorical)
     ]
-    if selects:
+    if selects and len(keys) > 1 and len(selects) <= GROUPING_SETS_MAX:
+        # Many partitions: one grouped scan (grouping sets), so the partition key, often
+        # an expression (a segment label), is computed once per row, not once per column.
+        n = len(selects)
+        which = " ".join(f"WHEN GROUPING(s{i}) = 0 THEN {i}" for i in range(n))
+        value = " ".join(f"WHEN GROUPING(s{i}) = 0 THEN s{i}" for i in range(n))
+        sets = ", ".join(f"(_pk, s{i})" for i in range(n))
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _vc AS SELECT * FROM (SELECT "
+            f"CASE {which} END AS _c, _pk, CASE {value} END AS _v, count(*) AS _n "
+            f"FROM _base GROUP BY GROUPING SETS ({sets})) WHERE _v IS NOT NULL"
+        )
+    elif selects:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _vc AS SELECT _c, _pk, _v, count(*) AS _n "
             f"FROM ({' UNION ALL '.join(selects)}) GROUP BY ALL"
         )
+    if selects:
         groups = con.execute(
             "SELECT _c, _pk, count(*) FROM _vc GROUP BY ALL ORDER BY _c, _pk"
         ).fetchall()

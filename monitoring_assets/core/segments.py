@@ -26,7 +26,13 @@ from monitoring_assets.core.config import ModelConfig, Segment
 from monitoring_assets.core.day_profiles import MonitorInputError, day_files, profiled_columns
 from monitoring_assets.core.names import quote_ident
 from monitoring_assets.core.ports import Warehouse
-from monitoring_assets.core.profile import DatasetProfile
+from monitoring_assets.core.profile import (
+    EXACT_CAP,
+    DatasetProfile,
+    Kind,
+    is_numeric_type,
+    merge_profiles,
+)
 from monitoring_assets.core.profile_build import profile_partitions
 from monitoring_assets.core.profile_rows import profile_from_rows, profile_to_rows
 from monitoring_assets.core.sql import ident
@@ -166,8 +172,48 @@ def profile_segments(
     """Profiles per (partition, segment) of ``source`` (a frame, or Parquet files with
     Hive ``date=`` folders), one grouped DuckDB pass per segment column. Without
     ``partition_column`` the partition is ``""``. A segment with no rows is absent."""
+    return _profile(source, model, plans, partition_column, None, EXACT_CAP, connection)[1]
+
+
+def profile_day_segments(
+    source: pd.DataFrame | Sequence[str],
+    model: ModelConfig,
+    plans: Sequence[SegmentPlan],
+    *,
+    partition_column: str | None = None,
+    id_column: str | None = None,
+    exact_cap: int = EXACT_CAP,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> tuple[dict[str, DatasetProfile], dict[tuple[str, str], DatasetProfile]]:
+    """The day profiles and the (day, segment) profiles of ``source`` from one scan.
+
+    The first plan's (day, segment) profiles are computed in one grouped pass and each
+    day's profile is their merge: equal to
+    :func:`~monitoring_assets.core.profile_build.profile_partitions` of the day (counts,
+    extremes and value counts exactly; mean, M2 and rounding error are sums in another
+    order, equal to about 1e-12 relative). What does not merge is computed per day from
+    the same rows: the duplicate ids and which numerical columns have too many distinct
+    values to count exactly (those are rounded in every segment of the pass, as in the
+    day). Further plans each take one more pass over the same rows."""
+    if not plans:
+        raise ValueError("profile_day_segments needs at least one segment plan")
+    return _profile(source, model, plans, partition_column, id_column or "", exact_cap, connection)
+
+
+def _profile(
+    source: pd.DataFrame | Sequence[str],
+    model: ModelConfig,
+    plans: Sequence[SegmentPlan],
+    partition_column: str | None,
+    id_column: str | None,
+    exact_cap: int,
+    connection: duckdb.DuckDBPyConnection | None,
+) -> tuple[dict[str, DatasetProfile], dict[tuple[str, str], DatasetProfile]]:
+    """(day profiles, segment profiles); day profiles only when ``id_column`` is not None
+    ("" for none)."""
     kinds = profiled_columns(model)
     con = connection or duckdb.connect()
+    days: dict[str, DatasetProfile] = {}
     out: dict[tuple[str, str], DatasetProfile] = {}
     try:
         if isinstance(source, pd.DataFrame):
@@ -176,34 +222,95 @@ def profile_segments(
             con.read_parquet(list(source), hive_partitioning=True, union_by_name=True).create_view(
                 "_seg_src", replace=True
             )
-        pk = f"CAST(_s.{quote_ident(partition_column)} AS VARCHAR)" if partition_column else "''"
-        have = {r[0] for r in con.execute("DESCRIBE SELECT * FROM _seg_src").fetchall()}
-        # Duplicate ids are a whole-day matter (data_quality); segments skip counting them.
-        keep = [c for c in kinds if c in have]
+        if partition_column is not None:
+            pk = f"CAST(_s.{quote_ident(partition_column)} AS VARCHAR)"
+        else:
+            pk = "''"
+        schema = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM _seg_src").fetchall()}
+        if partition_column is not None and partition_column not in schema:
+            raise ValueError(
+                f"partition column {partition_column!r} is not in the data; "
+                f"columns: {sorted(schema)}"
+            )
+        keep = [c for c in kinds if c in schema]
+        # Parquet is cheaper to rescan (only the columns each statement needs) than to copy.
+        kind = "TABLE" if isinstance(source, pd.DataFrame) else "VIEW"
         cols = "".join(f"_s.{quote_ident(c)}, " for c in keep)
-        for plan in plans:
+        with_days = id_column is not None
+        ids = id_column if id_column and id_column in schema else None
+        rounded: set[str] | None = None
+        dups: dict[str, int] = {}
+        if with_days:
+            rounded, dups = _day_facts(con, kinds, schema, pk, ids, exact_cap)
+        for n, plan in enumerate(plans):
             frm, label = _label_sql(con, plan, "_seg_src")
             # One scan of the logs into the rows the profile reads, keyed by (day, segment):
             # the profile's several statements then read this table, not the files again.
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _seg_rows AS SELECT {cols}"
+                f"CREATE OR REPLACE TEMP {kind} _seg_rows AS SELECT {cols}"
                 f"{pk} || chr(31) || ({label}) AS _segkey FROM {frm}"
             )
             parts = profile_partitions(
                 con.table("_seg_rows"),
                 kinds,
                 partition_column="_segkey",
+                exact_cap=exact_cap,
                 connection=con,
+                round_columns=rounded,
             )
-            con.execute("DROP TABLE IF EXISTS _seg_rows")
+            con.execute(f"DROP {kind} IF EXISTS _seg_rows")
+            con.unregister("_seg_values")
+            by_day: dict[str, list[DatasetProfile]] = {}
             for key, prof in parts.items():
                 part, _, value = key.partition(_SEP)
                 out[(part, segment_key(plan.column, value))] = prof
-            con.unregister("_seg_values")
+                by_day.setdefault(part, []).append(prof)
+            if with_days and n == 0:
+                for part, profs in by_day.items():
+                    merged = merge_profiles(profs, exact_cap=_NEVER)
+                    days[part] = DatasetProfile(
+                        merged.rows, merged.columns, dups.get(part) if ids else None
+                    )
     finally:
         if connection is None:
             con.close()
-    return out
+    return days, out
+
+
+#: An exact cap no merge reaches: columns counted exactly in the segments stay exact.
+_NEVER = 2**62
+
+
+def _day_facts(
+    con: duckdb.DuckDBPyConnection,
+    kinds: Mapping[str, Kind],
+    schema: Mapping[str, str],
+    pk: str,
+    ids: str | None,
+    exact_cap: int,
+) -> tuple[set[str], dict[str, int]]:
+    """What does not merge from segments into the day, computed per day of ``_seg_src``
+    as :func:`~monitoring_assets.core.profile_build.profile_partitions` does: the
+    numerical columns some day has more than ``exact_cap`` distinct finite values of
+    (rounded in every segment of the pass), and the duplicate ids of each day."""
+    numeric = [
+        c
+        for c, k in kinds.items()
+        if k != "categorical" and c in schema and is_numeric_type(schema[c])
+    ]
+    aggs = [
+        f"count(_s.{quote_ident(ids)}) - count(DISTINCT hash(_s.{quote_ident(ids)}))"
+        if ids
+        else "0"
+    ]
+    for c in numeric:
+        x = f"CAST(_s.{quote_ident(c)} AS DOUBLE)"
+        aggs.append(f"approx_count_distinct(CASE WHEN isfinite({x}) THEN {x} END)")
+    got = con.execute(
+        f"SELECT {pk} AS _day, {', '.join(aggs)} FROM _seg_src AS _s GROUP BY _day"
+    ).fetchall()
+    rounded = {c for i, c in enumerate(numeric) if any((r[i + 2] or 0) > exact_cap for r in got)}
+    return rounded, {str(r[0]): int(r[1]) for r in got}
 
 
 def profile_segment_days(
