@@ -14,8 +14,12 @@ correlation break.
    temporary folder) as the assets run them: days on which a check would fail.
 3. **Correlation break** — the same controls with ``correlation_break`` of
    ``total_charges`` (share 1.0) from day 0: days found per method.
+4. **Chance spread** (``--only spread``) — how much more the classifier's out-of-fold
+   AUC varies on one population than the Mann-Whitney σ₀ (the ``NULL_SPREAD`` factor of
+   the small-day threshold): 80 draws of 50 day rows against 1,000 reference rows of the
+   50-feature data, for 5 and 3 folds.
 
-    python bench/bench_multivariate.py [--rows 100000] [--days 30] [--only speed|controls]
+    python bench/bench_multivariate.py [--rows 100000] [--days 30] [--only speed|controls|spread]
 """
 
 from __future__ import annotations
@@ -252,11 +256,46 @@ def controls(days: int) -> None:
             print(f"{name:<22} {m:<18} {fails:>15} of {days:<4} {found:>11} of {days:<4}")
 
 
+def spread(draws: int = 80, n_day: int = 50) -> None:
+    from monitoring_assets.core.config_multivariate import DomainClassifierSettings, Multivariate
+    from monitoring_assets.core.multivariate import (
+        NULL_SPREAD,
+        ReconstructionDrift,
+        domain_classifier_auc,
+        null_auc_sd,
+    )
+
+    base = make(200_000, 7)
+    fit = ReconstructionDrift(features(), Multivariate()).fit(base.iloc[:5000]).fitted
+    assert fit is not None
+    x = fit.encoding.transform(base)
+    print(f"\nChance spread of the AUC, {draws} draws of {n_day} vs 1,000 rows, one population")
+    print(
+        f"{'folds':>5} {'mean AUC':>9} {'sd':>7} {'σ₀':>7} {'sd/σ₀':>6} {'max AUC':>8} {'CPU s':>6}"
+    )
+    for folds in (5, 3):
+        rng = np.random.default_rng(folds)
+        c0 = time.process_time()
+        aucs = []
+        for i in range(draws):
+            idx = rng.choice(len(x), 1000 + n_day, replace=False)
+            auc, nr, nd = domain_classifier_auc(
+                x[idx[:1000]], x[idx[1000:]], DomainClassifierSettings(folds=folds), seed=i
+            )
+            aucs.append(auc)
+        a, s0 = np.array(aucs), null_auc_sd(1000, n_day)
+        print(
+            f"{folds:>5} {a.mean():>9.4f} {a.std(ddof=1):>7.4f} {s0:>7.4f} "
+            f"{a.std(ddof=1) / s0:>6.2f} {a.max():>8.4f} {time.process_time() - c0:>6.0f}"
+        )
+    print(f"NULL_SPREAD in use: {NULL_SPREAD}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--days", type=int, default=30)
-    p.add_argument("--only", choices=("speed", "controls"))
+    p.add_argument("--only", choices=("speed", "controls", "spread"))
     p.add_argument("--contender")
     p.add_argument("--folder")
     a = p.parse_args()
@@ -267,6 +306,8 @@ def main() -> None:
         speed(a.rows)
     if a.only in (None, "controls"):
         controls(a.days)
+    if a.only == "spread":
+        spread()
 
 
 if __name__ == "__main__":

@@ -222,7 +222,7 @@ def test_domain_threshold_rises_on_small_days():
     small = domain_threshold(1000, 40, s, cal)
     sd = np.sqrt(1041 / (12 * 1000 * 40))
     assert null_auc_sd(1000, 40) == pytest.approx(sd)
-    spread = 1.25 * sd  # the classifier's measured spread over the Mann-Whitney σ₀
+    spread = 1.45 * sd  # the classifier's measured spread over the Mann-Whitney σ₀
     assert small.warn == pytest.approx(0.5 + 3 * spread)
     assert small.error == pytest.approx(0.5 + 6 * spread)
 
@@ -230,7 +230,7 @@ def test_domain_threshold_rises_on_small_days():
 def test_domain_classifier_needs_a_row_per_fold():
     x = np.zeros((100, 3))
     with pytest.raises(NotComputable, match="at least 5 rows on each side"):
-        domain_classifier_auc(x, x[:3], DomainClassifierSettings())
+        domain_classifier_auc(x, x[:3], DomainClassifierSettings(folds=5))
 
 
 # --------------------------------------------------------------------------- model file
