@@ -14,8 +14,12 @@ correlation break.
    temporary folder) as the assets run them: days on which a check would fail.
 3. **Correlation break** — the same controls with ``correlation_break`` of
    ``total_charges`` (share 1.0) from day 0: days found per method.
+4. **Chance spread** (``--only spread``) — how much more the classifier's out-of-fold
+   AUC varies on one population than the Mann-Whitney σ₀ (the ``NULL_SPREAD`` factor of
+   the small-day threshold): 80 draws of 50 day rows against 1,000 reference rows of the
+   50-feature data, for 5 and 3 folds.
 
-    python bench/bench_multivariate.py [--rows 100000] [--days 30] [--only speed|controls]
+    python bench/bench_multivariate.py [--rows 100000] [--days 30] [--only speed|controls|spread]
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ def contender(name: str, folder: Path) -> dict:
     ref_path, day_path = str(folder / "reference.parquet"), str(folder / "day.parquet")
     settings = Multivariate(methods=["reconstruction", "domain_classifier"])
     ref = pq.read_table(ref_path).to_pandas()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if name == "fit":
         ReconstructionDrift(kinds, settings).fit(ref)
     elif name == "reconstruction":
@@ -109,7 +113,7 @@ def contender(name: str, folder: Path) -> dict:
             rd.fitted, np.array([]), len(day), Calibration(), "rows", "auto"
         )  # type: ignore[arg-type]
         assert value > 0 and t.warn > 0
-    elif name == "domain_classifier":
+    elif name in ("domain_classifier", "domain_classifier_whole_day"):
         from monitoring_assets.core.multivariate import ReconstructionFit
 
         enc = ReconstructionFit.from_dict(json.loads((folder / "fit.json").read_text())).encoding
@@ -118,17 +122,25 @@ def contender(name: str, folder: Path) -> dict:
         pick = np.sort(
             np.random.default_rng(0).choice(len(ref), min(len(ref), dc.max_rows), replace=False)
         )
+        # as the asset does: the reference sample coded once, the day coded after sampling
+        # (``_whole_day``: every row of the day coded first, as before)
+        coded = enc.transform(day) if name.endswith("_whole_day") else day
         auc, n_ref, n_day = domain_classifier_auc(
-            enc.transform(ref.iloc[pick]), enc.transform(day), dc
+            enc.transform(ref.iloc[pick]), coded, dc, encode=enc.transform
         )
         domain_threshold(n_ref, n_day, settings.domain_classifier, Calibration())
     elif name == "per_column_drift":
         reference = profile_partitions(ref_path, kinds)[""]
-        t0 = time.perf_counter()  # the stored reference profile is read back, not rebuilt
+        # the stored reference profile is read back, not rebuilt
+        t0, c0 = time.perf_counter(), time.process_time()
         day = profile_partitions(day_path, kinds)[""]
         for c in kinds:
             column_drift(reference.columns[c], day.columns[c])
-    return {"seconds": time.perf_counter() - t0, "peak_mb": peak_mb()}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "peak_mb": peak_mb(),
+    }
 
 
 def speed(rows: int) -> None:
@@ -148,9 +160,16 @@ def speed(rows: int) -> None:
             f"{rd.fitted.encoding.width} coded columns, {rd.fitted.components.shape[0]} components "
             f"keep {rd.fitted.explained:.1%} of the variance"
         )
-        names = ("per_column_drift", "fit", "reconstruction", "domain_classifier")
+        names = (
+            "per_column_drift",
+            "fit",
+            "reconstruction",
+            "domain_classifier_whole_day",
+            "domain_classifier",
+        )
         contender("reconstruction", folder)  # warm-up: imports, DuckDB, scikit-learn
-        inproc = {n: contender(n, folder)["seconds"] for n in names}
+        timed = {n: contender(n, folder) for n in names}
+        inproc = {n: timed[n]["seconds"] for n in names}
         whole = {}
         for n in names:
             t = time.perf_counter()
@@ -166,17 +185,20 @@ def speed(rows: int) -> None:
             )
     base = inproc["per_column_drift"]
     print(
-        f"{'contender':<40} {'in-process s':>13} {'× baseline':>11} {'whole process s':>16} {'peak MB':>8}"
+        f"{'contender':<42} {'in-process s':>13} {'CPU s':>6} {'× baseline':>11} "
+        f"{'whole process s':>16} {'peak MB':>8}"
     )
     label = {
         "per_column_drift": "per-column drift of the day (baseline)",
         "fit": "reconstruction fit (once per version)",
         "reconstruction": "reconstruction error of the day",
+        "domain_classifier_whole_day": "domain classifier, whole day coded first",
         "domain_classifier": "domain classifier of the day",
     }
     for n in names:
         print(
-            f"{label[n]:<40} {inproc[n]:>13.2f} {inproc[n] / base:>11.2f} {whole[n][0]:>16.2f} {whole[n][1]:>8.0f}"
+            f"{label[n]:<42} {inproc[n]:>13.2f} {timed[n]['cpu_seconds']:>6.2f} "
+            f"{inproc[n] / base:>11.2f} {whole[n][0]:>16.2f} {whole[n][1]:>8.0f}"
         )
     print(f"load average: {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
 
@@ -234,11 +256,46 @@ def controls(days: int) -> None:
             print(f"{name:<22} {m:<18} {fails:>15} of {days:<4} {found:>11} of {days:<4}")
 
 
+def spread(draws: int = 80, n_day: int = 50) -> None:
+    from monitoring_assets.core.config_multivariate import DomainClassifierSettings, Multivariate
+    from monitoring_assets.core.multivariate import (
+        NULL_SPREAD,
+        ReconstructionDrift,
+        domain_classifier_auc,
+        null_auc_sd,
+    )
+
+    base = make(200_000, 7)
+    fit = ReconstructionDrift(features(), Multivariate()).fit(base.iloc[:5000]).fitted
+    assert fit is not None
+    x = fit.encoding.transform(base)
+    print(f"\nChance spread of the AUC, {draws} draws of {n_day} vs 1,000 rows, one population")
+    print(
+        f"{'folds':>5} {'mean AUC':>9} {'sd':>7} {'σ₀':>7} {'sd/σ₀':>6} {'max AUC':>8} {'CPU s':>6}"
+    )
+    for folds in (5, 3):
+        rng = np.random.default_rng(folds)
+        c0 = time.process_time()
+        aucs = []
+        for i in range(draws):
+            idx = rng.choice(len(x), 1000 + n_day, replace=False)
+            auc, nr, nd = domain_classifier_auc(
+                x[idx[:1000]], x[idx[1000:]], DomainClassifierSettings(folds=folds), seed=i
+            )
+            aucs.append(auc)
+        a, s0 = np.array(aucs), null_auc_sd(1000, n_day)
+        print(
+            f"{folds:>5} {a.mean():>9.4f} {a.std(ddof=1):>7.4f} {s0:>7.4f} "
+            f"{a.std(ddof=1) / s0:>6.2f} {a.max():>8.4f} {time.process_time() - c0:>6.0f}"
+        )
+    print(f"NULL_SPREAD in use: {NULL_SPREAD}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--days", type=int, default=30)
-    p.add_argument("--only", choices=("speed", "controls"))
+    p.add_argument("--only", choices=("speed", "controls", "spread"))
     p.add_argument("--contender")
     p.add_argument("--folder")
     a = p.parse_args()
@@ -249,6 +306,8 @@ def main() -> None:
         speed(a.rows)
     if a.only in (None, "controls"):
         controls(a.days)
+    if a.only == "spread":
+        spread()
 
 
 if __name__ == "__main__":

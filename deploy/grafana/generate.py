@@ -59,6 +59,8 @@ from grafana_foundation_sdk.models.dashboard import (  # noqa: E402
     DashboardLinkType,
     DataSourceRef,
     DataTransformerConfig,
+    DynamicConfigValue,
+    MatcherConfig,
     Threshold,
     ThresholdsMode,
     VariableOption,
@@ -69,6 +71,7 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat  # noqa: E4
 
 from monitoring_assets.core import metrics as m  # noqa: E402
 from monitoring_assets.core.config import Thresholds  # noqa: E402
+from monitoring_assets.core.config_multivariate import DomainClassifierSettings  # noqa: E402
 
 DATASOURCE_UID = "driftwarden-prometheus"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
@@ -134,45 +137,56 @@ def _threshold_lines(style: GraphTresholdsStyleMode = GraphTresholdsStyleMode.DA
     return GraphThresholdsStyleConfig().mode(style)
 
 
-def _model_variable() -> QueryVariable:
+def _variable(name: str, label: str, query: str) -> QueryVariable:
+    """A multi-value, all-by-default variable of a label's values."""
     return (
-        QueryVariable("model")
-        .label("Model")
+        QueryVariable(name)
+        .label(label)
         .datasource(DATASOURCE)
-        .query(f"label_values({m.OPEN_ALERTS.name}, model)")
+        .query(query)
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.ALPHABETICAL_ASC)
         .multi(True)
         .include_all(True)
         .current(VariableOption(selected=True, text="All", value="$__all"))
     )
+
+
+def _model_variable() -> QueryVariable:
+    return _variable("model", "Model", f"label_values({m.OPEN_ALERTS.name}, model)")
 
 
 def _feature_variable() -> QueryVariable:
-    return (
-        QueryVariable("feature")
-        .label("Feature")
-        .datasource(DATASOURCE)
-        .query(f"label_values({m.FEATURE_DRIFT_SCORE.name}{{{MODEL}}}, feature)")
-        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .current(VariableOption(selected=True, text="All", value="$__all"))
-    )
+    query = f"label_values({m.FEATURE_DRIFT_SCORE.name}{{{MODEL}}}, feature)"
+    return _variable("feature", "Feature", query)
 
 
 def _segment_variable() -> QueryVariable:
+    query = f"label_values({m.SEGMENT_TRAFFIC_SHARE.name}{{{MODEL}}}, segment)"
+    return _variable("segment", "Segment", query)
+
+
+def _share_series(
+    title: str,
+    expr: str,
+    legend: str,
+    thresholds: ThresholdsConfig,
+    style: GraphTresholdsStyleMode = GraphTresholdsStyleMode.DASHED,
+    description: str = "",
+    span: int = 12,
+) -> timeseries.Panel:
+    """A time series of a share in [0, 1], its thresholds drawn as lines."""
+    panel = timeseries.Panel().title(title)
+    if description:
+        panel = panel.description(description)
     return (
-        QueryVariable("segment")
-        .label("Segment")
-        .datasource(DATASOURCE)
-        .query(f"label_values({m.SEGMENT_TRAFFIC_SHARE.name}{{{MODEL}}}, segment)")
-        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .current(VariableOption(selected=True, text="All", value="$__all"))
+        panel.with_target(_query(expr, legend))
+        .thresholds(thresholds)
+        .thresholds_style(_threshold_lines(style))
+        .min(0)
+        .max(1)
+        .height(8)
+        .span(span)
     )
 
 
@@ -357,15 +371,13 @@ def overview(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
         .span(24)
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Drift score by model")
-        .with_target(_query(f"{m.DRIFT_SCORE.name}{{{MODEL}}}", "{{model}} {{version}}"))
-        .thresholds(_drift_thresholds(t))
-        .thresholds_style(_threshold_lines())
-        .min(0)
-        .max(1)
-        .height(8)
-        .span(24)
+        _share_series(
+            "Drift score by model",
+            f"{m.DRIFT_SCORE.name}{{{MODEL}}}",
+            "{{model}} {{version}}",
+            _drift_thresholds(t),
+            span=24,
+        )
     )
     return d
 
@@ -386,19 +398,16 @@ def drift(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
     feature = f'{MODEL}, feature=~"$feature"'
     d = d.with_row(Row("Dataset drift"))
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Dataset drift score")
-        .description(
-            f"Share of drifted features per partition; dashed lines at {t.drift.drift_share_warn:g} and "
-            f"{t.drift.drift_share_error:g}."
+        _share_series(
+            "Dataset drift score",
+            f"{m.DRIFT_SCORE.name}{{{MODEL}}}",
+            "{{model}} {{version}}",
+            _drift_thresholds(t),
+            GraphTresholdsStyleMode.LINE_AND_AREA,
+            f"Share of drifted features per partition; dashed lines at "
+            f"{t.drift.drift_share_warn:g} and {t.drift.drift_share_error:g}.",
+            span=16,
         )
-        .with_target(_query(f"{m.DRIFT_SCORE.name}{{{MODEL}}}", "{{model}} {{version}}"))
-        .thresholds(_drift_thresholds(t))
-        .thresholds_style(_threshold_lines(GraphTresholdsStyleMode.LINE_AND_AREA))
-        .min(0)
-        .max(1)
-        .height(8)
-        .span(16)
     )
     d = d.with_panel(
         stat.Panel()
@@ -496,24 +505,24 @@ def drift(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
         .height(9)
         .span(12)
     )
+    d = _segments_row(d, t)
+    d = _multivariate_row(d)
+    return _stream_row(d, t)
+
+
+def _segments_row(d: Dashboard, t: Thresholds) -> Dashboard:
+    """Per-segment drift, traffic share and missing share (models with ``segments:``)."""
     segment = f'{MODEL}, segment=~"$segment"'
     d = d.with_row(Row("Segments"))
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Segment drift share")
-        .description(
-            "Share of each segment's features drifted (thresholds calibrated for the "
-            "segment's window); models with `segments:` only."
+        _share_series(
+            "Segment drift share",
+            f"{m.SEGMENT_DRIFT_SHARE.name}{{{segment}}}",
+            "{{model}} / {{segment}}",
+            _drift_thresholds(t),
+            description="Share of each segment's features drifted (thresholds calibrated for "
+            "the segment's window); models with `segments:` only.",
         )
-        .with_target(
-            _query(f"{m.SEGMENT_DRIFT_SHARE.name}{{{segment}}}", "{{model}} / {{segment}}")
-        )
-        .thresholds(_drift_thresholds(t))
-        .thresholds_style(_threshold_lines())
-        .min(0)
-        .max(1)
-        .height(8)
-        .span(12)
     )
     d = d.with_panel(
         timeseries.Panel()
@@ -554,22 +563,79 @@ def drift(t: Thresholds = DEFAULT_THRESHOLDS) -> Dashboard:
         .height(8)
         .span(12)
     )
-    d = d.with_row(Row("Live stream windows"))
+    return d
+
+
+def _multivariate_row(d: Dashboard) -> Dashboard:
+    """The multivariate methods (models with a ``multivariate`` section)."""
+    dc = DomainClassifierSettings()
+    d = d.with_row(Row("Multivariate drift"))
     d = d.with_panel(
         timeseries.Panel()
-        .title("Stream window drift score")
+        .title("Reconstruction error")
         .description(
-            "Share of drifted features in each live window of `driftwarden stream` at its "
-            f"latest evaluation, one line per window; dashed lines at {t.drift.drift_share_warn:g} "
-            f"and {t.drift.drift_share_error:g}."
+            "Mean PCA reconstruction error of the day's rows (check "
+            "reconstruction_error_within_threshold); dashed: the day's WARN level, "
+            "calibrated on reference chunks of the day's size."
         )
-        .with_target(_query(f"{m.STREAM_DRIFT_SCORE.name}{{{MODEL}}}", "{{model}} {{window}}"))
-        .thresholds(_drift_thresholds(t))
-        .thresholds_style(_threshold_lines())
+        .with_target(
+            _query(f"{m.RECONSTRUCTION_ERROR.name}{{{MODEL}}}", "{{model}} {{version}}", "A")
+        )
+        .with_target(
+            _query(
+                f"{m.RECONSTRUCTION_ERROR_THRESHOLD.name}{{{MODEL}}}",
+                "{{model}} {{version}} WARN level",
+                "B",
+            )
+        )
+        .with_override(
+            MatcherConfig(id_val="byFrameRefID", options="B"),
+            [
+                DynamicConfigValue(
+                    id_val="custom.lineStyle", value={"fill": "dash", "dash": [10, 10]}
+                )
+            ],
+        )
         .min(0)
+        .height(8)
+        .span(12)
+    )
+    d = d.with_panel(
+        timeseries.Panel()
+        .title("Domain classifier AUC")
+        .description(
+            "Cross-validated ROC AUC of a classifier telling the day's rows from the "
+            f"reference's (0.5: indistinguishable); dashed lines at the defaults "
+            f"{dc.auc_threshold:g} (WARN) and {dc.auc_threshold_error:g} (ERROR), raised on "
+            "small days to what chance reaches."
+        )
+        .with_target(_query(f"{m.DOMAIN_CLASSIFIER_AUC.name}{{{MODEL}}}", "{{model}} {{version}}"))
+        .thresholds(
+            _thresholds("green", (dc.auc_threshold, "yellow"), (dc.auc_threshold_error, "red"))
+        )
+        .thresholds_style(_threshold_lines())
+        .min(0.4)
         .max(1)
         .height(8)
-        .span(16)
+        .span(12)
+    )
+    return d
+
+
+def _stream_row(d: Dashboard, t: Thresholds) -> Dashboard:
+    """The live windows of ``driftwarden stream``."""
+    d = d.with_row(Row("Live stream windows"))
+    d = d.with_panel(
+        _share_series(
+            "Stream window drift score",
+            f"{m.STREAM_DRIFT_SCORE.name}{{{MODEL}}}",
+            "{{model}} {{window}}",
+            _drift_thresholds(t),
+            description="Share of drifted features in each live window of `driftwarden stream` "
+            f"at its latest evaluation, one line per window; dashed lines at "
+            f"{t.drift.drift_share_warn:g} and {t.drift.drift_share_error:g}.",
+            span=16,
+        )
     )
     d = d.with_panel(
         stat.Panel()

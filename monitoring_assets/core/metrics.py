@@ -104,6 +104,10 @@ RECONSTRUCTION_ERROR = _monitor_gauge(
     "ml_reconstruction_error",
     "Mean PCA reconstruction error of the day's rows (multivariate drift), latest partition",
 )
+RECONSTRUCTION_ERROR_THRESHOLD = _monitor_gauge(
+    "ml_reconstruction_error_threshold",
+    "WARN level of the mean reconstruction error for the day's size, latest partition",
+)
 DOMAIN_CLASSIFIER_AUC = _monitor_gauge(
     "ml_domain_classifier_auc",
     "ROC AUC of a classifier telling the day's rows from the reference's, latest partition",
@@ -278,6 +282,7 @@ FAMILIES: dict[str, MetricFamily] = {
         PREDICTION_DRIFT_SCORE,
         TARGET_DRIFT_SCORE,
         RECONSTRUCTION_ERROR,
+        RECONSTRUCTION_ERROR_THRESHOLD,
         DOMAIN_CLASSIFIER_AUC,
         MISSING_SHARE,
         ACCURACY,

@@ -279,7 +279,9 @@ class MultivariateMonitor:
             )
             self._dc_reference = enc.transform(ref.iloc[pick])
         try:
-            auc, n_ref, n_day = domain_classifier_auc(self._dc_reference, enc.transform(day), dc)
+            auc, n_ref, n_day = domain_classifier_auc(
+                self._dc_reference, day, dc, encode=enc.transform
+            )
         except NotComputable as exc:
             return MultivariateResult(method, NOT_COMPUTABLE, rows, reason=str(exc))
         t = domain_threshold(n_ref, n_day, dc, self.model.thresholds.calibration)

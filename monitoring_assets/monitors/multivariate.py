@@ -5,7 +5,7 @@ Only for a model whose file has a ``multivariate`` section; per method it lists
 
 - ``reconstruction_drift``: the day's mean PCA reconstruction error against thresholds
   calibrated on reference chunks; check ``reconstruction_error_within_threshold``;
-  ``ml_reconstruction_error``.
+  ``ml_reconstruction_error`` and its WARN level ``ml_reconstruction_error_threshold``.
 - ``domain_classifier_drift``: the cross-validated ROC AUC of a classifier telling the
   day's rows from the reference's; check ``domain_classifier_auc_below_threshold``;
   ``ml_domain_classifier_auc``.
@@ -23,7 +23,11 @@ import dagster as dg
 
 from monitoring_assets.core.checks import CheckDeclaration
 from monitoring_assets.core.day_profiles import MonitorInputError
-from monitoring_assets.core.metrics import DOMAIN_CLASSIFIER_AUC, RECONSTRUCTION_ERROR
+from monitoring_assets.core.metrics import (
+    DOMAIN_CLASSIFIER_AUC,
+    RECONSTRUCTION_ERROR,
+    RECONSTRUCTION_ERROR_THRESHOLD,
+)
 from monitoring_assets.core.multivariate import DOMAIN_CLASSIFIER, RECONSTRUCTION
 from monitoring_assets.core.multivariate_days import (
     ASSETS,
@@ -143,6 +147,10 @@ def _multivariate_assets(graph: ModelGraph, methods: Sequence[str]) -> dg.Assets
                 rows[m].append(result_rows(model, d, result, monitor.label, run_id))
                 if result.status == COMPUTED and result.value is not None:
                     metrics[d][(METRIC[m], "")] = result.value
+                    if m == RECONSTRUCTION and result.threshold is not None:
+                        metrics[d][(RECONSTRUCTION_ERROR_THRESHOLD.name, "")] = (
+                            result.threshold.warn
+                        )
                 context.add_asset_metadata(
                     _metadata(result), asset_key=graph.key(ASSETS[m]), partition_key=d.isoformat()
                 )

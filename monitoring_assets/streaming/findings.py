@@ -43,6 +43,7 @@ from monitoring_assets.core.checks import failed_at
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.monitor import DRIFT_SHARE_BELOW_THRESHOLD
 from monitoring_assets.core.ports import Warehouse, WarehouseError
+from monitoring_assets.core.root_cause.causes import drift_causes
 from monitoring_assets.core.tables import MONITOR_METRICS
 from monitoring_assets.streaming.landing import day_of_us
 from monitoring_assets.streaming.windows import WindowResult
@@ -92,6 +93,19 @@ def check_event(model: ModelConfig, result: WindowResult, event_id: int) -> Chec
         metadata=meta,
         description=text,
     )
+
+
+def window_explainer(model: ModelConfig, results: Sequence[WindowResult]):
+    """Causes of a stream alert: the per-feature drift of the failing window with the
+    largest drifted share (drift alone: the consumer does not score the model)."""
+    failing = [r for r in results if r.verdict != "OK"]
+    if not failing:
+        return None
+    worst = max(failing, key=lambda r: r.drift.share_drifted)
+    causes = drift_causes(
+        worst.drift.columns, [f.name for f in model.features], {"window": worst.window}
+    )
+    return lambda alert: causes
 
 
 class FindingsSink:
@@ -207,6 +221,7 @@ class FindingsSink:
                 {self.model.name: self.model},
                 events,
                 dt.datetime.now(dt.UTC),
+                explain=window_explainer(self.model, results),
             )
         except WarehouseError as exc:
             log.warning("stream alert not recorded (warehouse busy?): %s", exc)

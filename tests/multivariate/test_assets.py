@@ -102,6 +102,12 @@ def test_results_and_metrics_are_stored(broken):
         ["ml_domain_classifier_auc", DAYS],
         ["ml_reconstruction_error", DAYS],
     ]
+    # the day's WARN level beside the error, for the dashboard's threshold line
+    levels = wh.query(
+        "SELECT value FROM monitor_metrics WHERE model = 'mv' AND "
+        "metric = 'ml_reconstruction_error_threshold' ORDER BY partition_date"
+    )
+    assert levels["value"].tolist() == recon.threshold.tolist()
 
 
 def test_a_rerun_refits_nothing_and_gives_the_same_numbers(broken):

@@ -120,6 +120,10 @@ def day_frames(
         put(m.SEGMENT_DRIFT_SHARE.name, values.drift_score * share, segment)
         put(m.SEGMENT_PREDICTION_DRIFT_SCORE.name, values.drift_score, segment)
         put(m.SEGMENT_MISSING_SHARE.name, max(values.missing_share, default=0.0), segment)
+    # the multivariate methods (models with a ``multivariate`` section)
+    put(m.RECONSTRUCTION_ERROR.name, 4.0 + 10 * values.drift_score)
+    put(m.RECONSTRUCTION_ERROR_THRESHOLD.name, 4.5)
+    put(m.DOMAIN_CLASSIFIER_AUC.name, 0.5 + values.drift_score / 2)
     for metric, v in values.extra.items():
         put(metric, v)
     log = pd.DataFrame(

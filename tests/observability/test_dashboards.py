@@ -142,6 +142,35 @@ def test_panel_thresholds_are_the_config_thresholds():
     assert generator.DEFAULT_THRESHOLDS == Thresholds()
 
 
+def test_multivariate_panels_draw_their_thresholds():
+    drift = json.loads((GRAFANA / "dashboards" / "drift-analysis.json").read_text())
+    by_title = {p["title"]: p for p in drift["panels"]}
+    assert "Multivariate drift" in by_title
+    auc = by_title["Domain classifier AUC"]
+    assert [t["expr"] for t in auc["targets"]] == ['ml_domain_classifier_auc{model=~"$model"}']
+    assert _steps(auc) == [None, 0.55, 0.65]  # Evidently's 0.55 and the error level
+    recon = by_title["Reconstruction error"]
+    assert [t["expr"] for t in recon["targets"]] == [
+        'ml_reconstruction_error{model=~"$model"}',
+        'ml_reconstruction_error_threshold{model=~"$model"}',
+    ]
+    (override,) = recon["fieldConfig"]["overrides"]
+    assert override["matcher"] == {"id": "byFrameRefID", "options": "B"}
+
+
+def test_the_stream_and_segment_rows_appear_once():
+    drift = json.loads((GRAFANA / "dashboards" / "drift-analysis.json").read_text())
+    rows = [p["title"] for p in drift["panels"] if p["type"] == "row"]
+    assert rows == [
+        "Dataset drift",
+        "Features",
+        "Data quality",
+        "Segments",
+        "Multivariate drift",
+        "Live stream windows",
+    ]
+
+
 def test_provisioning_points_at_the_dashboards_and_datasource():
     ds = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "driftwarden.yaml").read_text())
     assert ds["datasources"][0]["uid"] == DATASOURCE_UID

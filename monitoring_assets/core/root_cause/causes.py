@@ -137,6 +137,33 @@ def feature_causes(
     return rank_causes(out)
 
 
+def drift_causes(
+    columns: Mapping[str, Any], features: Iterable[str], numbers: Mapping[str, Any] | None = None
+) -> list[Cause]:
+    """Feature causes from drift alone (no model reliance known, and the text says so):
+    ``columns`` maps a column to its :class:`~monitoring_assets.core.drift.ColumnDrift`;
+    only ``features`` count. ``numbers`` are added to every cause's numbers (the live
+    window a stream finding judged, say)."""
+    wanted = set(features)
+    rows = [
+        {
+            "column_name": name,
+            "method": c.method,
+            "score": c.score,
+            "threshold": c.threshold,
+            "drifted": c.drifted,
+            "computable": c.computable,
+            "reason": c.reason,
+        }
+        for name, c in columns.items()
+        if name in wanted
+    ]
+    causes = feature_causes(rows)
+    if not numbers:
+        return causes
+    return [Cause(c.kind, c.name, c.score, {**c.numbers, **numbers}, c.text) for c in causes]
+
+
 def reliance_weights(names: list[str], importance: Mapping[str, float] | None) -> dict[str, float]:
     """Each feature's weight: half uniform, half its share of the summed (non-negative)
     importance; uniform when ``importance`` is None or sums to zero."""
