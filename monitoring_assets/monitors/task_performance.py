@@ -28,14 +28,14 @@ from monitoring_assets.core.performance.task_daily import (
     estimate_task_range,
     measure_task_range,
 )
-from monitoring_assets.core.performance.tasks import TaskReference
+from monitoring_assets.core.performance.tasks import TaskReference, task_reference
 from monitoring_assets.core.tables import TASK_ESTIMATED_TABLE, TASK_PERFORMANCE_TABLE
 from monitoring_assets.monitors.daily_checks import daily_checks
 from monitoring_assets.monitors.failures import input_failures
 from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
-from monitoring_assets.monitors.retraining import MODEL_TAG, retraining_jobs
+from monitoring_assets.monitors.retraining import MODEL_TAG, retraining_jobs, served_estimator
 
-_RESOURCES = {"lake", "warehouse"}
+_RESOURCES = {"lake", "warehouse", "model_registry"}
 
 _REALIZED = {
     "regression": "MAE, RMSE, MAPE (rows with target 0 left out), R², mean error (bias) and "
@@ -56,6 +56,13 @@ def build_task_performance_monitor(graph: ModelGraph) -> MonitorDefs:
     or multiclass model."""
     model = graph.model
     thr = model.thresholds.performance
+
+    def reference(context: dg.AssetExecutionContext) -> TaskReference:
+        res = context.resources
+        return task_reference(
+            model, res.lake.get(), res.model_registry.get(), served_estimator(model)
+        )
+
     deps = [
         dg.AssetDep(graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()),
         graph.key("reference_data"),
@@ -93,7 +100,7 @@ def build_task_performance_monitor(graph: ModelGraph) -> MonitorDefs:
                 partition_dates(context),
                 lake,
                 context.resources.warehouse.get(),
-                TaskReference(model, lake),
+                reference(context),
                 context.run.run_id,
             )
         counts: dict[str, int] = {}
@@ -126,7 +133,7 @@ def build_task_performance_monitor(graph: ModelGraph) -> MonitorDefs:
                 partition_dates(context),
                 lake,
                 context.resources.warehouse.get(),
-                TaskReference(model, lake),
+                reference(context),
                 context.run.run_id,
             )
         for day in days:
