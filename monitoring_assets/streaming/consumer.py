@@ -39,6 +39,7 @@ from monitoring_assets.streaming.broker import check_reachable
 from monitoring_assets.streaming.findings import FindingsSink
 from monitoring_assets.streaming.health import HealthServer
 from monitoring_assets.streaming.landing import StreamLanding
+from monitoring_assets.streaming.messages import check_streamable
 from monitoring_assets.streaming.processor import Raw, StreamProcessor, tune_gc_for_streaming
 from monitoring_assets.streaming.settings import StreamSettings
 from monitoring_assets.streaming.windows import WindowResult, window_columns, window_monitor
@@ -70,7 +71,8 @@ def reference_profile(model: ModelConfig, lake_root: str | Path | None) -> Datas
     for f in model.numerical:
         checked[f] = pd.to_numeric(checked[f], errors="coerce").astype("float64")
     if model.columns.prediction in checked:
-        checked[model.columns.prediction] = checked[model.columns.prediction].astype("int64")
+        outcome = "float64" if model.task == "regression" else "int64"
+        checked[model.columns.prediction] = checked[model.columns.prediction].astype(outcome)
     return profile_frame(checked, {c: kinds[c] for c in cols})
 
 
@@ -128,6 +130,7 @@ class StreamConsumer:
         reference: DatasetProfile | None = None,
         on_results: Callable[[list[WindowResult]], None] | None = None,
     ):
+        check_streamable(model)  # before anything is read or connected
         self.model = model
         self.settings = settings
         self.group = settings.group_for(model.name)

@@ -42,6 +42,7 @@ from monitoring_assets.streaming.messages import (
     Rejection,
     decode_values,
     encode,
+    output_columns,
     parse_timestamp_us,
     parse_timestamps_us,
 )
@@ -124,7 +125,7 @@ class StreamProcessor:
         self._next_expiry = 0.0
         c = model.columns
         self._in_cols = [*model.numerical, *model.categorical]
-        self._out_cols = [c.prediction] + [n for n in (c.probability, c.latency) if n]
+        self._out_cols = output_columns(model)
         self._window_cols = [*self._in_cols, c.prediction]
         self._max_bytes = settings.max_message_bytes
 
@@ -398,7 +399,7 @@ class StreamProcessor:
             info["rows"] += len(day_ids)
         self._buffered += len(chunk)
 
-    def _accept_labels(self, labels: list[tuple[str, int, int]]) -> None:
+    def _accept_labels(self, labels: list[tuple[str, int, int | float]]) -> None:
         if not labels:
             return
         c = self.model.columns

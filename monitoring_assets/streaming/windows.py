@@ -348,11 +348,15 @@ def evaluate_window(
 
 
 def window_columns(model: ModelConfig) -> tuple[dict[str, Kind], dict[str, str]]:
-    """Columns a model's windows track (features and the prediction) and their dtypes."""
+    """Columns a model's windows track (features and the prediction) and their dtypes.
+
+    The prediction is a number: a class (``BIGINT``: its few values are compared as a
+    class distribution, by a categorical method) or, for regression, the continuous
+    prediction (``DOUBLE``: a numerical drift method)."""
     kinds: dict[str, Kind] = {f.name: f.type for f in model.features}
     kinds[model.columns.prediction] = "numerical"
     dtypes = {c: ("DOUBLE" if k == "numerical" else "VARCHAR") for c, k in kinds.items()}
-    dtypes[model.columns.prediction] = "BIGINT"
+    dtypes[model.columns.prediction] = "DOUBLE" if model.task == "regression" else "BIGINT"
     return kinds, dtypes
 
 
