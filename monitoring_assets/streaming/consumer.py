@@ -111,10 +111,14 @@ def verdict_line(r: WindowResult) -> str:
     """One evaluation as a log line."""
     dd = r.drift
     pred = f", prediction {r.prediction.score:.3g}" if r.prediction.computable else ""
+    realized = ""
+    if r.realized:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in r.realized.items() if v is not None)
+        realized = f"; realized over the last {r.labelled} labelled events: {shown}"
     return (
         f"window {r.window}: {r.verdict}, {dd.n_drifted}/{dd.n_columns} features drifted "
         f"({', '.join(r.drifted) or 'none'}), drift share {dd.share_drifted:.2f}{pred}, "
-        f"{r.rows} events"
+        f"{r.rows} events{realized}"
     )
 
 

@@ -304,6 +304,8 @@ class WindowResult:
     newest_us: int | None
     result: DriftResult
     events_seen: int = 0
+    realized: dict[str, float | None] | None = None  # of the last labelled events
+    labelled: int = 0  # how many labelled events ``realized`` measures
 
     @property
     def verdict(self) -> Verdict:
@@ -335,15 +337,21 @@ def window_monitor(model: ModelConfig, reference: DatasetProfile) -> DriftMonito
 
 
 def evaluate_window(
-    monitor: DriftMonitor, window: SlidingWindow, events_seen: int = 0
+    monitor: DriftMonitor,
+    window: SlidingWindow,
+    events_seen: int = 0,
+    realized: dict[str, float | None] | None = None,
+    labelled: int = 0,
 ) -> WindowResult:
-    """Evaluate ``window`` now."""
+    """Evaluate ``window`` now (``realized``: the labelled window's metrics, reported beside)."""
     return WindowResult(
         window.spec.name,
         window.rows,
         window.newest_us,
         monitor.calculate(window.profile()),
         events_seen,
+        realized,
+        labelled,
     )
 
 

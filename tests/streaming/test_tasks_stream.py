@@ -88,3 +88,98 @@ def test_a_model_the_stream_cannot_monitor_is_refused_at_start(task, tmp_path):
     with pytest.raises(StreamUnsupported, match=r"model '.+': the stream monitors tasks"):
         StreamConsumer(other, StreamSettings(), tmp_path / "lake", reference=reference)
     assert not (tmp_path / "lake").exists()  # nothing was written
+
+
+# --------------------------------------------------------------------------- realized
+
+
+def _sklearn(model, y, pred, probs):
+    """The task's metrics by scikit-learn (the oracle)."""
+    from sklearn import metrics as skm
+
+    y, pred = np.asarray(y), np.asarray(pred)
+    if model.task == "regression":
+        nz = y != 0
+        return {
+            "mae": skm.mean_absolute_error(y, pred),
+            "rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
+            "mape": skm.mean_absolute_percentage_error(y[nz], pred[nz]),
+            "r2": skm.r2_score(y, pred),
+            "mean_error": float(np.mean(pred - y)),
+        }
+    labels = list(model.classes)
+    out = {"accuracy": skm.accuracy_score(y, pred)}
+    if model.task == "multiclass":
+        for avg in ("macro", "weighted"):
+            p, r, f, _ = skm.precision_recall_fscore_support(
+                y, pred, labels=labels, average=avg, zero_division=0
+            )
+            out.update({f"{avg}_precision": p, f"{avg}_recall": r, f"{avg}_f1": f})
+        del out["weighted_precision"], out["weighted_recall"]
+        out["macro_roc_auc"] = skm.roc_auc_score(
+            y, probs, multi_class="ovr", average="macro", labels=labels
+        )
+        return out
+    out["precision"] = skm.precision_score(y, pred, zero_division=0)
+    out["recall"] = skm.recall_score(y, pred, zero_division=0)
+    out["f1"] = skm.f1_score(y, pred, zero_division=0)
+    out["roc_auc"] = skm.roc_auc_score(y, probs[:, 0])
+    return out
+
+
+def _labelled_days(model, n):
+    from monitoring_assets.streaming.producer import simulated_labels
+
+    days = [model.first_date, model.first_date + dt.timedelta(days=1)]
+    frame = simulated_frame(model, days)
+    return frame.iloc[:n], simulated_labels(model, days)
+
+
+@pytest.mark.parametrize("labels_later", [False, True], ids=["with_prediction", "later"])
+def test_realized_window_metrics_equal_scikit_learn(task, labels_later):
+    """Labels joined on the stream (in the prediction's message, or in later messages of
+    their own): the last ``labelled_window_size`` labelled events, measured as
+    scikit-learn measures them."""
+    from monitoring_assets.streaming.producer import encode
+
+    model, reference = task
+    frame, labels = _labelled_days(model, 900)
+    size = 500
+    settings = StreamSettings(
+        windows=[WindowSpec(kind="count", size=5000)],
+        evaluate_every_events=100_000,  # evaluated below, once every label is in
+        evaluate_every_seconds=0,
+        labelled_window_size=size,
+    )
+    proc = StreamProcessor(model, window_monitor(model, reference), settings)
+    c = model.columns
+    if labels_later:
+        feed(proc, list(event_messages(model, frame)), batch=300)
+        by_id = labels.set_index(c.id).loc[frame[c.id]]
+        outs = [
+            (str(rid).encode(), encode({c.id: str(rid), c.target: _py(t)}))
+            for rid, t in zip(by_id.index, by_id[c.target])
+        ]
+        for i in range(0, len(outs), 250):
+            dead, _ = proc.ingest(
+                [], [(v, k, 0, i + j) for j, (k, v) in enumerate(outs[i : i + 250])]
+            )
+            assert not dead
+    else:
+        feed(proc, list(event_messages(model, frame, labels)), batch=300)
+    (result,) = proc.evaluate()
+    assert result.labelled == size
+    last = frame.iloc[-size:]
+    y = labels.set_index(c.id).loc[last[c.id], c.target].to_numpy()
+    probs = None
+    if model.probability_columns:
+        cols = [model.probability_columns[k] for k in sorted(model.probability_columns)]
+        probs = last[cols].to_numpy(dtype=float)
+    expected = _sklearn(model, y, last[c.prediction].to_numpy(), probs)
+    assert set(result.realized) == set(expected)
+    for k, v in expected.items():
+        assert result.realized[k] == pytest.approx(v, rel=1e-9, abs=1e-12), k
+
+
+def _py(v):
+    return v.item() if hasattr(v, "item") else v
