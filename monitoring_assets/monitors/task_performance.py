@@ -20,6 +20,7 @@ from typing import Any
 
 import dagster as dg
 
+from monitoring_assets.core.performance.scorecard import accuracy_cells, mae_cells
 from monitoring_assets.core.performance.task_checks import evaluate_task, task_checks
 from monitoring_assets.core.performance.task_daily import (
     ESTIMATED_PERFORMANCE,
@@ -34,6 +35,7 @@ from monitoring_assets.monitors.daily_checks import daily_checks
 from monitoring_assets.monitors.failures import input_failures
 from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
 from monitoring_assets.monitors.retraining import MODEL_TAG, retraining_jobs, served_estimator
+from monitoring_assets.scorecard import ScorecardColumn, register_column
 
 _RESOURCES = {"lake", "warehouse", "model_registry"}
 
@@ -53,9 +55,13 @@ _ESTIMATED = {
 
 def build_task_performance_monitor(graph: ModelGraph) -> MonitorDefs:
     """``model_performance``, ``estimated_performance`` and their checks for a regression
-    or multiclass model."""
+    or multiclass model; adds the scorecard's column of the task's headline metric."""
     model = graph.model
     thr = model.thresholds.performance
+    if model.task == "regression":
+        register_column(ScorecardColumn("MAE (est)", mae_cells))
+    else:
+        register_column(ScorecardColumn("accuracy (est)", accuracy_cells))
 
     def reference(context: dg.AssetExecutionContext) -> TaskReference:
         res = context.resources
