@@ -140,9 +140,16 @@ def test_realized_window_metrics_equal_scikit_learn(task, labels_later):
     """Labels joined on the stream (in the prediction's message, or in later messages of
     their own): the last ``labelled_window_size`` labelled events, measured as
     scikit-learn measures them."""
+    _check_realized(*task, labels_later)
+
+
+def test_binary_realized_window_metrics_equal_scikit_learn(model, reference):
+    _check_realized(model, reference, labels_later=False)
+
+
+def _check_realized(model, reference, labels_later):
     from monitoring_assets.streaming.producer import encode
 
-    model, reference = task
     frame, labels = _labelled_days(model, 900)
     size = 500
     settings = StreamSettings(
