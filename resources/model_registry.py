@@ -38,6 +38,8 @@ Local layout::
     {root}/{model}/{version}/model.pkl    the pickled estimator
     {root}/{model}/{version}/{name}.json  extra artifacts (e.g. the CBPE calibration)
     {root}/{model}/{version}/{name}.parquet  tables (reference data, validation set)
+    {root}/{model}/{version}/{name}.pkl   fitted objects (e.g. the regression loss
+                                          estimator), sha256 in the index's ``objects``
 """
 
 from __future__ import annotations
@@ -364,6 +366,44 @@ class LocalModelRegistry(ModelRegistry):
     def get_frame(self, model: str, version: str, name: str) -> pd.DataFrame | None:
         path = self._artifact(model, version, name, "parquet")
         return pq.read_table(path).to_pandas() if path.exists() else None
+
+    def put_object(self, model: str, version: str, name: str, obj: Any) -> str:
+        self.get(model, version)
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        digest = hashlib.sha256(data).hexdigest()
+        with self._locked(model) as index:  # file and digest change together
+            self._put_bytes(self._artifact(model, version, name, "pkl"), data)
+            index.setdefault("objects", {}).setdefault(version, {})[name] = digest
+        return digest
+
+    def get_object(self, model: str, version: str, name: str) -> Any | None:
+        location = self._artifact(model, version, name, "pkl")
+        data = self._get_bytes(location)
+        if data is None:
+            return None
+        recorded = self._read(model).get("objects", {}).get(version, {}).get(name)
+        found = hashlib.sha256(data).hexdigest()
+        if recorded != found:
+            raise RegistryError(
+                f"model {model!r} version {version!r}: {location} has sha256 {found[:12]}…, "
+                + (f"but {recorded[:12]}… was recorded" if recorded else "and none is recorded")
+                + " when it was stored; it is not unpickled. Delete the file to have it "
+                "computed again"
+            )
+        return pickle.loads(data)  # the registry folder is a trust boundary: module docstring
+
+    def _put_bytes(self, location: Any, data: bytes) -> None:
+        path = Path(location)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    def _get_bytes(self, location: Any) -> bytes | None:
+        try:
+            return Path(location).read_bytes()
+        except FileNotFoundError:
+            return None
 
     def _artifact(self, model: str, version: str, name: str, ext: str) -> Path:
         return (

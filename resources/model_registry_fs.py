@@ -126,6 +126,12 @@ class FsModelRegistry(LocalModelRegistry):
         data = self._get(self._artifact(model, version, name, "parquet"))
         return pq.read_table(pa.BufferReader(data)).to_pandas() if data is not None else None
 
+    def _put_bytes(self, location: Any, data: bytes) -> None:
+        self.store.put_bytes(str(location), data)
+
+    def _get_bytes(self, location: Any) -> bytes | None:
+        return self._get(str(location))
+
     def _artifact(self, model: str, version: str, name: str, ext: str) -> str:  # type: ignore[override]
         return self._loc(model, _safe(version, "version"), f"{_safe(name, 'artifact name')}.{ext}")
 

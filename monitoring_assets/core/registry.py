@@ -169,6 +169,17 @@ class ModelRegistry(ABC):
     def get_frame(self, model: str, version: str, name: str) -> pd.DataFrame | None:
         """A table attached to a version, or None."""
 
+    @abstractmethod
+    def put_object(self, model: str, version: str, name: str, obj: Any) -> str:
+        """Attach a fitted object (e.g. a label-free estimator) to a version, pickled, and
+        record its sha256 in the index; returns the sha256."""
+
+    @abstractmethod
+    def get_object(self, model: str, version: str, name: str) -> Any | None:
+        """An object attached with :meth:`put_object`, or None when none is stored;
+        :class:`RegistryError` when the stored file is not the one recorded (it is then
+        not unpickled)."""
+
     # ---------------------------------------------------------------- derived
     def get(self, model: str, version: str) -> ModelVersion:
         """One version; :class:`RegistryError` if unknown."""

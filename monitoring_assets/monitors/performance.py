@@ -33,7 +33,6 @@ come from the context: ``lake``, ``warehouse`` and ``model_registry`` (chosen in
 # No ``from __future__ import annotations`` here: Dagster reads the context annotations
 # of asset functions at definition time.
 
-import json
 from typing import Any
 
 import dagster as dg
@@ -45,9 +44,7 @@ from monitoring_assets.core.performance.checks import (
     performance_checks,
 )
 from monitoring_assets.core.performance.daily import (
-    ESTIMATED_PERFORMANCE,
     METRIC_COLUMNS,
-    MODEL_PERFORMANCE,
     EstimatedDay,
     RealizedDay,
     estimate_range,
@@ -65,14 +62,13 @@ from monitoring_assets.core.tables import (
     PERFORMANCE_BANDS_TABLE,
     PERFORMANCE_TABLE,
 )
-from monitoring_assets.monitors.daily_checks import daily_checks
-from monitoring_assets.monitors.failures import input_failures
-from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
-from monitoring_assets.monitors.retraining import (
-    MODEL_TAG,
-    retraining_jobs,
-    served_estimator,
+from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs
+from monitoring_assets.monitors.performance_assets import (
+    PerformanceAsset,
+    performance_assets,
+    performance_check_defs,
 )
+from monitoring_assets.monitors.retraining import retraining_jobs, served_estimator
 from monitoring_assets.monitors.task_performance import build_task_performance_monitor
 from monitoring_assets.scorecard import ScorecardColumn, register_column
 
@@ -93,115 +89,42 @@ def build_performance_monitor(graph: ModelGraph) -> MonitorDefs:
             model, res.model_registry.get(), res.lake.get(), served_estimator(model)
         )
 
-    @dg.asset(
-        key=graph.key(MODEL_PERFORMANCE),
-        group_name=graph.group,
-        partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=[
-            dg.AssetDep(
-                graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()
-            ),
-            # ground_truth[D] holds the labels of D's predictions, arriving on D + delay.
-            dg.AssetDep(graph.key("ground_truth"), partition_mapping=dg.IdentityPartitionMapping()),
-            graph.key("reference_data"),
-        ],
-        description=(
-            f"Realized performance of {model.name} per prediction day, once its labels are in "
-            f"({model.label_delay_days} day(s) later): accuracy, precision, recall, F1, ROC AUC, "
-            "log loss, calibration error, per-class counts, label coverage, and the concept-drift "
-            "test (realized vs label-free estimated errors on the same rows). Below "
-            "min_label_coverage the result is partial."
-        ),
-        kinds={"duckdb"},
-        tags={MODEL_TAG: model.name},
-        metadata={
+    realized = PerformanceAsset(
+        measure_range,
+        f"Realized performance of {model.name} per prediction day, once its labels are in "
+        f"({model.label_delay_days} day(s) later): accuracy, precision, recall, F1, ROC AUC, "
+        "log loss, calibration error, per-class counts, label coverage, and the concept-drift "
+        "test (realized vs label-free estimated errors on the same rows). Below "
+        "min_label_coverage the result is partial.",
+        {
             "label_delay_days": model.label_delay_days,
             "min_label_coverage": thr.min_label_coverage,
             "warehouse_table": PERFORMANCE_TABLE.name,
             "bands_table": PERFORMANCE_BANDS_TABLE.name,
             "concept_drift_table": CONCEPT_DRIFT_TABLE.name,
         },
-        required_resource_keys=_RESOURCES,
+        _realized_metadata,
     )
-    def model_performance(context: dg.AssetExecutionContext):
-        with input_failures():
-            days = measure_range(
-                model,
-                partition_dates(context),
-                context.resources.lake.get(),
-                context.resources.warehouse.get(),
-                references(context),
-                context.run.run_id,
-            )
-        counts: dict[str, int] = {}
-        for day in days:
-            counts[day.status] = counts.get(day.status, 0) + 1
-            context.add_asset_metadata(_realized_metadata(day), partition_key=day.date.isoformat())
-        context.log.info(f"{model.name} model_performance: {counts}")
-        return dg.MaterializeResult(metadata={"days_by_status": json.dumps(counts, sort_keys=True)})
-
-    @dg.asset(
-        key=graph.key(ESTIMATED_PERFORMANCE),
-        group_name=graph.group,
-        partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=[
-            dg.AssetDep(
-                graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()
-            ),
-            graph.key("reference_data"),
-        ],
-        description=(
-            f"Label-free estimate of {model.name}'s accuracy, precision, recall and F1 per day "
-            "(confidence-based performance estimation from probabilities calibrated on the "
-            "reference version's validation set); available on the day itself."
-        ),
-        kinds={"duckdb"},
-        tags={MODEL_TAG: model.name},
-        metadata={"warehouse_table": ESTIMATED_TABLE.name, "method": "CBPE (isotonic calibration)"},
-        required_resource_keys=_RESOURCES,
+    estimated = PerformanceAsset(
+        estimate_range,
+        f"Label-free estimate of {model.name}'s accuracy, precision, recall and F1 per day "
+        "(confidence-based performance estimation from probabilities calibrated on the "
+        "reference version's validation set); available on the day itself.",
+        {"warehouse_table": ESTIMATED_TABLE.name, "method": "CBPE (isotonic calibration)"},
+        _estimated_metadata,
     )
-    def estimated_performance(context: dg.AssetExecutionContext):
-        with input_failures():
-            days = estimate_range(
-                model,
-                partition_dates(context),
-                context.resources.lake.get(),
-                context.resources.warehouse.get(),
-                references(context),
-                context.run.run_id,
-            )
-        for day in days:
-            context.add_asset_metadata(_estimated_metadata(day), partition_key=day.date.isoformat())
-        return dg.MaterializeResult()
-
-    perf_checks = daily_checks(
-        name=f"{model.name}_performance_checks",
-        asset_key=graph.key(MODEL_PERFORMANCE),
-        partitions_def=graph.partitions_def,
-        checks=performance_checks(model),
-        evaluate=lambda ctx, keys: evaluate_performance(ctx.resources.warehouse.get(), model, keys),
-        required_resource_keys={"warehouse"},
-    )
-    est_checks = daily_checks(
-        name=f"{model.name}_estimated_performance_checks",
-        asset_key=graph.key(ESTIMATED_PERFORMANCE),
-        partitions_def=graph.partitions_def,
-        checks=estimated_checks(model),
-        evaluate=lambda ctx, keys: evaluate_estimated(ctx.resources.warehouse.get(), model, keys),
-        required_resource_keys={"warehouse"},
+    assets = performance_assets(graph, realized, estimated, references, _RESOURCES)
+    checks = performance_check_defs(
+        graph,
+        (performance_checks(model), lambda wh, keys: evaluate_performance(wh, model, keys)),
+        (estimated_checks(model), lambda wh, keys: evaluate_estimated(wh, model, keys)),
     )
 
     register_column(ScorecardColumn("accuracy (est)", accuracy_cells))
     register_column(ScorecardColumn("concept drift", concept_drift_cells))
     register_column(ScorecardColumn("retraining", retraining_cells))
 
-    return MonitorDefs(
-        assets=[model_performance, estimated_performance],
-        checks=[perf_checks, est_checks],
-        jobs=retraining_jobs(model),
-    )
+    return MonitorDefs(assets=assets, checks=checks, jobs=retraining_jobs(model))
 
 
 # ----------------------------------------------------------------------------- UI metadata

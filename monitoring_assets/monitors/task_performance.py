@@ -15,27 +15,29 @@ The same assets as a binary model's, with the task's metrics:
   built-in trainer for these tasks.
 """
 
-import json
 from typing import Any
 
 import dagster as dg
 
+from monitoring_assets.core.performance.scorecard import accuracy_cells, mae_cells
 from monitoring_assets.core.performance.task_checks import evaluate_task, task_checks
 from monitoring_assets.core.performance.task_daily import (
-    ESTIMATED_PERFORMANCE,
-    MODEL_PERFORMANCE,
     TaskDay,
     estimate_task_range,
     measure_task_range,
 )
-from monitoring_assets.core.performance.tasks import TaskReference
+from monitoring_assets.core.performance.tasks import TaskReference, task_reference
 from monitoring_assets.core.tables import TASK_ESTIMATED_TABLE, TASK_PERFORMANCE_TABLE
-from monitoring_assets.monitors.daily_checks import daily_checks
-from monitoring_assets.monitors.failures import input_failures
-from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs, partition_dates
-from monitoring_assets.monitors.retraining import MODEL_TAG, retraining_jobs
+from monitoring_assets.monitors.inference import ModelGraph, MonitorDefs
+from monitoring_assets.monitors.performance_assets import (
+    PerformanceAsset,
+    performance_assets,
+    performance_check_defs,
+)
+from monitoring_assets.monitors.retraining import retraining_jobs, served_estimator
+from monitoring_assets.scorecard import ScorecardColumn, register_column
 
-_RESOURCES = {"lake", "warehouse"}
+_RESOURCES = {"lake", "warehouse", "model_registry"}
 
 _REALIZED = {
     "regression": "MAE, RMSE, MAPE (rows with target 0 left out), R², mean error (bias) and "
@@ -53,102 +55,47 @@ _ESTIMATED = {
 
 def build_task_performance_monitor(graph: ModelGraph) -> MonitorDefs:
     """``model_performance``, ``estimated_performance`` and their checks for a regression
-    or multiclass model."""
+    or multiclass model; adds the scorecard's column of the task's headline metric."""
     model = graph.model
     thr = model.thresholds.performance
-    deps = [
-        dg.AssetDep(graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()),
-        graph.key("reference_data"),
-    ]
+    if model.task == "regression":
+        register_column(ScorecardColumn("MAE (est)", mae_cells))
+    else:
+        register_column(ScorecardColumn("accuracy (est)", accuracy_cells))
 
-    @dg.asset(
-        key=graph.key(MODEL_PERFORMANCE),
-        group_name=graph.group,
-        partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=[
-            *deps,
-            dg.AssetDep(graph.key("ground_truth"), partition_mapping=dg.IdentityPartitionMapping()),
-        ],
-        description=(
-            f"Realized performance of {model.name} ({model.task}) per prediction day, once its "
-            f"labels are in ({model.label_delay_days} day(s) later): {_REALIZED[model.task]}. "
-            "Below min_label_coverage the result is partial."
-        ),
-        kinds={"duckdb"},
-        tags={MODEL_TAG: model.name},
-        metadata={
+    def reference(context: dg.AssetExecutionContext) -> TaskReference:
+        res = context.resources
+        return task_reference(
+            model, res.lake.get(), res.model_registry.get(), served_estimator(model)
+        )
+
+    realized = PerformanceAsset(
+        measure_task_range,
+        f"Realized performance of {model.name} ({model.task}) per prediction day, once its "
+        f"labels are in ({model.label_delay_days} day(s) later): {_REALIZED[model.task]}. "
+        "Below min_label_coverage the result is partial.",
+        {
             "task": model.task,
             "label_delay_days": model.label_delay_days,
             "min_label_coverage": thr.min_label_coverage,
             "warehouse_table": TASK_PERFORMANCE_TABLE.name,
         },
-        required_resource_keys=_RESOURCES,
+        _metadata,
     )
-    def model_performance(context: dg.AssetExecutionContext):
-        with input_failures():
-            lake = context.resources.lake.get()
-            days = measure_task_range(
-                model,
-                partition_dates(context),
-                lake,
-                context.resources.warehouse.get(),
-                TaskReference(model, lake),
-                context.run.run_id,
-            )
-        counts: dict[str, int] = {}
-        for day in days:
-            counts[day.status] = counts.get(day.status, 0) + 1
-            context.add_asset_metadata(_metadata(day), partition_key=day.date.isoformat())
-        context.log.info(f"{model.name} model_performance: {counts}")
-        return dg.MaterializeResult(metadata={"days_by_status": json.dumps(counts, sort_keys=True)})
-
-    @dg.asset(
-        key=graph.key(ESTIMATED_PERFORMANCE),
-        group_name=graph.group,
-        partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=deps,
-        description=(
-            f"Label-free estimate of {model.name}'s performance per day: {_ESTIMATED[model.task]}; "
-            "available on the day itself, beside the realized values once labels arrive."
-        ),
-        kinds={"duckdb"},
-        tags={MODEL_TAG: model.name},
-        metadata={"task": model.task, "warehouse_table": TASK_ESTIMATED_TABLE.name},
-        required_resource_keys=_RESOURCES,
+    estimated = PerformanceAsset(
+        estimate_task_range,
+        f"Label-free estimate of {model.name}'s performance per day: {_ESTIMATED[model.task]}; "
+        "available on the day itself, beside the realized values once labels arrive.",
+        {"task": model.task, "warehouse_table": TASK_ESTIMATED_TABLE.name},
+        _metadata,
     )
-    def estimated_performance(context: dg.AssetExecutionContext):
-        with input_failures():
-            lake = context.resources.lake.get()
-            days = estimate_task_range(
-                model,
-                partition_dates(context),
-                lake,
-                context.resources.warehouse.get(),
-                TaskReference(model, lake),
-                context.run.run_id,
-            )
-        for day in days:
-            context.add_asset_metadata(_metadata(day), partition_key=day.date.isoformat())
-        return dg.MaterializeResult()
-
-    checks = [
-        daily_checks(
-            name=f"{model.name}_{'estimated_' if est else ''}performance_checks",
-            asset_key=graph.key(ESTIMATED_PERFORMANCE if est else MODEL_PERFORMANCE),
-            partitions_def=graph.partitions_def,
-            checks=task_checks(model, est),
-            evaluate=lambda ctx, keys, est=est: evaluate_task(
-                ctx.resources.warehouse.get(), model, list(keys), est
-            ),
-            required_resource_keys={"warehouse"},
-        )
-        for est in (False, True)
-    ]
     return MonitorDefs(
-        assets=[model_performance, estimated_performance],
-        checks=checks,
+        assets=performance_assets(graph, realized, estimated, reference, _RESOURCES),
+        checks=performance_check_defs(
+            graph,
+            (task_checks(model, False), lambda wh, keys: evaluate_task(wh, model, keys, False)),
+            (task_checks(model, True), lambda wh, keys: evaluate_task(wh, model, keys, True)),
+        ),
         jobs=retraining_jobs(model),
     )
 

@@ -71,10 +71,16 @@ def _settings(args):
 def _stream(args) -> int:
     from monitoring_assets.streaming.broker import BrokerUnreachable
     from monitoring_assets.streaming.consumer import StreamConsumer, StreamStartError
+    from monitoring_assets.streaming.messages import StreamUnsupported, check_streamable
     from resources.warehouse import open_warehouse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     model = _model(args)
+    try:
+        check_streamable(model)
+    except StreamUnsupported as exc:
+        print(f"driftwarden stream: {exc}", file=sys.stderr)
+        return 2
     home = _home(args)
     settings = _settings(args)
     # A short lock wait: the stream skips a write it cannot make rather than stall.
@@ -91,7 +97,8 @@ def _simulate(args) -> int:
     from confluent_kafka import Producer
 
     from monitoring_assets.streaming.broker import BrokerUnreachable, check_reachable
-    from monitoring_assets.streaming.producer import publish, simulated_frame
+    from monitoring_assets.streaming.messages import StreamUnsupported, check_streamable
+    from monitoring_assets.streaming.producer import publish, simulated_frame, simulated_labels
 
     if not args.to_kafka:
         print(
@@ -100,6 +107,11 @@ def _simulate(args) -> int:
         )
         return 2
     model = _model(args)
+    try:
+        check_streamable(model)
+    except StreamUnsupported as exc:
+        print(f"driftwarden simulate: {exc}", file=sys.stderr)
+        return 2
     try:
         check_reachable(args.bootstrap, args.connect_timeout)
     except BrokerUnreachable as exc:
@@ -110,14 +122,7 @@ def _simulate(args) -> int:
     frame = simulated_frame(model, days)
     if args.limit:
         frame = frame.iloc[: args.limit]
-    labels = None
-    if args.labels:
-        import pandas as pd
-
-        from monitoring_assets.core.simulator import Simulator
-
-        sim = Simulator(model)
-        labels = pd.concat([sim.labels_day(d) for d in days], ignore_index=True)
+    labels = simulated_labels(model, days) if args.labels else None
     producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 20})
     try:
         n = publish(

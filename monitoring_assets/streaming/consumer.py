@@ -39,6 +39,7 @@ from monitoring_assets.streaming.broker import check_reachable
 from monitoring_assets.streaming.findings import FindingsSink
 from monitoring_assets.streaming.health import HealthServer
 from monitoring_assets.streaming.landing import StreamLanding
+from monitoring_assets.streaming.messages import check_streamable
 from monitoring_assets.streaming.processor import Raw, StreamProcessor, tune_gc_for_streaming
 from monitoring_assets.streaming.settings import StreamSettings
 from monitoring_assets.streaming.windows import WindowResult, window_columns, window_monitor
@@ -70,7 +71,8 @@ def reference_profile(model: ModelConfig, lake_root: str | Path | None) -> Datas
     for f in model.numerical:
         checked[f] = pd.to_numeric(checked[f], errors="coerce").astype("float64")
     if model.columns.prediction in checked:
-        checked[model.columns.prediction] = checked[model.columns.prediction].astype("int64")
+        outcome = "float64" if model.task == "regression" else "int64"
+        checked[model.columns.prediction] = checked[model.columns.prediction].astype(outcome)
     return profile_frame(checked, {c: kinds[c] for c in cols})
 
 
@@ -109,10 +111,14 @@ def verdict_line(r: WindowResult) -> str:
     """One evaluation as a log line."""
     dd = r.drift
     pred = f", prediction {r.prediction.score:.3g}" if r.prediction.computable else ""
+    realized = ""
+    if r.realized:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in r.realized.items() if v is not None)
+        realized = f"; realized over the last {r.labelled} labelled events: {shown}"
     return (
         f"window {r.window}: {r.verdict}, {dd.n_drifted}/{dd.n_columns} features drifted "
         f"({', '.join(r.drifted) or 'none'}), drift share {dd.share_drifted:.2f}{pred}, "
-        f"{r.rows} events"
+        f"{r.rows} events{realized}"
     )
 
 
@@ -128,6 +134,7 @@ class StreamConsumer:
         reference: DatasetProfile | None = None,
         on_results: Callable[[list[WindowResult]], None] | None = None,
     ):
+        check_streamable(model)  # before anything is read or connected
         self.model = model
         self.settings = settings
         self.group = settings.group_for(model.name)

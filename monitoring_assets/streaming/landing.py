@@ -41,6 +41,7 @@ from monitoring_assets.core.config import FileSource, ModelConfig
 from monitoring_assets.core.lake_io import Location, filesystem_for, read_bytes, scheme, write_bytes
 from monitoring_assets.core.names import check_safe_name
 from monitoring_assets.core.schema import inference_columns
+from monitoring_assets.streaming.messages import output_columns
 
 INFERENCE = "inference_logs"
 LABELS = "ground_truth"
@@ -150,15 +151,15 @@ class StreamLanding:
         schema = [pa.field(c.id, pa.string()), pa.field(c.timestamp, pa.timestamp("us"))]
         for f in model.features:
             schema.append(pa.field(f.name, pa.float64() if f.type == "numerical" else pa.string()))
-        schema.append(pa.field(c.prediction, pa.int64()))
-        for name in (c.probability, c.latency):
-            if name:
-                schema.append(pa.field(name, pa.float64()))
+        outcome = pa.float64() if model.task == "regression" else pa.int64()
+        prediction, *numbers = output_columns(model)
+        schema.append(pa.field(prediction, outcome))
+        schema.extend(pa.field(name, pa.float64()) for name in numbers)
         self.schema = pa.schema(schema)
         self.label_schema = pa.schema(
             [
                 pa.field(c.id, pa.string()),
-                pa.field(c.target, pa.int64()),
+                pa.field(c.target, outcome),
                 pa.field("label_timestamp", pa.timestamp("us")),
             ]
         )

@@ -8,7 +8,10 @@ Two topics carry one inference, joined by request id:
 - ``inference_outputs``: ``{"<id>": "...", "<prediction>": 0|1, "<probability>": p,
   "<latency>": ms}``; ground truth travels here too, as ``"<target>": 0|1`` in the
   prediction's message or in a later message of its own (then with the prediction's
-  ``"<timestamp>"`` so the label lands on the prediction's day).
+  ``"<timestamp>"`` so the label lands on the prediction's day). By task: a binary or
+  multiclass prediction and target are one of the model's ``classes`` and a multiclass
+  model sends one probability per class (``"<probability column>": p`` for each column
+  of ``probability:``); a regression prediction and target are any finite number.
 
 Timestamps are ISO-8601 strings (a zone suffix is converted to UTC) or epoch seconds.
 Numerical features are JSON numbers or null; categorical features strings or null;
@@ -120,29 +123,72 @@ def parse_timestamps_us(values: list[Any]) -> list[int | None]:
     return [parse_timestamp_us(v) for v in values]
 
 
+#: The tasks the stream monitors.
+STREAM_TASKS = ("binary_classification", "multiclass", "regression")
+
+
+class StreamUnsupported(ValueError):
+    """The stream cannot monitor this model; the message names the model and why."""
+
+
+def check_streamable(model: ModelConfig) -> None:
+    """Raise :class:`StreamUnsupported` for a model the stream cannot monitor, before any
+    message is read (the consumer and ``simulate --to-kafka`` call it at start)."""
+    if model.task not in STREAM_TASKS:
+        raise StreamUnsupported(
+            f"model {model.name!r}: the stream monitors tasks {list(STREAM_TASKS)}, not "
+            f"{model.task!r}; monitor it with the daily assets"
+        )
+    if model.task != "regression" and not model.classes:
+        raise StreamUnsupported(f"model {model.name!r}: task {model.task} needs 'classes'")
+    probs = model.probability_columns
+    if model.task == "multiclass" and probs and set(probs) != set(model.classes or ()):
+        raise StreamUnsupported(
+            f"model {model.name!r}: 'probability' maps classes {sorted(probs)}, the model's "
+            f"classes are {sorted(model.classes or ())}; map every class or none"
+        )
+
+
+def output_columns(model: ModelConfig) -> list[str]:
+    """The values an output message contributes to an event, in order: the prediction,
+    each class's probability (binary: the positive class's) and the latency."""
+    c = model.columns
+    probs = [model.probability_columns[k] for k in sorted(model.probability_columns)]
+    return [c.prediction, *probs, *([c.latency] if c.latency else [])]
+
+
 class MessageSchema:
     """Validation of input and output messages for one model (precomputed field lists)."""
 
     def __init__(self, model: ModelConfig):
-        if not model.is_binary:
-            raise ValueError(
-                f"model {model.name!r}: the stream handles binary_classification models only, "
-                f"not task {model.task}; monitor it with the daily assets"
-            )
+        check_streamable(model)
         c = model.columns
         self.model = model
         self.id, self.ts = c.id, c.timestamp
         self.numerical = list(model.numerical)
         self.categorical = list(model.categorical)
         self.features = list(model.feature_names)
-        self.prediction, self.probability, self.latency = c.prediction, c.probability, c.latency
+        self.prediction, self.latency = c.prediction, c.latency
+        self.numbers = output_columns(model)[1:]  # probabilities and latency
         self.target = c.target
-        self.classes = set(model.classes)
+        self.regression = model.task == "regression"
+        self.classes = set() if self.regression else set(model.classes or ())
         self.allow_extra = model.allow_extra_columns
         known_in = {self.id, self.ts, "model", *self.features}
-        known_out = {self.id, self.ts, "model", self.prediction, self.target}
-        known_out |= {n for n in (self.probability, self.latency) if n}
+        known_out = {self.id, self.ts, "model", self.prediction, self.target, *self.numbers}
         self.known_in, self.known_out = known_in, known_out
+
+    def _outcome(self, name: str, v: Any) -> Rejection | int | float:
+        """A prediction or target value: a class, or a finite number for regression."""
+        if type(v) is bool or type(v) not in _NUMBER:
+            return Rejection("wrong_type", f"{name!r} must be a number")
+        if self.regression:
+            if not math.isfinite(v):
+                return Rejection("bad_value", f"{name!r}={v!r} is not a finite number")
+            return float(v)
+        if v not in self.classes or v != int(v):
+            return Rejection("bad_value", f"{name!r}={v!r} is not one of {sorted(self.classes)}")
+        return int(v)
 
     def _base(self, obj: Any, known: set[str]) -> Rejection | str:
         if not isinstance(obj, dict):
@@ -199,8 +245,10 @@ class MessageSchema:
             values.append(v)
         return rid, ts, values
 
-    def output_row(self, obj: Any) -> tuple[str, list[Any] | None, int | None, Any] | Rejection:
-        """``(request id, [prediction, probability, latency] or None, target or None, raw
+    def output_row(
+        self, obj: Any
+    ) -> tuple[str, list[Any] | None, int | float | None, Any] | Rejection:
+        """``(request id, [prediction, *probabilities, latency] or None, target or None, raw
         timestamp or None)`` of an output message; it carries a prediction, a label, or both."""
         rid = self._base(obj, self.known_out)
         if isinstance(rid, Rejection):
@@ -211,29 +259,21 @@ class MessageSchema:
             return Rejection("missing_field", f"{self.prediction!r} (or {self.target!r})")
         pred_row = None
         if has_pred:
-            p = obj[self.prediction]
-            if type(p) is bool or type(p) not in _NUMBER:
-                return Rejection("wrong_type", f"{self.prediction!r} must be a number")
-            if p not in self.classes or p != int(p):
-                return Rejection(
-                    "bad_value", f"{self.prediction!r}={p!r} is not one of {sorted(self.classes)}"
-                )
-            pred_row = [int(p)]
-            for name in (self.probability, self.latency):
-                if not name:
-                    continue
+            p = self._outcome(self.prediction, obj[self.prediction])
+            if isinstance(p, Rejection):
+                return p
+            pred_row = [p]
+            for name in self.numbers:
                 v = obj.get(name)
                 if v is not None and (type(v) is bool or type(v) not in _NUMBER):
                     return Rejection("wrong_type", f"{name!r} must be a number")
                 pred_row.append(NAN if v is None else float(v))
         target = None
         if has_target:
-            t = obj[self.target]
-            if type(t) is bool or type(t) not in _NUMBER or t not in self.classes:
-                return Rejection(
-                    "bad_value", f"{self.target!r}={t!r} is not one of {sorted(self.classes)}"
-                )
-            target = int(t)
+            t = self._outcome(self.target, obj[self.target])
+            if isinstance(t, Rejection):
+                return t if t.code == "bad_value" else Rejection("bad_value", t.detail)
+            target = t
         ts = obj.get(self.ts)
         if ts is not None and (not isinstance(ts, str | int | float) or isinstance(ts, bool)):
             return Rejection(

@@ -42,9 +42,11 @@ from monitoring_assets.streaming.messages import (
     Rejection,
     decode_values,
     encode,
+    output_columns,
     parse_timestamp_us,
     parse_timestamps_us,
 )
+from monitoring_assets.streaming.realized import LabelledWindow
 from monitoring_assets.streaming.settings import StreamSettings
 from monitoring_assets.streaming.state import (  # noqa: F401 (Raw is part of this module's API)
     Counters,
@@ -124,9 +126,11 @@ class StreamProcessor:
         self._next_expiry = 0.0
         c = model.columns
         self._in_cols = [*model.numerical, *model.categorical]
-        self._out_cols = [c.prediction] + [n for n in (c.probability, c.latency) if n]
+        self._out_cols = output_columns(model)
         self._window_cols = [*self._in_cols, c.prediction]
         self._max_bytes = settings.max_message_bytes
+        size = settings.labelled_window_size
+        self.labelled = LabelledWindow(model, size, awaiting=max(10 * size, 100_000))
 
     # ------------------------------------------------------------------ restore
     def restore(self) -> ProcessorState:
@@ -373,6 +377,8 @@ class StreamProcessor:
         ts_list = list(ts)
         for w in st.windows:
             w.add(cols, ts_list)
+        for rid, out in zip(ids, outs):
+            self.labelled.predicted(rid, out)
         st.counters.joined += len(chunk)
         # Landing buffer and id index, per day.
         c = self.model.columns
@@ -398,7 +404,7 @@ class StreamProcessor:
             info["rows"] += len(day_ids)
         self._buffered += len(chunk)
 
-    def _accept_labels(self, labels: list[tuple[str, int, int]]) -> None:
+    def _accept_labels(self, labels: list[tuple[str, int, int | float]]) -> None:
         if not labels:
             return
         c = self.model.columns
@@ -410,6 +416,7 @@ class StreamProcessor:
                 self.state.counters.duplicate_messages += 1
                 continue
             seen.add(rid)
+            self.labelled.labelled(rid, target)
             buf = self._buffer[LABELS].setdefault(day, {})
             buf.setdefault(c.id, []).append(rid)
             buf.setdefault(c.target, []).append(target)
@@ -426,16 +433,20 @@ class StreamProcessor:
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, now: float | None = None) -> list[WindowResult]:
         """Judge every window now: the model's fitted :class:`DriftMonitor` (the batch
-        rules) over each non-empty window."""
+        rules) over each non-empty window, with the realized metrics of the last labelled
+        events beside (:mod:`.realized`)."""
         st = self.state
         st.since_eval = 0
         self._last_eval = time.monotonic() if now is None else now
         st.counters.evaluations += 1
+        realized = self.labelled.metrics()
         out = []
         for w in st.windows:
             if w.rows == 0:
                 continue
-            out.append(evaluate_window(self.monitor, w, events_seen=st.counters.joined))
+            out.append(
+                evaluate_window(self.monitor, w, st.counters.joined, realized, self.labelled.rows)
+            )
         return out
 
     # ------------------------------------------------------------------ checkpoint

@@ -1,9 +1,10 @@
 """``driftwarden simulate --to-kafka``: publish simulator days as an inference stream.
 
 Each inference becomes one message on the inputs topic (id, timestamp, features) and
-one on the outputs topic (id, prediction, probability, latency; with ``labels`` also
+one on the outputs topic (id, prediction, probabilities, latency; with ``labels`` also
 the ground truth), keyed by request id, in timestamp order, at ``rate`` events per
-second (0: as fast as possible).
+second (0: as fast as possible). Any task the stream monitors: a class and the
+probability of each logged class, or a regression model's continuous prediction.
 """
 
 from __future__ import annotations
@@ -17,33 +18,33 @@ import numpy as np
 import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
-from monitoring_assets.streaming.messages import encode
+from monitoring_assets.streaming.messages import check_streamable, encode, output_columns
 
 
 def event_messages(
     model: ModelConfig, frame: pd.DataFrame, labels: pd.DataFrame | None = None
 ) -> Iterator[tuple[bytes, bytes, bytes]]:
     """``(key, input value, output value)`` per row of a validated inference frame."""
+    check_streamable(model)
     c = model.columns
+    outcome = float if model.task == "regression" else int
     target = None
     if labels is not None:
-        target = dict(zip(labels[c.id].astype(str), labels[c.target].astype(int)))
+        values = labels[c.target].astype(outcome).tolist()
+        target = dict(zip(labels[c.id].astype(str), values))
     feats = model.feature_names
     ids = frame[c.id].astype(str).tolist()
     stamps = pd.to_datetime(frame[c.timestamp]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f").tolist()
     cols = {f: _plain(frame[f]) for f in feats}
-    preds = frame[c.prediction].astype(int).tolist()
-    probs = _plain(frame[c.probability]) if c.probability and c.probability in frame else None
-    lats = _plain(frame[c.latency]) if c.latency and c.latency in frame else None
+    preds = frame[c.prediction].astype(outcome).tolist()
+    numbers = {n: _plain(frame[n]) for n in output_columns(model)[1:] if n in frame}
     for i, rid in enumerate(ids):
         inp = {c.id: rid, c.timestamp: stamps[i]}
         for f in feats:
             inp[f] = cols[f][i]
         out: dict = {c.id: rid, c.prediction: preds[i]}
-        if probs is not None:
-            out[c.probability] = probs[i]
-        if lats is not None:
-            out[c.latency] = lats[i]
+        for n, v in numbers.items():
+            out[n] = v[i]
         if target is not None and rid in target:
             out[c.target] = target[rid]
         key = rid.encode()
@@ -64,11 +65,19 @@ def _py(v):
 def simulated_frame(model: ModelConfig, days: Sequence[dt.date]) -> pd.DataFrame:
     """The simulator's inference logs of ``days``, concatenated in time order."""
     from monitoring_assets.core.schema import validate_inference
-    from monitoring_assets.core.simulator import Simulator
+    from monitoring_assets.core.simulator_tasks import task_simulator
 
-    sim = Simulator(model)
+    sim = task_simulator(model)
     frames = [validate_inference(sim.inference_day(d), model) for d in days]
     return pd.concat(frames, ignore_index=True).sort_values(model.columns.timestamp, kind="stable")
+
+
+def simulated_labels(model: ModelConfig, days: Sequence[dt.date]) -> pd.DataFrame:
+    """The simulator's labels of ``days``, concatenated."""
+    from monitoring_assets.core.simulator_tasks import task_simulator
+
+    sim = task_simulator(model)
+    return pd.concat([sim.labels_day(d) for d in days], ignore_index=True)
 
 
 def publish(

@@ -32,6 +32,9 @@ class StreamSettings(BaseModel):
         default_factory=lambda: [WindowSpec(kind="count", size=10_000)]
     )
     evaluate_every_events: int = Field(5_000, ge=0)
+    labelled_window_size: int = Field(
+        10_000, ge=1, description="labelled events the realized metrics are measured on"
+    )
     evaluate_every_seconds: float = Field(30.0, ge=0)
     commit_every_events: int = Field(50_000, ge=1)
     commit_every_seconds: float = Field(2.0, gt=0)

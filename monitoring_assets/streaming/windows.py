@@ -304,6 +304,8 @@ class WindowResult:
     newest_us: int | None
     result: DriftResult
     events_seen: int = 0
+    realized: dict[str, float | None] | None = None  # of the last labelled events
+    labelled: int = 0  # how many labelled events ``realized`` measures
 
     @property
     def verdict(self) -> Verdict:
@@ -335,24 +337,34 @@ def window_monitor(model: ModelConfig, reference: DatasetProfile) -> DriftMonito
 
 
 def evaluate_window(
-    monitor: DriftMonitor, window: SlidingWindow, events_seen: int = 0
+    monitor: DriftMonitor,
+    window: SlidingWindow,
+    events_seen: int = 0,
+    realized: dict[str, float | None] | None = None,
+    labelled: int = 0,
 ) -> WindowResult:
-    """Evaluate ``window`` now."""
+    """Evaluate ``window`` now (``realized``: the labelled window's metrics, reported beside)."""
     return WindowResult(
         window.spec.name,
         window.rows,
         window.newest_us,
         monitor.calculate(window.profile()),
         events_seen,
+        realized,
+        labelled,
     )
 
 
 def window_columns(model: ModelConfig) -> tuple[dict[str, Kind], dict[str, str]]:
-    """Columns a model's windows track (features and the prediction) and their dtypes."""
+    """Columns a model's windows track (features and the prediction) and their dtypes.
+
+    The prediction is a number: a class (``BIGINT``: its few values are compared as a
+    class distribution, by a categorical method) or, for regression, the continuous
+    prediction (``DOUBLE``: a numerical drift method)."""
     kinds: dict[str, Kind] = {f.name: f.type for f in model.features}
     kinds[model.columns.prediction] = "numerical"
     dtypes = {c: ("DOUBLE" if k == "numerical" else "VARCHAR") for c, k in kinds.items()}
-    dtypes[model.columns.prediction] = "BIGINT"
+    dtypes[model.columns.prediction] = "DOUBLE" if model.task == "regression" else "BIGINT"
     return kinds, dtypes
 
 

@@ -155,13 +155,15 @@ def test_task_simulator_is_deterministic_and_concept_drift_touches_only_the_targ
     assert set(labels) == {0, 1, 2}
 
 
-def test_the_stream_refuses_a_non_binary_model_by_name():
-    from monitoring_assets.streaming.messages import MessageSchema
+def test_the_stream_takes_regression_and_multiclass_models_and_refuses_others_by_name():
+    from monitoring_assets.streaming.messages import MessageSchema, StreamUnsupported
 
     for task in ("regression", "multiclass"):
         model = task_model(task, [], days=2, rows_per_day=10)
-        with pytest.raises(ValueError, match=f"model '{model.name}'.*not task {task}"):
-            MessageSchema(model)
+        assert MessageSchema(model).model is model
+        other = model.model_copy(update={"task": "ranking"})
+        with pytest.raises(StreamUnsupported, match=f"model '{model.name}'.*not 'ranking'"):
+            MessageSchema(other)
 
 
 @pytest.mark.parametrize("task", ["regression", "multiclass"])

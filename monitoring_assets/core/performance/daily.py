@@ -33,7 +33,12 @@ from monitoring_assets.core.performance.concept_drift import (
     ConceptDriftResult,
     realized_vs_estimated,
 )
-from monitoring_assets.core.performance.labels import LABEL, PREDICTION, PROBABILITY, join_labels
+from monitoring_assets.core.performance.labels import (
+    LABEL,
+    PREDICTION,
+    PROBABILITY,
+    join_model_labels,
+)
 from monitoring_assets.core.performance.metrics import PerformanceReport, evaluate_day
 from monitoring_assets.core.performance.references import (
     VersionReference,
@@ -41,12 +46,10 @@ from monitoring_assets.core.performance.references import (
     scored_day,
 )
 from monitoring_assets.core.performance.store import (
-    INFERENCE_LOGS,
     RangeWriter,
-    ground_truth_log,
+    days_to_estimate,
+    days_to_measure,
     now,
-    read_day,
-    read_labels,
 )
 from monitoring_assets.core.performance.windows import calibrate_window_bands
 from monitoring_assets.core.ports import Lake, Warehouse
@@ -201,18 +204,9 @@ def measure_day(
     """Realized performance of ``date``; ``label_state`` is the label log's ``arrived`` or
     ``pending`` for the day (``pending`` if it was never ingested)."""
     thr = model.thresholds.performance
-    cols = model.columns
     pending = (labels is None or len(labels) == 0) and label_state == "pending"
     inference, scored_by = scored_day(model, inference, ref)
-    day = join_labels(
-        inference,
-        labels,
-        classes=model.classes,
-        id_column=cols.id,
-        prediction_column=cols.prediction,
-        probability_column=cols.probability,
-        target_column=cols.target,
-    )
+    day = join_model_labels(model, inference, labels)
     report = evaluate_day(day, thr.min_label_coverage)
     drift = None
     if report.metrics is not None:
@@ -274,21 +268,12 @@ def measure_range(
 ) -> list[RealizedDay]:
     """Measure every day of a run and write ``model_performance``, its headline metrics
     and the partition log, replacing those days."""
-    label_log = ground_truth_log(wh, model.name)
     writer = RangeWriter(wh, model, MODEL_PERFORMANCE, PERFORMANCE_TABLE, run_id)
     bands = refs.band_store(wh)
     days = []
     drift_rows = []
-    for date in dates:
-        day = measure_day(
-            model,
-            date,
-            read_day(lake, model, INFERENCE_LOGS, date),
-            read_labels(lake, model, date),
-            label_log.get(date, "pending"),
-            refs.for_date(date),
-            run_id,
-        )
+    for date, inference, labels, label_state in days_to_measure(lake, wh, model, dates):
+        day = measure_day(model, date, inference, labels, label_state, refs.for_date(date), run_id)
         if day.report.metrics is not None:
             bands.get(day.reference.version, day.report.n_labeled)
         if day.drift is not None:
@@ -334,9 +319,9 @@ def estimate_range(
     writer = RangeWriter(wh, model, ESTIMATED_PERFORMANCE, ESTIMATED_TABLE, run_id)
     bands = refs.band_store(wh)
     days = []
-    for date in dates:
+    for date, inference in days_to_estimate(lake, model, dates):
         ref = refs.for_date(date)
-        day = estimate_day(model, date, read_day(lake, model, INFERENCE_LOGS, date), ref, run_id)
+        day = estimate_day(model, date, inference, ref, run_id)
         if day.estimate.n_estimated:
             bands.get(ref.version, day.estimate.n_estimated)
         writer.add(date, day.row, ref.version, day.headline, day.estimate.n_estimated)

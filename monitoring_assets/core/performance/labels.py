@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from monitoring_assets.core.config import ModelConfig
+
 # Column names of the joined frame (independent of the model's own column names).
 ID, PREDICTION, PROBABILITY, LABEL = "request_id", "prediction", "probability", "label"
 PREDICTION_VALID, PROBABILITY_VALID, LABELED = "prediction_valid", "probability_valid", "labeled"
@@ -307,4 +309,20 @@ def join_labels(
     )
     return LabeledDay(
         frame=frame, classes=classes, issues=tuple(issues), n_labels_received=n_received
+    )
+
+
+def join_model_labels(
+    model: ModelConfig, predictions: pd.DataFrame, labels: pd.DataFrame | None
+) -> LabeledDay:
+    """:func:`join_labels` with the classes and columns of ``model``'s file."""
+    cols = model.columns
+    return join_labels(
+        predictions,
+        labels,
+        classes=model.classes,
+        id_column=cols.id,
+        prediction_column=cols.prediction,
+        probability_column=cols.probability,
+        target_column=cols.target,
     )

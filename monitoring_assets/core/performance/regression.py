@@ -152,6 +152,11 @@ class DirectLossEstimator:
     def fitted(self) -> bool:
         return self._abs is not None
 
+    @property
+    def inputs(self) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        """(numerical, categorical, prediction) columns the estimator reads."""
+        return tuple(self.numerical), tuple(self.categorical), self.prediction
+
     def _inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         x = pd.DataFrame(index=frame.index)
         for c in [*self.numerical, self.prediction]:

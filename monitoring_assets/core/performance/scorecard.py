@@ -1,7 +1,8 @@
 """The performance columns of the demo scorecard: one short cell per day, from the warehouse.
 
 ``accuracy (est)``: realized accuracy (or why there is none) next to the CBPE estimate and
-the version measured; ``concept drift``: the days the concept-drift test fired;
+the version measured (binary and multiclass models); ``MAE (est)``: a regression model's
+realized MAE next to its Direct Loss Estimation estimate; ``concept drift``: the days the concept-drift test fired;
 ``retraining``: each retraining decision, on the day it takes effect (promotions) or the
 last day of its holdout.
 """
@@ -21,6 +22,8 @@ from monitoring_assets.core.tables import (
     ESTIMATED_TABLE,
     PERFORMANCE_TABLE,
     RETRAINING_TABLE,
+    TASK_ESTIMATED_TABLE,
+    TASK_PERFORMANCE_TABLE,
 )
 
 
@@ -28,6 +31,10 @@ def accuracy_cells(
     wh: Warehouse, model: ModelConfig, dates: Sequence[dt.date]
 ) -> dict[dt.date, str]:
     """``0.934 / est 0.929 (v1)``; ``pending`` while labels are not due."""
+    if model.task == "regression":
+        return {}
+    if model.task == "multiclass":
+        return _task_cells(wh, model, "accuracy", "{:.3f}")
     real = wh.query(
         "SELECT partition_date, status, accuracy, model_version "
         f"FROM {ident(PERFORMANCE_TABLE.name)} WHERE model = ?",
@@ -52,6 +59,43 @@ def accuracy_cells(
         out[date] = f"{realized} / est {est_txt} ({v})"
     for date, a in e.items():
         out.setdefault(date, f"- / est {a:.3f}")
+    return out
+
+
+def mae_cells(wh: Warehouse, model: ModelConfig, dates: Sequence[dt.date]) -> dict[dt.date, str]:
+    """A regression model's ``6.083 / est 6.294 (v1)``; nothing for other tasks."""
+    if model.task != "regression":
+        return {}
+    return _task_cells(wh, model, "mae", "{:.4g}")
+
+
+def _task_cells(wh: Warehouse, model: ModelConfig, metric: str, fmt: str) -> dict[dt.date, str]:
+    """Realized ``metric`` (or the day's status) / its estimate (version), from the
+    regression and multiclass tables."""
+    real = wh.query(
+        f"SELECT partition_date, status, value, model_version FROM "
+        f"{ident(TASK_PERFORMANCE_TABLE.name)} WHERE model = ? AND metric = ? AND class_label = ''",
+        [model.name, metric],
+    )
+    est = wh.query(
+        f"SELECT partition_date, value FROM {ident(TASK_ESTIMATED_TABLE.name)} "
+        "WHERE model = ? AND metric = ? AND class_label = ''",
+        [model.name, f"estimated_{metric}"],
+    )
+    e = {pd.Timestamp(d).date(): v for d, v in zip(est.partition_date, est.value, strict=True)}
+    out: dict[dt.date, str] = {}
+    for d, s, v, version in zip(
+        real.partition_date, real.status, real.value, real.model_version, strict=True
+    ):
+        date = pd.Timestamp(d).date()
+        shown = fmt.format(v) if s == "complete" and v == v else s
+        if s == "labels_pending":
+            shown = "pending"
+        est_txt = fmt.format(e[date]) if date in e and e[date] == e[date] else "-"
+        out[date] = f"{shown} / est {est_txt} ({version})"
+    for date, v in e.items():
+        if v == v:
+            out.setdefault(date, f"- / est {fmt.format(v)}")
     return out
 
 

@@ -11,6 +11,7 @@ the run's dates (delete-then-insert), so reruns and range backfills are idempote
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.day_profiles import MonitorInputError
-from monitoring_assets.core.performance.labels import join_labels
+from monitoring_assets.core.performance.labels import join_model_labels
 from monitoring_assets.core.ports import Lake, TableSpec, Warehouse
 from monitoring_assets.core.sql import ident
 from monitoring_assets.core.tables import MONITOR_METRICS, PARTITION_LOG
@@ -72,6 +73,29 @@ def ground_truth_log(wh: Warehouse, model: str) -> dict[dt.date, str]:
     }
 
 
+def days_to_measure(
+    lake: Lake, wh: Warehouse, model: ModelConfig, dates: Sequence[dt.date]
+) -> Iterator[tuple[dt.date, pd.DataFrame, pd.DataFrame | None, str]]:
+    """Each of ``dates`` with what measuring it reads: its inference logs, its labels (None
+    when not ingested) and the label log's state (``pending`` when never ingested)."""
+    label_log = ground_truth_log(wh, model.name)
+    for date in dates:
+        yield (
+            date,
+            read_day(lake, model, INFERENCE_LOGS, date),
+            read_labels(lake, model, date),
+            label_log.get(date, "pending"),
+        )
+
+
+def days_to_estimate(
+    lake: Lake, model: ModelConfig, dates: Sequence[dt.date]
+) -> Iterator[tuple[dt.date, pd.DataFrame]]:
+    """Each of ``dates`` with its inference logs (what a label-free estimate reads)."""
+    for date in dates:
+        yield date, read_day(lake, model, INFERENCE_LOGS, date)
+
+
 def newest_monitored_day(wh: Warehouse, model: str) -> dt.date | None:
     """The newest day whose ``inference_logs`` partition was written, if any."""
     df = wh.query(
@@ -120,15 +144,7 @@ def labeled_window(
             continue
         inf = lake.read_day(model.name, INFERENCE_LOGS, date)
         lab = lake.read_day(model.name, GROUND_TRUTH, date)
-        joined = join_labels(
-            inf,
-            lab,
-            classes=model.classes,
-            id_column=cols.id,
-            prediction_column=cols.prediction,
-            probability_column=cols.probability,
-            target_column=cols.target,
-        )
+        joined = join_model_labels(model, inf, lab)
         good = joined.labeled()[["request_id", "label"]]
         rows = inf.assign(_id=inf[cols.id].astype(str)).merge(
             good, left_on="_id", right_on="request_id", suffixes=("", "_j")

@@ -19,15 +19,14 @@ import pandas as pd
 
 from monitoring_assets.core import metrics as families
 from monitoring_assets.core.config import ModelConfig
+from monitoring_assets.core.performance.daily import ESTIMATED_PERFORMANCE, MODEL_PERFORMANCE
 from monitoring_assets.core.performance.multiclass import multiclass_metrics
 from monitoring_assets.core.performance.regression import regression_metrics, residual_drift
 from monitoring_assets.core.performance.store import (
-    INFERENCE_LOGS,
     RangeWriter,
-    ground_truth_log,
+    days_to_estimate,
+    days_to_measure,
     now,
-    read_day,
-    read_labels,
 )
 from monitoring_assets.core.performance.tasks import (
     Checked,
@@ -37,9 +36,6 @@ from monitoring_assets.core.performance.tasks import (
 )
 from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.tables import TASK_ESTIMATED_TABLE, TASK_PERFORMANCE_TABLE
-
-MODEL_PERFORMANCE = "model_performance"
-ESTIMATED_PERFORMANCE = "estimated_performance"
 
 
 @dataclass
@@ -310,13 +306,14 @@ def estimate_task_day(
     return day
 
 
-def _write(writer: RangeWriter, ref: TaskReference, days: list[TaskDay]) -> None:
+def _write(writer: RangeWriter, ref: TaskReference, days: list[TaskDay]) -> list[TaskDay]:
     for day in days:
         for i, row in enumerate(day.rows):
             writer.add(
                 day.date, row, ref.version, day.headline if i == 0 else {}, day.n_rows, day.status
             )
     writer.flush()
+    return days
 
 
 def measure_task_range(
@@ -328,21 +325,12 @@ def measure_task_range(
     run_id: str,
 ) -> list[TaskDay]:
     """Measure every day of a run and write ``task_performance``, replacing those days."""
-    label_log = ground_truth_log(wh, model.name)
     days = [
-        measure_task_day(
-            model,
-            date,
-            read_day(lake, model, INFERENCE_LOGS, date),
-            read_labels(lake, model, date),
-            label_log.get(date, "pending"),
-            ref,
-            run_id,
-        )
-        for date in dates
+        measure_task_day(model, date, inference, labels, label_state, ref, run_id)
+        for date, inference, labels, label_state in days_to_measure(lake, wh, model, dates)
     ]
-    _write(RangeWriter(wh, model, MODEL_PERFORMANCE, TASK_PERFORMANCE_TABLE, run_id), ref, days)
-    return days
+    writer = RangeWriter(wh, model, MODEL_PERFORMANCE, TASK_PERFORMANCE_TABLE, run_id)
+    return _write(writer, ref, days)
 
 
 def estimate_task_range(
@@ -355,8 +343,8 @@ def estimate_task_range(
 ) -> list[TaskDay]:
     """Estimate every day of a run and write ``task_estimated_performance``."""
     days = [
-        estimate_task_day(model, date, read_day(lake, model, INFERENCE_LOGS, date), ref, run_id)
-        for date in dates
+        estimate_task_day(model, date, inference, ref, run_id)
+        for date, inference in days_to_estimate(lake, model, dates)
     ]
-    _write(RangeWriter(wh, model, ESTIMATED_PERFORMANCE, TASK_ESTIMATED_TABLE, run_id), ref, days)
-    return days
+    writer = RangeWriter(wh, model, ESTIMATED_PERFORMANCE, TASK_ESTIMATED_TABLE, run_id)
+    return _write(writer, ref, days)

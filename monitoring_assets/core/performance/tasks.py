@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -50,8 +51,11 @@ from monitoring_assets.core.performance.regression import (
     regression_metrics,
 )
 from monitoring_assets.core.ports import Lake
+from monitoring_assets.core.registry import ModelRegistry
 
 LOWER, HIGHER = "lower_is_better", "higher_is_better"
+#: The registry object holding a version's fitted Direct Loss Estimation models.
+DLE_ARTIFACT = "direct_loss_estimator"
 
 
 @dataclass(frozen=True)
@@ -107,12 +111,36 @@ def chunk_values(model: ModelConfig, y: np.ndarray, pred: np.ndarray) -> dict[st
     return {k: float("nan") if v is None else float(v) for k, v in out.items()}
 
 
+def task_reference(
+    model: ModelConfig, lake: Lake, registry: ModelRegistry, served: Callable[[], Any]
+) -> TaskReference:
+    """The configured version's reference, with ``registry`` storing what is fitted on it.
+    The version is registered first when the registry does not know it (the first one
+    as champion; ``served`` gives the estimator to store with it, None for a files model)."""
+    if model.version not in {v.version for v in registry.versions(model.name)}:
+        if registry.versions(model.name):
+            registry.register(
+                model.name, served(), version=model.version, note="version from the model file"
+            )
+        else:
+            registry.ensure_initial(
+                model.name, model.version, served(), effective_from=model.first_date
+            )
+    return TaskReference(model, lake, registry)
+
+
 class TaskReference:
     """What the configured version is compared against: its labelled validation split,
-    the reference metrics on it, the label-free estimator fitted on it, and its bands."""
+    the reference metrics on it, the label-free estimator fitted on it, and its bands.
 
-    def __init__(self, model: ModelConfig, lake: Lake):
+    With a ``registry`` (where the version is registered) the regression estimator is
+    fitted once per version and stored there (:data:`DLE_ARTIFACT`, its sha256 checked
+    on load); later runs load it instead of fitting again. A stored estimator whose
+    inputs are not the model file's columns any more is fitted again and replaced."""
+
+    def __init__(self, model: ModelConfig, lake: Lake, registry: ModelRegistry | None = None):
         self.model = model
+        self.registry = registry
         self.version = model.version
         frame = validation_frame(model, lake, model.version)
         cols = model.columns
@@ -151,9 +179,15 @@ class TaskReference:
     @cached_property
     def dle(self) -> DirectLossEstimator:
         m = self.model
-        return DirectLossEstimator(m.numerical, m.categorical, m.columns.prediction).fit(
-            self.frame, self.y
-        )
+        fresh = DirectLossEstimator(m.numerical, m.categorical, m.columns.prediction)
+        if self.registry is None:
+            return fresh.fit(self.frame, self.y)
+        stored = self.registry.get_object(m.name, self.version, DLE_ARTIFACT)
+        if isinstance(stored, DirectLossEstimator) and stored.inputs == fresh.inputs:
+            return stored
+        fresh.fit(self.frame, self.y)
+        self.registry.put_object(m.name, self.version, DLE_ARTIFACT, fresh)
+        return fresh
 
     @cached_property
     def cbpe(self) -> MulticlassCBPE | None:
