@@ -162,6 +162,7 @@ def test_concept_drift_days_show_no_data_drift(tmp_path, monkeypatch) -> None:
 SHOCK_DAY = 8
 
 
+@pytest.mark.timeout(900)  # a 40-day history, two retraining runs, on a loaded machine
 def test_shock_retraining_promotes_and_later_partitions_follow_the_new_version(
     home, tmp_path, monkeypatch
 ) -> None:
@@ -223,6 +224,7 @@ def test_shock_retraining_promotes_and_later_partitions_follow_the_new_version(
     assert post.reference_accuracy.iloc[0] == pytest.approx(runs.challenger_value[0])
 
 
+@pytest.mark.timeout(900)  # a long history and a review run, on a loaded machine
 def test_review_required_stops_at_human_review(home, tmp_path, monkeypatch) -> None:
     project = _project(
         tmp_path,
