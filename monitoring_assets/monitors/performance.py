@@ -97,7 +97,7 @@ def build_performance_monitor(graph: ModelGraph) -> MonitorDefs:
         key=graph.key(MODEL_PERFORMANCE),
         group_name=graph.group,
         partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         deps=[
             dg.AssetDep(
                 graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()
@@ -145,7 +145,7 @@ def build_performance_monitor(graph: ModelGraph) -> MonitorDefs:
         key=graph.key(ESTIMATED_PERFORMANCE),
         group_name=graph.group,
         partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         deps=[
             dg.AssetDep(
                 graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()

@@ -65,7 +65,7 @@ def build_task_performance_monitor(graph: ModelGraph) -> MonitorDefs:
         key=graph.key(MODEL_PERFORMANCE),
         group_name=graph.group,
         partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         deps=[
             *deps,
             dg.AssetDep(graph.key("ground_truth"), partition_mapping=dg.IdentityPartitionMapping()),
@@ -107,7 +107,7 @@ def build_task_performance_monitor(graph: ModelGraph) -> MonitorDefs:
         key=graph.key(ESTIMATED_PERFORMANCE),
         group_name=graph.group,
         partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         deps=deps,
         description=(
             f"Label-free estimate of {model.name}'s performance per day: {_ESTIMATED[model.task]}; "
