@@ -1,6 +1,10 @@
 """Running a model's history in process: what ``driftwarden run`` and ``driftwarden demo`` share.
 
 - :func:`materialize_history`: ``monitor_<model>`` over a range of days as one run.
+- :func:`backfill_runs`: the runs of a backfill of those days under the model's backfill
+  policy (``backfill.partitions_per_run``), planned as Dagster's backfill daemon plans
+  them, in phases (reference, ingestion, monitors) whose runs are independent;
+  :func:`materialize_backfill` executes them one after another.
 - :func:`evaluate_alerts`: the ``check_failure_alerts`` sensor (the daemon's own function),
   ticked until it has read every check evaluation, its observations of each model's
   ``alerts`` asset recorded in the instance as the daemon records them. Its cursor lives in the Dagster
@@ -19,6 +23,10 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
+from dagster._core.definitions.automation_tick_evaluation_context import (
+    build_run_requests_with_backfill_policies,
+)
+from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
 from dagster._core.definitions.selector import InstigatorSelector
 from dagster._core.remote_origin import (
@@ -47,12 +55,13 @@ DEFAULT_LOCATION = "driftwarden"
 TRIGGER_TAG = "driftwarden/trigger"
 
 
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
 def range_tags(keys: list[str]) -> dict[str, str]:
     """Run tags that make one run cover a range of partitions (single-run backfill)."""
-    return {
-        "dagster/asset_partition_range_start": keys[0],
-        "dagster/asset_partition_range_end": keys[-1],
-    }
+    return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
 
 
 def materialize_history(
@@ -74,6 +83,69 @@ def materialize_history(
         asset_selection=asset_selection,
         raise_on_error=False,
     )
+
+
+#: The assets a backfill ingests first: every day's logs and labels are in the lake and
+#: their row counts in the warehouse before any monitor runs, so each chunk of days is
+#: judged against the same trailing history whichever chunk runs first.
+INGESTION = ("inference_logs", "ground_truth")
+
+
+def backfill_runs(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    model_name: str,
+    keys: list[str],
+) -> list[list[dg.RunRequest]]:
+    """The runs of a backfill of every asset of ``monitor_<model>`` over ``keys``, in
+    phases: the unpartitioned assets (the reference), then the ingestion (:data:`INGESTION`),
+    then the monitors. Within a phase the runs are independent (the daemon may launch them
+    side by side, each its own process or pod); a phase starts when the one before it
+    finished. Each phase is Dagster's own planning (the function its backfill daemon
+    calls): assets grouped by partitions and backfill policy, each range split into runs
+    of at most ``partitions_per_run`` days."""
+    job = defs.resolve_job_def(f"monitor_{model_name}")
+    graph = job.asset_layer.asset_graph
+    reference, ingestion, monitors = [], [], []
+    for key in graph.executable_asset_keys:
+        if graph.get(key).partitions_def is None:
+            reference.append(AssetKeyPartitionKey(key, None))
+            continue
+        phase = ingestion if key.path[-1] in INGESTION else monitors
+        phase.extend(AssetKeyPartitionKey(key, day) for day in keys)
+    phases = []
+    for wanted in (reference, ingestion, monitors):
+        if wanted:
+            requests = build_run_requests_with_backfill_policies(wanted, graph, instance)
+            phases.append(sorted(requests, key=lambda r: r.tags.get(RANGE_START_TAG, "")))
+    return phases
+
+
+def materialize_backfill(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    model_name: str,
+    keys: list[str],
+    log_level: str = "INFO",
+    trigger: str = "backfill",
+) -> list[dg.ExecuteInProcessResult]:
+    """Execute the runs of :func:`backfill_runs` in this process, phase by phase, one
+    after another (the runs of a phase may also run side by side, each in its own
+    process or pod); stops at the first failed run and returns the results so far."""
+    job = defs.resolve_job_def(f"monitor_{model_name}")
+    results = []
+    for request in [r for phase in backfill_runs(defs, instance, model_name, keys) for r in phase]:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={**request.tags, TRIGGER_TAG: trigger},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            asset_selection=list(request.asset_selection or []),
+            raise_on_error=False,
+        )
+        results.append(result)
+        if not result.success:
+            break
+    return results
 
 
 # --------------------------------------------------------------------------- the sensor's state

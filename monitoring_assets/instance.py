@@ -131,44 +131,45 @@ def _base_dir(config_value: dict, *under: str) -> str:
     return str(instance_folder().joinpath(*under))
 
 
-class HomeSqliteRunStorage(SqliteRunStorage):
+class _HomeBaseDir:
+    """Mixin: ``base_dir`` optional in dagster.yaml, defaulting to :func:`instance_folder`.
+    A subclass says how its Dagster base class is built from a folder (``_open``)."""
+
+    @classmethod
+    def config_type(cls):
+        return _OPTIONAL_BASE_DIR
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
+        return cls._open(_base_dir(config_value), inst_data)
+
+    @classmethod
+    def _open(cls, base_dir: str, inst_data: ConfigurableClassData | None):
+        return cls(base_dir, inst_data=inst_data)  # type: ignore[call-arg]
+
+
+class HomeSqliteRunStorage(_HomeBaseDir, SqliteRunStorage):
     """``SqliteRunStorage`` whose ``base_dir`` defaults to :func:`instance_folder`."""
 
     @classmethod
-    def config_type(cls):
-        return _OPTIONAL_BASE_DIR
-
-    @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
-        return cls.from_local(_base_dir(config_value), inst_data=inst_data)
+    def _open(cls, base_dir, inst_data):
+        return cls.from_local(base_dir, inst_data=inst_data)
 
 
-class HomeConsolidatedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
+class HomeConsolidatedSqliteEventLogStorage(_HomeBaseDir, ConsolidatedSqliteEventLogStorage):
     """``ConsolidatedSqliteEventLogStorage`` whose ``base_dir`` defaults to
     :func:`instance_folder`."""
 
-    @classmethod
-    def config_type(cls):
-        return _OPTIONAL_BASE_DIR
 
-    @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
-        return cls(_base_dir(config_value), inst_data=inst_data)
-
-
-class HomeSqliteScheduleStorage(SqliteScheduleStorage):
+class HomeSqliteScheduleStorage(_HomeBaseDir, SqliteScheduleStorage):
     """``SqliteScheduleStorage`` whose ``base_dir`` defaults to :func:`instance_folder`."""
 
     @classmethod
-    def config_type(cls):
-        return _OPTIONAL_BASE_DIR
-
-    @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
-        return cls.from_local(_base_dir(config_value), inst_data=inst_data)
+    def _open(cls, base_dir, inst_data):
+        return cls.from_local(base_dir, inst_data=inst_data)
 
 
-class HomeLocalArtifactStorage(LocalArtifactStorage):
+class HomeLocalArtifactStorage(_HomeBaseDir, LocalArtifactStorage):
     """``LocalArtifactStorage`` (the instance's root directory) whose ``base_dir`` defaults
     to :func:`instance_folder`. With no ``DAGSTER_HOME`` set (``dagster dev`` in the
     project root), it also puts the instance template in that folder, which makes the
@@ -176,15 +177,10 @@ class HomeLocalArtifactStorage(LocalArtifactStorage):
     start``, ``dagster run list``) and see the same instance."""
 
     @classmethod
-    def config_type(cls):
-        return _OPTIONAL_BASE_DIR
-
-    @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
-        base_dir = _base_dir(config_value)
         if not config_value.get("base_dir") and not os.environ.get("DAGSTER_HOME"):
-            install_template(Path(base_dir))
-        return cls(base_dir, inst_data=inst_data)
+            install_template(Path(_base_dir(config_value)))
+        return super().from_config_value(inst_data, config_value)
 
 
 class HomeLocalComputeLogManager(LocalComputeLogManager):

@@ -514,8 +514,19 @@ class PostgresWarehouse(PartitionLog):
                 target, pgsql.SQL(", ").join(cols)
             )
         )
-        # Columns a spec gained since the table was created.
+        # Columns a spec gained since the table was created. ALTER TABLE takes the
+        # table's exclusive lock even when the column exists (IF NOT EXISTS is checked
+        # under the lock), so only the missing columns are altered: a table that is up
+        # to date costs a catalog read, and writers never queue behind readers here.
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s",
+            [self.schema, spec.name],
+        )
+        present = {row[0] for row in cur.fetchall()}
         for col, typ in spec.columns.items():
+            if col in present:
+                continue
             cur.execute(
                 pgsql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
                     target, pgsql.Identifier(col), pgsql.SQL(pg_type(typ))

@@ -144,6 +144,18 @@ class Window(Strict):
         return self.min_rows is None and (self.days or 1) == 1
 
 
+class Backfill(Strict):
+    """How a range of days (a history backfill) splits into runs. ``partitions_per_run``
+    unset (the default) runs the whole range in one run: one process, one code load, the
+    fastest on one machine. ``partitions_per_run: N`` splits it into runs of at most N days
+    each, run side by side (on Kubernetes, each run is a pod); every day's checks and
+    alerts are the same either way."""
+
+    partitions_per_run: int | None = Field(
+        None, ge=1, description="days per run of a backfill; unset: the whole range in one run"
+    )
+
+
 class Alerting(Strict):
     """Per-model alert routing; the alert policy file refines it."""
 
@@ -203,6 +215,7 @@ class ModelConfig(Strict):
         default_factory=list, description="columns whose values are monitored one by one"
     )
     segment_settings: SegmentSettings = Field(default_factory=SegmentSettings)
+    backfill: Backfill = Field(default_factory=Backfill)
 
     @field_validator("segments", mode="before")
     @classmethod

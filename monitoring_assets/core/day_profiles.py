@@ -25,6 +25,7 @@ import pandas as pd
 
 from monitoring_assets.core.config import ModelConfig
 from monitoring_assets.core.lake_io import scan_connection
+from monitoring_assets.core.metrics import INFERENCE_REQUESTS
 from monitoring_assets.core.ports import Lake, Warehouse
 from monitoring_assets.core.profile import (
     ColumnProfile,
@@ -41,7 +42,7 @@ from monitoring_assets.core.profile_rows import (
     profile_row_chunks,
 )
 from monitoring_assets.core.sql import ident
-from monitoring_assets.core.tables import FEATURE_PROFILES_TABLE
+from monitoring_assets.core.tables import FEATURE_PROFILES_TABLE, MONITOR_METRICS
 
 #: Rows profiled per DuckDB pass: a long backfill is split into chunks of whole days.
 #: (A pass's memory grows with its rows: 3.1M rows took ~310 MB above the process's
@@ -304,16 +305,28 @@ def trailing_rows(
     days: int = 7 * TRAILING_WEEKS,
 ) -> dict[dt.date, list[int | None]]:
     """Per day of ``dates``: the row counts of the ``days`` days before it, by lag
-    (index 0 is the day before, oldest last), None where a day has no profile (this
-    run's ``profiles`` first, else the stored ones)."""
+    (index 0 is the day before, oldest last), None where a day has no rows on record
+    (this run's ``profiles`` first, else the stored profiles, else the day's ingested
+    row count in ``monitor_metrics``). The ingested counts make a day's result the same
+    whether the days before it were profiled before it or not yet, as when a backfill
+    runs its chunks of days side by side after ingesting them."""
     if not dates:
         return {}
+    since = min(dates) - dt.timedelta(days=days)
+    ingested = wh.query(
+        f"SELECT partition_date, {ident('value')} FROM {ident(MONITOR_METRICS.name)} "
+        "WHERE model = ? AND metric = ? AND partition_date BETWEEN ? AND ?",
+        [model.name, INFERENCE_REQUESTS.name, since, max(dates)],
+    )
     df = wh.query(
         f"SELECT partition_date, {ident('count')} FROM {ident(FEATURE_PROFILES_TABLE.name)} "
         "WHERE model = ? AND column_name = ? AND partition_date BETWEEN ? AND ?",
-        [model.name, DATASET_ROW, min(dates) - dt.timedelta(days=days), max(dates)],
+        [model.name, DATASET_ROW, since, max(dates)],
     )
-    known = {pd.Timestamp(d).date(): int(n) for d, n in zip(df.partition_date, df["count"])}
+    known = {
+        pd.Timestamp(d).date(): int(n) for d, n in zip(ingested.partition_date, ingested["value"])
+    }
+    known.update({pd.Timestamp(d).date(): int(n) for d, n in zip(df.partition_date, df["count"])})
     known.update({d: p.rows for d, p in profiles.items()})
     return {d: [known.get(d - dt.timedelta(days=k)) for k in range(1, days + 1)] for d in dates}
 

@@ -260,7 +260,7 @@ def _drift_and_quality(graph: ModelGraph) -> dg.AssetsDefinition:
         specs=_specs(graph),
         name=f"{model.name}_drift_and_quality",
         can_subset=True,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         op_tags={"driftwarden/model": model.name},
     )
     def drift_and_quality(

@@ -53,6 +53,16 @@ class ModelGraph:
     def group(self) -> str:
         return self.model.name
 
+    @property
+    def backfill_policy(self) -> dg.BackfillPolicy:
+        """The one backfill policy of every partitioned asset of the model (a backfill
+        launches each run with all of its assets, so they must agree): the model file's
+        ``backfill.partitions_per_run`` days per run, else the whole range in one run."""
+        per_run = self.model.backfill.partitions_per_run
+        if per_run is None:
+            return dg.BackfillPolicy.single_run()
+        return dg.BackfillPolicy.multi_run(per_run)
+
 
 @dataclass
 class MonitorDefs:
@@ -207,7 +217,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
         key=graph.key("inference_logs"),
         group_name=graph.group,
         partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         description=(
             f"Daily inference log of {model.name}: request id, timestamp, features, prediction, "
             "probability and latency, schema-validated against the model file and stored as "
@@ -314,7 +324,7 @@ def build_foundation(graph: ModelGraph) -> MonitorDefs:
                 graph.key("inference_logs"), partition_mapping=dg.IdentityPartitionMapping()
             )
         ],
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         description=(
             f"Labels of {model.name}'s predictions, keyed by the prediction day; they arrive "
             f"{model.label_delay_days} day(s) later. A day whose labels have not arrived is "

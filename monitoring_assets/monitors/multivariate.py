@@ -120,7 +120,7 @@ def _multivariate_assets(graph: ModelGraph, methods: Sequence[str]) -> dg.Assets
         specs=specs,
         name=f"{model.name}_multivariate_drift",
         can_subset=True,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         op_tags={"driftwarden/model": model.name},
     )
     def multivariate_drift(

@@ -79,7 +79,7 @@ def performance_assets(
         key=graph.key(MODEL_PERFORMANCE),
         group_name=graph.group,
         partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         deps=[
             *deps,
             # ground_truth[D] holds the labels of D's predictions, arriving on D + delay.
@@ -103,7 +103,7 @@ def performance_assets(
         key=graph.key(ESTIMATED_PERFORMANCE),
         group_name=graph.group,
         partitions_def=graph.partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         deps=[*deps, graph.key("reference_data")],
         description=estimated.description,
         kinds={"duckdb"},

@@ -50,7 +50,7 @@ def build_drift_report(graph: ModelGraph, data_drift: dg.AssetKey) -> dg.AssetsD
             dg.AssetDep(graph.key("inference_logs"), partition_mapping=identity),
             graph.key("reference_data"),
         ],
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         description=(
             "Evidently DataDriftPreset HTML on a seeded sample of the day and the reference, "
             "linked by URL from each day's metadata. A one-day run always writes it; a ranged "

@@ -89,7 +89,7 @@ def _segment_asset(graph: ModelGraph) -> dg.AssetsDefinition:
         group_name=graph.group,
         kinds={"duckdb"},
         tags={"driftwarden/model": model.name},
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         description=(
             f"Drift, missing values and traffic share per segment of {model.name} "
             f"({', '.join(s.column for s in model.segments)}; top "
@@ -137,7 +137,7 @@ def _performance_asset(graph: ModelGraph) -> dg.AssetsDefinition:
         group_name=graph.group,
         kinds={"duckdb"},
         tags={"driftwarden/model": model.name},
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         description=(
             f"Accuracy per segment of {model.name} once a day's labels are in, against each "
             "segment's reference accuracy, and the segments behind the day's accuracy change."

@@ -55,7 +55,7 @@ def build_target_drift(graph: ModelGraph) -> dg.AssetsDefinition:
             dg.AssetDep(graph.key("ground_truth"), partition_mapping=identity),
             graph.key("reference_data"),
         ],
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=graph.backfill_policy,
         description=(
             f"Drift of the label ({target}) distribution against the training snapshot, "
             "for days whose labels have arrived; pending days are recorded as pending."

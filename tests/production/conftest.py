@@ -27,9 +27,13 @@ REPO = Path(__file__).resolve().parents[2]
 PRODUCTION_INSTANCE = REPO / "deploy" / "dagster" / "dagster.yaml"
 
 
-def production_instance_config(schema: str) -> dict:
-    """The shipped production dagster.yaml with its Postgres storage pointed at ``schema``."""
+def production_instance_config(schema: str, compute_logs: bool = False) -> dict:
+    """The shipped production dagster.yaml with its Postgres storage pointed at ``schema``;
+    its step logs on S3 only with ``compute_logs`` (they need a bucket), else Dagster's
+    local default."""
     config = yaml.safe_load(PRODUCTION_INSTANCE.read_text())
+    if not compute_logs:
+        config.pop("compute_logs")
     db = config["storage"]["postgres"]["postgres_db"]
     db["params"] = {"options": f"-csearch_path={schema}"}
     return config
