@@ -1,7 +1,8 @@
 """One run of the segment monitor over some days (plain Python over the storage ports).
 
-:func:`segment_days` profiles the days' segments (one grouped DuckDB pass per segment
-column), stores the profiles, merges stored trailing days into small segments' windows,
+:func:`segment_days` reads the days' segment profiles stored by ``feature_profiles``
+(a day without them is profiled from its logs, one grouped DuckDB pass per segment
+column, and stored), merges stored trailing days into small segments' windows,
 judges every segment (:mod:`~monitoring_assets.core.segment_drift`) and ranks the
 segments behind the day's drift (:mod:`~monitoring_assets.core.segment_causes`).
 """

@@ -4,7 +4,8 @@ Per model with ``segments:`` in its model file (daily, single-run backfill polic
 
 - ``segment_drift``: every segment's profile, drift (calibrated for its window),
   worst missing share and traffic share for each day, in ``segment_results``
-  (profiles in ``segment_profiles``, the segments behind the day's drift in
+  (from the profiles ``feature_profiles`` stored in ``segment_profiles`` with the
+  day's, from one scan of the logs; the segments behind the day's drift in
   ``segment_causes``); ``ml_segment_*`` series in ``monitor_metrics``, labelled by
   ``segment``.
 - ``segment_performance``: each segment's accuracy once the day's labels are in (in
