@@ -9,7 +9,10 @@ day's file). Contenders: "two passes", the same, then the segment profiles of th
 and segment profiles from one scan (``profile_day_segments``: the day profile merged
 from its segments'). Each role runs in a fresh subprocess, ``--repeat`` times:
 "in-process" is the median of the timed calls inside it, "whole process" the
-subprocess's wall time and its peak RSS (VmHWM).
+subprocess's wall time and its peak RSS (VmHWM). The "assets" roles time the
+lake functions the assets call for the day (chunking, schema checks, absent columns):
+``feature_profiles`` without segments as baseline, ``feature_profiles`` then
+``segment_drift``'s scan as before, and ``feature_profiles`` of a segmented model now.
 
     python bench/bench_segments.py [--rows 1000000] [--segments 20] [--repeat 3]
 """
@@ -106,6 +109,8 @@ def role(name: str, path: Path, segments: int, repeat: int) -> dict:
     values = tuple(f"C{i:02d}" for i in range(segments))
     plans = [SegmentPlan("country", values, None, True)]
     times, cpus, keys = [], [], 0
+    if name.startswith("asset_"):
+        return _asset_role(name, path, m, plans, repeat)
     for _ in range(repeat):
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = false")
@@ -142,6 +147,52 @@ def role(name: str, path: Path, segments: int, repeat: int) -> dict:
     }
 
 
+class _Lake:
+    """The one day's file as the lake would give it to the assets' profiling functions."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def has_day(self, model: str, dataset: str, date) -> bool:
+        return date.isoformat() == DAY
+
+    def day_location(self, model: str, dataset: str, date) -> str:
+        return str(self.path)
+
+
+def _asset_role(name: str, path: Path, m, plans, repeat: int) -> dict:
+    """What the assets scan per day: ``asset_day`` feature_profiles of a model without
+    segments (profile_days); ``asset_two`` feature_profiles then segment_drift's scan
+    (profile_days + profile_segment_days, the assets before one-pass); ``asset_one``
+    feature_profiles of a segmented model (profile_days_with_segments; segment_drift then
+    reads the stored profiles)."""
+    import datetime as dt
+
+    from monitoring_assets.core.day_profiles import profile_days
+    from monitoring_assets.core.day_segments import profile_days_with_segments
+    from monitoring_assets.core.segments import profile_segment_days
+
+    lake, dates = _Lake(path), [dt.date.fromisoformat(DAY)]
+    times, cpus, keys = [], [], 0
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        if name == "asset_one":
+            day, segs = profile_days_with_segments(lake, m, plans, dates)
+            keys = len(day) + len(segs)
+        else:
+            keys = len(profile_days(lake, m, dates))
+            if name == "asset_two":
+                keys += len(profile_segment_days(lake, m, plans, dates))
+        times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    return {
+        "seconds": statistics.median(times),
+        "cpu": statistics.median(cpus),
+        "profiles": keys,
+        "peak_mb": _peak_mb(),
+    }
+
+
 def run_role(name: str, path: Path, segments: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
@@ -163,6 +214,9 @@ ROLES = (
     ("day", "day profile (baseline)"),
     ("segments", "day + segments, two passes"),
     ("onepass", "day + segments, one pass"),
+    ("asset_day", "assets, no segments (baseline)"),
+    ("asset_two", "assets, two passes (before)"),
+    ("asset_one", "assets, one pass (now)"),
 )
 FIELDS = ("seconds", "cpu", "process_seconds", "process_cpu", "peak_mb")
 
@@ -199,9 +253,13 @@ def main() -> None:
     for name, label in ROLES:
         r = med[name]
         print(f"{label:<32}" + "".join(f"{r[f]:>14.2f}" for f in FIELDS) + f"{r['profiles']:>14}")
-    base = med["day"]
-    for name, label in (("segments", "ratio two passes"), ("onepass", "ratio one pass (<= 2.0)")):
-        r = med[name]
+    for base_name, name, label in (
+        ("day", "segments", "ratio two passes"),
+        ("day", "onepass", "ratio one pass (<= 2.0)"),
+        ("asset_day", "asset_two", "ratio assets before"),
+        ("asset_day", "asset_one", "ratio assets now (<= 2.0)"),
+    ):
+        r, base = med[name], med[base_name]
         print(f"{label:<32}" + "".join(f"{r[f] / base[f]:>14.2f}" for f in FIELDS))
 
 

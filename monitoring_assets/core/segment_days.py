@@ -1,7 +1,8 @@
 """One run of the segment monitor over some days (plain Python over the storage ports).
 
-:func:`segment_days` profiles the days' segments (one grouped DuckDB pass per segment
-column), stores the profiles, merges stored trailing days into small segments' windows,
+:func:`segment_days` reads the days' segment profiles stored by ``feature_profiles``
+(a day without them is profiled from its logs, one grouped DuckDB pass per segment
+column, and stored), merges stored trailing days into small segments' windows,
 judges every segment (:mod:`~monitoring_assets.core.segment_drift`) and ranks the
 segments behind the day's drift (:mod:`~monitoring_assets.core.segment_causes`).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -88,14 +89,30 @@ def reference_frame(lake: Lake, model: ModelConfig) -> pd.DataFrame:
 
 
 def segment_days(
-    lake: Lake, wh: Warehouse, model: ModelConfig, dates: Sequence[dt.date]
+    lake: Lake,
+    wh: Warehouse,
+    model: ModelConfig,
+    dates: Sequence[dt.date],
+    log: Callable[[str], None] | None = None,
 ) -> dict[dt.date, SegmentDay]:
-    """Profile, store and judge the segments of ``dates``."""
+    """Judge the segments of ``dates`` from their profiles stored by ``feature_profiles``;
+    a day with none stored (profiled before segment profiles were stored with the day's,
+    or with no rows) is profiled from its logs and stored, and ``log`` says which."""
     ref = reference_frame(lake, model)
     plans: list[SegmentPlan] = plan_segments(ref, model)
     ref_profiles = {k: p for (_, k), p in profile_segments(ref, model, plans).items()}
-    profiles = profile_segment_days(lake, model, plans, dates)
-    store_segment_profiles(wh, model, profiles, dates)
+    profiles = load_segment_profiles(wh, model, dates)
+    stored = {d for d, _ in profiles}
+    missing = [d for d in dates if d not in stored]
+    if missing:
+        if log:
+            log(
+                f"{model.name} segment_drift: no stored segment profiles for {len(missing)} "
+                f"day(s) ({missing[0]} .. {missing[-1]}): profiling them from inference_logs"
+            )
+        scanned = profile_segment_days(lake, model, plans, missing)
+        store_segment_profiles(wh, model, scanned, missing)
+        profiles.update(scanned)
     reach = model.segment_settings.max_days
     trailing = sorted(
         {d - dt.timedelta(days=b) for d in dates for b in range(1, reach)} - set(dates)

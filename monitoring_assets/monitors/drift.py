@@ -38,6 +38,7 @@ from monitoring_assets.core.day_profiles import (
     store_day_profiles,
     trailing_rows,
 )
+from monitoring_assets.core.day_segments import profile_days_with_segments
 from monitoring_assets.core.monitor import (
     CRITICAL_FEATURES_NOT_DRIFTED,
     DRIFT_SHARE_BELOW_THRESHOLD,
@@ -64,6 +65,8 @@ from monitoring_assets.core.results import (
     replace_rows,
     stored_rows,
 )
+from monitoring_assets.core.segment_days import reference_frame
+from monitoring_assets.core.segments import SegmentPlan, plan_segments, store_segment_profiles
 from monitoring_assets.core.tables import (
     DRIFT_RESULTS_TABLE,
     FEATURE_PROFILES_TABLE,
@@ -106,9 +109,25 @@ class _ProfiledDays(Mapping[dt.date, DatasetProfile]):
     batch as they are iterated (the write stays one transaction, the profiles are
     dropped once their rows are staged); each day's asset metadata is kept."""
 
-    def __init__(self, lake: Any, model: Any, dates: Sequence[dt.date]):
+    def __init__(
+        self,
+        lake: Any,
+        model: Any,
+        dates: Sequence[dt.date],
+        plans: Sequence[SegmentPlan] = (),
+    ):
         self.lake, self.model, self.dates = lake, model, sorted(dates)
+        self.plans = list(plans)
         self.metadata: dict[dt.date, dict] = {}
+        #: (day, segment) profiles of the days iterated, when the model has segments.
+        self.segments: dict[tuple[dt.date, str], DatasetProfile] = {}
+
+    def _profile(self, batch: Sequence[dt.date]) -> dict[dt.date, DatasetProfile]:
+        if not self.plans:
+            return profile_days(self.lake, self.model, batch)
+        days, segments = profile_days_with_segments(self.lake, self.model, self.plans, batch)
+        self.segments.update(segments)
+        return days
 
     def __len__(self) -> int:
         return len(self.dates)
@@ -119,11 +138,11 @@ class _ProfiledDays(Mapping[dt.date, DatasetProfile]):
     def __getitem__(self, date: dt.date) -> DatasetProfile:
         if date not in self.dates:
             raise KeyError(date)
-        return profile_days(self.lake, self.model, [date])[date]
+        return self._profile([date])[date]
 
     def items(self) -> Iterator[tuple[dt.date, DatasetProfile]]:  # type: ignore[override]
         for batch in _batches(self.dates, BATCH_DAYS):
-            profiles = profile_days(self.lake, self.model, batch)
+            profiles = self._profile(batch)
             for d in batch:
                 p = profiles.pop(d)
                 self.metadata[d] = _profile_metadata(p)
@@ -275,8 +294,17 @@ def _drift_and_quality(graph: ModelGraph) -> dg.AssetsDefinition:
         # transaction), else the stored ones (missing: computed, not stored)
         with input_failures():
             if FEATURE_PROFILES in selected:
-                profiled = _ProfiledDays(store, model, dates)
+                plans = (
+                    plan_segments(reference_frame(store, model), model) if model.segments else []
+                )
+                profiled = _ProfiledDays(store, model, dates, plans)
+                if plans:
+                    # Stale segment profiles of these days must not outlive a failed write:
+                    # segment_drift rescans a day that has none.
+                    store_segment_profiles(wh, model, {}, dates)
                 written = store_day_profiles(wh, model, profiled)
+                if plans:
+                    written += store_segment_profiles(wh, model, profiled.segments, dates)
                 for d, meta in profiled.metadata.items():
                     context.add_asset_metadata(
                         meta, asset_key=graph.key(FEATURE_PROFILES), partition_key=d.isoformat()

@@ -4,7 +4,8 @@ Per model with ``segments:`` in its model file (daily, single-run backfill polic
 
 - ``segment_drift``: every segment's profile, drift (calibrated for its window),
   worst missing share and traffic share for each day, in ``segment_results``
-  (profiles in ``segment_profiles``, the segments behind the day's drift in
+  (from the profiles ``feature_profiles`` stored in ``segment_profiles`` with the
+  day's, from one scan of the logs; the segments behind the day's drift in
   ``segment_causes``); ``ml_segment_*`` series in ``monitor_metrics``, labelled by
   ``segment``.
 - ``segment_performance``: each segment's accuracy once the day's labels are in (in
@@ -83,6 +84,8 @@ def _segment_asset(graph: ModelGraph) -> dg.AssetsDefinition:
         key=graph.key(SEGMENT_DRIFT),
         deps=[
             dg.AssetDep(graph.key("inference_logs"), partition_mapping=identity),
+            # The day's segment profiles are stored by feature_profiles (one scan).
+            dg.AssetDep(graph.key("feature_profiles"), partition_mapping=identity),
             graph.key("reference_data"),
         ],
         partitions_def=graph.partitions_def,
@@ -105,7 +108,7 @@ def _segment_asset(graph: ModelGraph) -> dg.AssetsDefinition:
         run_id = context.run.run_id
         dates = partition_dates(context)
         with input_failures():
-            days = segment_days(store, wh, model, dates)
+            days = segment_days(store, wh, model, dates, log=context.log.info)
         replace_rows(wh, SEGMENT_RESULTS_TABLE, model, result_rows(model, days, run_id), dates)
         causes = cause_rows(model, {d: day.causes for d, day in days.items()}, "drift", run_id)
         replace_rows(wh, SEGMENT_CAUSES_TABLE, model, causes, dates, kind="drift")

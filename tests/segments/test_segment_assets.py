@@ -171,14 +171,13 @@ def test_a_day_without_the_segment_column_fails_naming_it(project, home, tmp_pat
         path = lake.day_location(model.name, "inference_logs", d)
         pd.read_parquet(path).drop(columns=["country"]).to_parquet(path)
         defs = build_definitions(project, home)
-        seg = [
-            a
-            for a in defs.assets
-            if isinstance(a, dg.AssetsDefinition)
-            and dg.AssetKey([model.name, "segment_drift"]) in a.keys
-        ]
+        # the day and its segments are profiled in one scan, by feature_profiles
         bad = dg.materialize(
-            seg,
+            [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)],
+            selection=[
+                dg.AssetKey([model.name, "feature_profiles"]),
+                dg.AssetKey([model.name, "segment_drift"]),
+            ],
             instance=instance,
             resources=build_resources(home),
             partition_key=d.isoformat(),
