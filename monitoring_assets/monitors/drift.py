@@ -25,6 +25,7 @@ one evaluation per day and check even in a range run
 same rules a live calculation uses.
 """
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -86,7 +87,11 @@ from monitoring_assets.monitors.quality import (
     data_quality_spec,
     quality_metadata,
 )
-from monitoring_assets.monitors.report import build_drift_report
+from monitoring_assets.monitors.report import (
+    DRIFT_REPORT,
+    build_drift_report,
+    evidently_report_name,
+)
 from monitoring_assets.monitors.target import build_target_drift
 from monitoring_assets.scorecard import ScorecardColumn, register_column
 from resources.lake import LakeResource
@@ -405,10 +410,19 @@ def _drift_checks(graph: ModelGraph) -> list[dg.AssetChecksDefinition]:
 
     def evaluate_drift(ctx: dg.AssetCheckExecutionContext, keys: Sequence[str]):
         rows = rows_of(ctx, keys, FEATURE)
+        reports = ctx.resources.reports.get()
         for pk in keys:
             if pk in rows:
+                # The day's Evidently page, when drift_report wrote one (it runs before these
+                # checks in the same run): linked from each check's result.
+                name = evidently_report_name(pk)
+                link = (
+                    {"report": dg.MetadataValue.url(reports.url(model.name, name))}
+                    if reports.exists(model.name, name)
+                    else {}
+                )
                 for o in drift_outcomes(rows[pk], model):
-                    yield pk, o
+                    yield pk, dataclasses.replace(o, metadata={**o.metadata, **link})
 
     def evaluate_prediction(ctx: dg.AssetCheckExecutionContext, keys: Sequence[str]):
         rows = rows_of(ctx, keys, PREDICTION)
@@ -432,7 +446,9 @@ def _drift_checks(graph: ModelGraph) -> list[dg.AssetChecksDefinition]:
             ),
         ],
         evaluate=evaluate_drift,
-        required_resource_keys={"warehouse"},
+        required_resource_keys={"warehouse", "reports"},
+        # After drift_report when both run: the checks link the day's Evidently page.
+        additional_deps=[graph.key(DRIFT_REPORT)],
     )
     prediction = daily_checks(
         name=f"{model.name}_prediction_drift_checks",
