@@ -16,7 +16,8 @@ marginals stay identical while their correlation breaks. Two methods see it:
   calibrated like the per-column ones (:func:`reconstruction_thresholds`): reference
   chunks of the day's size (:func:`~monitoring_assets.core.calibration.chunk_frame`),
   exp(mean + ``k``·σ) (WARN) and exp(mean + ``k_error``·σ) (ERROR) of the log of the
-  chunks' mean errors, or their quantiles (``rule: quantile``). Too few chunks: the analytic fallback
+  chunks' mean errors, σ taken at its upper 90 % confidence bound times √(1 + 1/n)
+  (:func:`~monitoring_assets.core.performance.bands.day_sigma_factor`), or their quantiles (``rule: quantile``). Too few chunks: the analytic fallback
   mean + k·σ_row/√n of the reference's row errors, stated as ``fixed``.
 - **Domain classifier** (:func:`domain_classifier_auc`, Evidently's model-based drift):
   a gradient-boosting classifier (scikit-learn ``HistGradientBoostingClassifier``) learns
@@ -43,6 +44,7 @@ from threadpoolctl import threadpool_limits
 from monitoring_assets.core.calibration import log_sigma_levels
 from monitoring_assets.core.config import Calibration
 from monitoring_assets.core.config_multivariate import DomainClassifierSettings, Multivariate
+from monitoring_assets.core.performance.bands import SIGMA_CONFIDENCE, day_sigma_factor
 
 RECONSTRUCTION, DOMAIN_CLASSIFIER = "reconstruction", "domain_classifier"
 CALIBRATED, FIXED = "calibrated", "fixed"
@@ -312,15 +314,26 @@ def levels(values: np.ndarray, settings: Calibration) -> tuple[float, float, str
     """WARN and ERROR levels of positive ``values`` by the calibration rule, and the
     rule's words. ``rule: sigma`` works on their logarithm, as the per-column distances
     do (:func:`~monitoring_assets.core.calibration.log_sigma_levels`): a small chunk's
-    mean error is right-skewed."""
+    mean error is right-skewed. A σ from the few chunks a reference yields (12–28 is
+    common) is too small to judge a new day with: it is taken at its upper
+    :data:`~monitoring_assets.core.performance.bands.SIGMA_CONFIDENCE` confidence bound
+    and widened for the uncertainty of the mean, the performance bands' rule
+    (:func:`~monitoring_assets.core.performance.bands.day_sigma_factor`)."""
     if settings.rule == "quantile":
         return (
             float(np.quantile(values, settings.quantile)),
             float(np.quantile(values, settings.quantile_error)),
             f"quantile {settings.quantile:g}/{settings.quantile_error:g}",
         )
-    warn, error = log_sigma_levels(values, settings.k, settings.k_error)
-    return warn, error, f"exp(mean+{settings.k:g}σ/{settings.k_error:g}σ of log error)"
+    f = day_sigma_factor(len(values))
+    warn, error = log_sigma_levels(values, settings.k * f, settings.k_error * f)
+    return (
+        warn,
+        error,
+        f"exp(mean+{settings.k:g}σ/{settings.k_error:g}σ of log error; σ ×{f:.3g}: "
+        f"its upper {SIGMA_CONFIDENCE:.0%} bound (χ², {len(values) - 1} df) × √(1+1/"
+        f"{len(values)}) for a new day)".replace("%", " %"),
+    )
 
 
 def analytic_threshold(fit: ReconstructionFit, rows: int, settings: Calibration, why: str):

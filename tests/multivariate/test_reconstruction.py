@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import chi2
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
@@ -155,9 +156,12 @@ def test_calibrated_threshold_is_mean_plus_k_sigma_of_log_chunk_errors():
     t = reconstruction_thresholds(rd.fitted, chunks, 200, Calibration(), "day", "auto")  # type: ignore[arg-type]
     assert t.mode == CALIBRATED and t.chunks == 11
     logs = np.log(chunks)
-    assert t.warn == pytest.approx(np.exp(logs.mean() + 3 * logs.std(ddof=1)))
-    assert t.error == pytest.approx(np.exp(logs.mean() + 6 * logs.std(ddof=1)))
+    # σ of 11 chunks at its upper 90 % bound (χ², 10 df), times √(1 + 1/11) for the mean
+    sigma = logs.std(ddof=1) * np.sqrt(10 / chi2.ppf(0.1, 10)) * np.sqrt(1 + 1 / 11)
+    assert t.warn == pytest.approx(np.exp(logs.mean() + 3 * sigma))
+    assert t.error == pytest.approx(np.exp(logs.mean() + 6 * sigma))
     assert "11 reference chunks of 200 rows (within days)" in t.source
+    assert "upper 90 % bound" in t.source
 
 
 def test_too_few_chunks_fall_back_to_the_row_error_spread():
