@@ -17,7 +17,7 @@ turns it into a run failure with the same words.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -121,30 +121,38 @@ def _chunks(files: Mapping[dt.date, str], max_rows: int) -> list[list[dt.date]]:
     return chunks
 
 
-def profile_days(
-    lake: Lake, model: ModelConfig, dates: Sequence[dt.date], max_rows: int = CHUNK_ROWS
-) -> dict[dt.date, DatasetProfile]:
-    """Profiles of the inference logs of ``dates``, computed in as few DuckDB passes as
-    memory allows. A day with no rows gets an empty profile; a column absent from a
-    day's file is marked not present (not all-null)."""
+#: Profiles one chunk of days: ``(connection, paths, chunk, files, columns_by_file)`` ->
+#: ``(day profiles by ISO date, anything else the caller collects)``.
+ChunkProfiler = Callable[
+    [duckdb.DuckDBPyConnection, list[str], list[dt.date], dict, dict[str, set[str]]],
+    tuple[dict[str, DatasetProfile], Any],
+]
+
+
+def scan_day_chunks(
+    lake: Lake,
+    model: ModelConfig,
+    dates: Sequence[dt.date],
+    profile: ChunkProfiler,
+    max_rows: int = CHUNK_ROWS,
+) -> Iterator[tuple[dict[dt.date, DatasetProfile], Any]]:
+    """The inference logs of ``dates`` profiled in as few DuckDB passes as memory allows,
+    one ``(day profiles, extra)`` per chunk of days. A day with no rows gets an empty
+    profile; a column absent from a day's file is marked not present (not all-null)."""
     kinds = profiled_columns(model)
     files = day_files(lake, model, "inference_logs", dates)
-    out: dict[dt.date, DatasetProfile] = {}
     for chunk in _chunks(files, max_rows):
         paths = [files[d] for d in chunk]
         con = scan_connection()
         try:
-            con.execute("SET preserve_insertion_order = false")
-            parts = profile_partitions(
-                paths,
-                kinds,
-                partition_column="date",
-                id_column=model.columns.id,
-                connection=con,
-            )
             schema = con.execute(
                 "SELECT file_name, name FROM parquet_schema(?)", [paths]
             ).fetchall()
+            have: dict[str, set[str]] = {}
+            for f, name in schema:
+                have.setdefault(str(f), set()).add(name)
+            con.execute("SET preserve_insertion_order = false")
+            parts, extra = profile(con, paths, chunk, files, have)
         except duckdb.Error as exc:
             raise MonitorInputError(
                 f"model {model.name!r}: cannot profile inference_logs "
@@ -152,9 +160,7 @@ def profile_days(
             ) from exc
         finally:
             con.close()
-        have: dict[str, set[str]] = {}
-        for f, name in schema:
-            have.setdefault(str(f), set()).add(name)
+        days: dict[dt.date, DatasetProfile] = {}
         for d in chunk:
             cols = have.get(files[d], set())
             prof = parts.get(d.isoformat()) or empty_profile(kinds, source_columns=cols)
@@ -163,7 +169,25 @@ def profile_days(
                     prof.columns[name] = ColumnProfile(
                         name, kind, "ABSENT", prof.rows, present=False
                     )
-            out[d] = prof
+            days[d] = prof
+        yield days, extra
+
+
+def profile_days(
+    lake: Lake, model: ModelConfig, dates: Sequence[dt.date], max_rows: int = CHUNK_ROWS
+) -> dict[dt.date, DatasetProfile]:
+    """Profiles of the inference logs of ``dates`` (see :func:`scan_day_chunks`)."""
+    kinds = profiled_columns(model)
+
+    def profile(con, paths, chunk, files, have):  # type: ignore[no-untyped-def]
+        parts = profile_partitions(
+            paths, kinds, partition_column="date", id_column=model.columns.id, connection=con
+        )
+        return parts, None
+
+    out: dict[dt.date, DatasetProfile] = {}
+    for days, _ in scan_day_chunks(lake, model, dates, profile, max_rows):
+        out.update(days)
     return out
 
 

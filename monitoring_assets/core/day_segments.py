@@ -12,19 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import duckdb
-
 from monitoring_assets.core.config import ModelConfig
-from monitoring_assets.core.day_profiles import (
-    CHUNK_ROWS,
-    MonitorInputError,
-    _chunks,
-    day_files,
-    profiled_columns,
-)
-from monitoring_assets.core.lake_io import scan_connection
+from monitoring_assets.core.day_profiles import CHUNK_ROWS, MonitorInputError, scan_day_chunks
 from monitoring_assets.core.ports import Lake
-from monitoring_assets.core.profile import ColumnProfile, DatasetProfile, empty_profile
+from monitoring_assets.core.profile import DatasetProfile
 from monitoring_assets.core.segments import SegmentPlan, profile_day_segments
 
 
@@ -39,54 +30,25 @@ def profile_days_with_segments(
     with no rows gets an empty day profile and no segment profile; a column absent from
     a day's file is marked not present; a day's file lacking a segment column raises
     :class:`MonitorInputError` naming the column and the day."""
-    kinds = profiled_columns(model)
-    files = day_files(lake, model, "inference_logs", dates)
     days: dict[dt.date, DatasetProfile] = {}
     segments: dict[tuple[dt.date, str], DatasetProfile] = {}
-    for chunk in _chunks(files, max_rows):
-        paths = [files[d] for d in chunk]
-        con = scan_connection()
-        try:
-            schema = con.execute(
-                "SELECT file_name, name FROM parquet_schema(?)", [paths]
-            ).fetchall()
-            have: dict[str, set[str]] = {}
-            for f, name in schema:
-                have.setdefault(str(f), set()).add(name)
-            for d in chunk:
-                lacking = [p.column for p in plans if p.column not in have.get(files[d], set())]
-                if lacking:
-                    raise MonitorInputError(
-                        f"model {model.name!r}: segment column(s) {lacking} missing from "
-                        f"inference_logs of {d} ({files[d]}); add the column or remove it "
-                        "from segments",
-                        {"segment_columns": ", ".join(lacking), "partition": d.isoformat()},
-                    )
-            con.execute("SET preserve_insertion_order = false")
-            parts, segs = profile_day_segments(
-                paths,
-                model,
-                plans,
-                partition_column="date",
-                id_column=model.columns.id,
-                connection=con,
-            )
-        except duckdb.Error as exc:
-            raise MonitorInputError(
-                f"model {model.name!r}: cannot profile inference_logs "
-                f"{chunk[0]} .. {chunk[-1]}: {exc}"
-            ) from exc
-        finally:
-            con.close()
+
+    def profile(con, paths, chunk, files, have):  # type: ignore[no-untyped-def]
         for d in chunk:
-            cols = have.get(files[d], set())
-            prof = parts.get(d.isoformat()) or empty_profile(kinds, source_columns=cols)
-            for name, kind in kinds.items():
-                if name not in cols and prof.columns[name].present:
-                    prof.columns[name] = ColumnProfile(
-                        name, kind, "ABSENT", prof.rows, present=False
-                    )
-            days[d] = prof
+            lacking = [p.column for p in plans if p.column not in have.get(files[d], set())]
+            if lacking:
+                raise MonitorInputError(
+                    f"model {model.name!r}: segment column(s) {lacking} missing from "
+                    f"inference_logs of {d} ({files[d]}); add the column or remove it "
+                    "from segments",
+                    {"segment_columns": ", ".join(lacking), "partition": d.isoformat()},
+                )
+        return profile_day_segments(
+            paths, model, plans, partition_column="date", id_column=model.columns.id, connection=con
+        )
+
+    for chunk_days, segs in scan_day_chunks(lake, model, dates, profile, max_rows):
+        days.update(chunk_days)
         for (p, seg), prof in segs.items():
             segments[(dt.date.fromisoformat(p), seg)] = prof
     return days, segments
